@@ -1,0 +1,371 @@
+"""Tasks: data distributions with named subtasks.
+
+A task samples batches ``Batch(x, y, subtask)`` from an explicit ``torch.Generator``,
+computes a loss per subtask, and knows each subtask's weight (β, or a skill frequency P_k).
+Every loss method accepts leading model axes: ``pred`` of shape ``[..., batch, d_out]``.
+
+>>> import torch
+>>> task = Parallel(beta=0.75)
+>>> batch = task.sample(4, torch.Generator().manual_seed(0))
+>>> batch.x.shape, batch.y.shape
+(torch.Size([4, 2]), torch.Size([4, 2]))
+>>> task.subtasks, task.weights.tolist()
+(('x1^2', 'x2^2'), [0.75, 0.25])
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Callable, ClassVar, NamedTuple
+
+import torch
+
+from .validate import check, check_positive
+
+
+class Batch(NamedTuple):
+    """One batch: inputs ``x [n, d_in]``, targets ``y [n, d_out]`` (class labels ``[n]`` for
+    cross-entropy) and the subtask of each sample ``subtask [n]`` (-1 where every subtask
+    is served by every sample, as in the parallel task)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    subtask: torch.Tensor
+
+
+TASKS: dict[str, type["Task"]] = {}
+
+
+def _register(cls):
+    TASKS[cls.__name__] = cls
+    return cls
+
+
+class Task:
+    """Base class. Subclasses are frozen dataclasses that define ``d_in``, ``d_out``,
+    ``subtasks``, ``weights``, ``sample`` and ``subtask_losses``."""
+
+    d_in: int
+    d_out: int
+
+    @property
+    def subtasks(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    @property
+    def weights(self) -> torch.Tensor:
+        """Weight of each subtask in the composite loss, ``[n_subtasks]``."""
+        raise NotImplementedError
+
+    def sample(self, n: int, generator: torch.Generator) -> Batch:
+        raise NotImplementedError
+
+    def eval_batch(self, n: int, generator: torch.Generator) -> Batch:
+        """A batch for measuring: by default a plain sample."""
+        return self.sample(n, generator)
+
+    def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Loss of each subtask, ``[..., n_subtasks]``."""
+        raise NotImplementedError
+
+    def loss(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """The composite task loss ℓ = Σ_i w_i ℓ_i, shape ``[...]`` (one per leading model axis)."""
+        return (self.subtask_losses(pred, batch) * self.weights.to(pred.dtype)).sum(-1)
+
+    def metrics(self, pred: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+        """Measurements recorded in a training history: each ``[..., n_subtasks]``."""
+        return {"loss": self.subtask_losses(pred, batch)}
+
+    def intermediates(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named intermediate quantities of the computation, each ``[n]`` (for probes)."""
+        return {}
+
+    # -- serialisation -------------------------------------------------------------
+    def to_config(self) -> dict:
+        return {"type": type(self).__name__, **{f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}}
+
+    @staticmethod
+    def from_config(config: dict) -> "Task":
+        config = dict(config)
+        name = config.pop("type")
+        if name not in TASKS:
+            raise ValueError(f"task type {name!r} is unknown; known: {sorted(TASKS)}")
+        cls = TASKS[name]
+        kwargs = {f.name: _untuple(config[f.name]) for f in fields(cls) if f.name in config}
+        return cls(**kwargs)
+
+
+def _jsonable(v):
+    return list(_jsonable(u) for u in v) if isinstance(v, tuple) else v
+
+
+def _untuple(v):
+    return tuple(_untuple(u) for u in v) if isinstance(v, list) else v
+
+
+def _mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per output column: ``[..., n, d] -> [..., d]``."""
+    return (pred - y).pow(2).mean(-2)
+
+
+def _uniform(n: int, d: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, d, generator=generator)
+
+
+@_register
+@dataclass(frozen=True)
+class Square(Task):
+    """y = x², x ~ U[low, high] (SPEC A Fig. 2). One subtask, ``'x^2'``."""
+
+    low: float = -1.0
+    high: float = 1.0
+    d_in: ClassVar[int] = 1
+    d_out: ClassVar[int] = 1
+
+    def __post_init__(self):
+        check(self.high > self.low, "high", self.high, f"a number above low={self.low}")
+
+    @property
+    def subtasks(self):
+        return ("x^2",)
+
+    @property
+    def weights(self):
+        return torch.ones(1)
+
+    def sample(self, n, generator):
+        x = _uniform(n, 1, self.low, self.high, generator)
+        return Batch(x, x**2, torch.zeros(n, dtype=torch.long))
+
+    def subtask_losses(self, pred, batch):
+        return _mse(pred, batch.y)
+
+
+@_register
+@dataclass(frozen=True)
+class Parallel(Task):
+    """Two x² tasks side by side: x ~ U[-1,1]², y = (x1², x2²), ℓ = β·MSE1 + (1-β)·MSE2
+    (SPEC A Fig. 3)."""
+
+    beta: float = 0.5
+    low: float = -1.0
+    high: float = 1.0
+    d_in: ClassVar[int] = 2
+    d_out: ClassVar[int] = 2
+
+    def __post_init__(self):
+        check(0.0 <= self.beta <= 1.0, "beta", self.beta, "a number in [0, 1]")
+        check(self.high > self.low, "high", self.high, f"a number above low={self.low}")
+
+    @property
+    def subtasks(self):
+        return ("x1^2", "x2^2")
+
+    @property
+    def weights(self):
+        return torch.tensor([self.beta, 1.0 - self.beta])
+
+    def sample(self, n, generator):
+        x = _uniform(n, 2, self.low, self.high, generator)
+        return Batch(x, x**2, torch.full((n,), -1, dtype=torch.long))
+
+    def subtask_losses(self, pred, batch):
+        return _mse(pred, batch.y)
+
+
+@_register
+@dataclass(frozen=True)
+class Series(Task):
+    """F = sqrt((x1-x2)² + (x3-x4)²), x ~ U[-1,1]⁴ (SPEC A Fig. 4). The intermediate
+    g = (x1-x2)² + (x3-x4)² is exposed through ``intermediates`` for probes."""
+
+    low: float = -1.0
+    high: float = 1.0
+    d_in: ClassVar[int] = 4
+    d_out: ClassVar[int] = 1
+
+    def __post_init__(self):
+        check(self.high > self.low, "high", self.high, f"a number above low={self.low}")
+
+    @property
+    def subtasks(self):
+        return ("F",)
+
+    @property
+    def weights(self):
+        return torch.ones(1)
+
+    def intermediates(self, x):
+        return {"g": (x[..., 0] - x[..., 1]) ** 2 + (x[..., 2] - x[..., 3]) ** 2}
+
+    def sample(self, n, generator):
+        x = _uniform(n, 4, self.low, self.high, generator)
+        return Batch(x, self.intermediates(x)["g"].sqrt().unsqueeze(-1), torch.zeros(n, dtype=torch.long))
+
+    def subtask_losses(self, pred, batch):
+        return _mse(pred, batch.y)
+
+
+FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "x^2": lambda x: x**2,
+    "x^3": lambda x: x**3,
+    "|x|": torch.abs,
+    "exp": torch.exp,
+    "sin": lambda x: torch.sin(math.pi * x),
+    "sin^2": lambda x: torch.sin(math.pi * x) ** 2,
+    "cos": lambda x: torch.cos(math.pi * x),
+    "tanh": lambda x: torch.tanh(3 * x),
+    "sqrt|x|": lambda x: x.abs().sqrt(),
+    "gauss": lambda x: torch.exp(-4 * x**2),
+}
+"""The 1-D target family of SPEC A Fig. 5 (sin means sin(πx), sin^2 means sin²(πx))."""
+
+
+@_register
+@dataclass(frozen=True)
+class Function(Task):
+    """y = f(x), x ~ U[low, high], for a named 1-D target from ``FUNCTIONS``."""
+
+    name: str = "x^2"
+    low: float = -1.0
+    high: float = 1.0
+    d_in: ClassVar[int] = 1
+    d_out: ClassVar[int] = 1
+
+    def __post_init__(self):
+        check(self.name in FUNCTIONS, "name", self.name, f"one of {sorted(FUNCTIONS)}")
+        check(self.high > self.low, "high", self.high, f"a number above low={self.low}")
+
+    @property
+    def subtasks(self):
+        return (self.name,)
+
+    @property
+    def weights(self):
+        return torch.ones(1)
+
+    def sample(self, n, generator):
+        x = _uniform(n, 1, self.low, self.high, generator)
+        return Batch(x, FUNCTIONS[self.name](x), torch.zeros(n, dtype=torch.long))
+
+    def subtask_losses(self, pred, batch):
+        return _mse(pred, batch.y)
+
+
+@_register
+@dataclass(frozen=True)
+class SparseParity(Task):
+    """Multitask sparse parity (SPEC B). Input: ``n_skills`` one-hot control bits then
+    ``n_bits`` random bits, all 0/1. Skill k (k = 1..n_skills) is the parity of its own
+    ``bits_per_skill`` bits and is drawn with probability P_k ∝ k^-(alpha+1).
+
+    ``alpha`` is the paper's α: the Zipf exponent is α + 1 (both public codebases call the
+    Zipf exponent itself ``alpha``). With ``loss_type="mse"`` the target is ``scale·(±1)``
+    (``+scale`` for even parity), ``d_out = 1``; with ``loss_type="ce"`` the target is the
+    parity class (0 or 1), ``d_out = 2``. ``disjoint=True`` gives skill k the bits
+    ``[k·m, (k+1)·m)``; otherwise each skill draws ``m`` of the ``n_bits`` bits at random
+    from ``bits_seed``.
+    """
+
+    n_skills: int = 5
+    n_bits: int = 32
+    bits_per_skill: int = 3
+    alpha: float = 0.6
+    scale: float = 1.0
+    loss_type: str = "mse"
+    disjoint: bool = True
+    bits_seed: int = 0
+
+    def __post_init__(self):
+        check_positive("n_skills", self.n_skills, integer=True)
+        check_positive("n_bits", self.n_bits, integer=True)
+        check_positive("bits_per_skill", self.bits_per_skill, integer=True)
+        check(self.bits_per_skill <= self.n_bits, "bits_per_skill", self.bits_per_skill,
+              f"at most n_bits={self.n_bits}")
+        if self.disjoint:
+            check(self.n_skills * self.bits_per_skill <= self.n_bits, "bits_per_skill", self.bits_per_skill,
+                  f"with disjoint bits, bits_per_skill × n_skills ≤ n_bits "
+                  f"({self.bits_per_skill} × {self.n_skills} > {self.n_bits}); lower it or set disjoint=False")
+        check(self.alpha >= 0 and math.isfinite(self.alpha), "alpha", self.alpha, "a finite number ≥ 0 (the paper's α)")
+        check(self.scale > 0, "scale", self.scale, "a number > 0")
+        check(self.loss_type in ("mse", "ce"), "loss_type", self.loss_type, "'mse' or 'ce'")
+
+    @property
+    def d_in(self):
+        return self.n_skills + self.n_bits
+
+    @property
+    def d_out(self):
+        return 1 if self.loss_type == "mse" else 2
+
+    @property
+    def subtasks(self):
+        return tuple(f"skill{k}" for k in range(1, self.n_skills + 1))
+
+    @property
+    def weights(self):
+        """Skill frequencies P_k = k^-(α+1) / Σ_j j^-(α+1), ``[n_skills]`` (float64)."""
+        p = torch.arange(1, self.n_skills + 1, dtype=torch.float64) ** -(self.alpha + 1)
+        return p / p.sum()
+
+    @property
+    def skill_bits(self) -> torch.Tensor:
+        """Indices (into the ``n_bits`` data bits) of each skill's bits, ``[n_skills, m]``."""
+        m = self.bits_per_skill
+        if self.disjoint:
+            return torch.arange(self.n_skills * m).reshape(self.n_skills, m)
+        g = torch.Generator().manual_seed(self.bits_seed)
+        return torch.stack([torch.randperm(self.n_bits, generator=g)[:m].sort().values for _ in range(self.n_skills)])
+
+    def _make(self, skill: torch.Tensor, generator: torch.Generator) -> Batch:
+        n = skill.numel()
+        bits = torch.randint(0, 2, (n, self.n_bits), generator=generator)
+        control = torch.nn.functional.one_hot(skill, self.n_skills)
+        x = torch.cat([control, bits], dim=1).float()
+        parity = bits.gather(1, self.skill_bits[skill]).sum(1) % 2
+        if self.loss_type == "ce":
+            return Batch(x, parity, skill)
+        return Batch(x, (self.scale * (1 - 2 * parity)).float().unsqueeze(1), skill)
+
+    def sample(self, n, generator):
+        skill = torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        return self._make(skill, generator)
+
+    def eval_batch(self, n, generator):
+        """Equal numbers of samples of every skill, so rare skills are measured too."""
+        per = max(1, n // self.n_skills)
+        return self._make(torch.arange(self.n_skills).repeat_interleave(per), generator)
+
+    def _per_skill_mean(self, values: torch.Tensor, skill: torch.Tensor) -> torch.Tensor:
+        """Mean of ``values [..., n]`` over the samples of each skill: ``[..., n_skills]``."""
+        onehot = torch.nn.functional.one_hot(skill, self.n_skills).to(values.dtype)
+        return (values @ onehot) / onehot.sum(0).clamp_min(1)
+
+    def _sample_losses(self, pred, batch):
+        if self.loss_type == "ce":
+            return torch.nn.functional.cross_entropy(pred.flatten(0, -2), batch.y.expand(pred.shape[:-1]).flatten(),
+                                                     reduction="none").reshape(pred.shape[:-1])
+        return (pred - batch.y).pow(2).squeeze(-1)
+
+    def subtask_losses(self, pred, batch):
+        return self._per_skill_mean(self._sample_losses(pred, batch), batch.subtask)
+
+    def loss(self, pred, batch):
+        """Plain mean over the batch: the skills enter in the proportions they were drawn."""
+        return self._sample_losses(pred, batch).mean(-1)
+
+    def skill_strength(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """R_k / S for each skill, ``[..., n_skills]``: the projection of the centred output on
+        skill k's centred target over skill k's inputs, divided by the target's squared norm,
+        so 1 means the skill is learned and 0 that the output ignores it. For ``loss_type="ce"`` the output is the logit margin."""
+        f = pred[..., 0] if self.loss_type == "mse" else pred[..., 1] - pred[..., 0]
+        y = batch.y.squeeze(-1).to(f.dtype) if self.loss_type == "mse" else (1 - 2 * batch.y).to(f.dtype) * self.scale
+        f = f - self._per_skill_mean(f, batch.subtask)[..., batch.subtask]
+        y = y - self._per_skill_mean(y, batch.subtask)[..., batch.subtask]
+        return self._per_skill_mean(f * y, batch.subtask) / self._per_skill_mean(y * y, batch.subtask).clamp_min(1e-30)
+
+    def metrics(self, pred, batch):
+        return {"loss": self.subtask_losses(pred, batch), "skill_strength": self.skill_strength(pred, batch)}
+
+    def to_config(self):
+        return {"type": "SparseParity", **asdict(self)}

@@ -1,0 +1,1 @@
+"""Reading a network's insides: named activation sites, streaming statistics, probes."""
