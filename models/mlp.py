@@ -121,6 +121,8 @@ class Ensemble(HookedRootModule):
     ``[M, batch, d_in]`` (or ``[batch, d_in]``, shared by all members), output
     ``[M, batch, d_out]``; hidden activations ``[M, batch, width]`` at ``hidden.{i}``.
     ``weight[i]`` is ``[M, fan_in, fan_out]`` (the transpose of ``nn.Linear.weight``).
+    ``forward(x, members=slice(a, b))`` runs members a..b-1 only (the trainer works through
+    wide ensembles a few members at a time, so activations stay in the CPU's cache).
     """
 
     def __init__(self, config: MLPConfig, seeds: Sequence[int]):
@@ -144,12 +146,16 @@ class Ensemble(HookedRootModule):
     def n_members(self) -> int:
         return len(self.seeds)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, members: slice | None = None) -> torch.Tensor:
+        """Run every member, or only ``members`` (a slice of the model axis; ``x`` then holds
+        just those members' inputs, or one shared ``[batch, d_in]``)."""
+        sl = slice(None) if members is None else members
+        weight, bias = [w[sl] for w in self.weight], [b[sl] for b in self.bias]
         if x.dim() == 2:
-            x = x.expand(self.n_members, *x.shape)
-        for w, b, hook in zip(self.weight[:-1], self.bias[:-1], self.hidden):
+            x = x.expand(weight[0].shape[0], *x.shape)
+        for w, b, hook in zip(weight[:-1], bias[:-1], self.hidden):
             x = hook(self._act(torch.baddbmm(b, x, w)))
-        return torch.baddbmm(self.bias[-1], x, self.weight[-1])
+        return torch.baddbmm(bias[-1], x, weight[-1])
 
     def weights(self) -> list[torch.Tensor]:
         """The stacked weight tensors, each ``[M, fan_in, fan_out]``."""

@@ -126,24 +126,57 @@ def weights_of(model: nn.Module) -> list[torch.Tensor]:
     return [p for p in model.parameters() if p.dim() >= 2]
 
 
-def penalties(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-    """(Σ|w|, Σw²) over the weights, each ``[M]`` for an ensemble and ``[1]`` otherwise."""
+def penalties(model: nn.Module, members: slice | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Σ|w|, Σw²) over the weights, each ``[M]`` for an ensemble (or the ``members`` slice)
+    and ``[1]`` otherwise."""
     stacked = getattr(model, "n_members", None) is not None
+    sl = slice(None) if members is None else members
     l1 = l2 = 0
     for w in weights_of(model):
-        flat = w.flatten(1) if stacked else w.reshape(1, -1)
+        flat = w[sl].flatten(1) if stacked else w.reshape(1, -1)
         l1 = l1 + flat.abs().sum(1)
         l2 = l2 + flat.pow(2).sum(1)
     return l1, l2
 
 
-def objective(model: nn.Module, task: Task, batch: Batch, config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """(objective, task loss), each ``[M]`` (``[1]`` for a single model):
-    α·ℓ + λ1·Σ|w| + λ2·Σw²."""
+def _members_of(batch: Batch, members: slice | None) -> Batch:
+    """The part of a batch that feeds ``members``: per-member batches carry a model axis."""
+    if members is None or batch.x.dim() == 2:
+        return batch
+    return Batch(*(t[members] for t in batch))
+
+
+def predict(model: nn.Module, x: torch.Tensor, members: slice | None = None) -> torch.Tensor:
+    """``model(x)``, for the ``members`` slice of an ensemble when given."""
+    return model(x) if members is None else model(x, members=members)
+
+
+def objective(model: nn.Module, task: Task, batch: Batch, config: TrainConfig,
+              members: slice | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(objective, task loss), each ``[M]`` (``[1]`` for a single model; the slice's length
+    with ``members``): α·ℓ + λ1·Σ|w| + λ2·Σw²."""
+    batch = _members_of(batch, members)
+    task_loss = task.loss(predict(model, batch.x, members), batch).reshape(-1)
+    l1, l2 = penalties(model, members)
+    alphas = config.alphas(getattr(model, "n_members", None))[slice(None) if members is None else members]
+    return alphas.to(task_loss.dtype) * task_loss + config.l1 * l1 + config.l2 * l2, task_loss
+
+
+CACHE_ELEMENTS = 2**20
+"""Activations per chunk (4 MB of float32) when the trainer walks a wide ensemble on the CPU:
+stacked members beyond this fall out of cache and run slower than one model after another."""
+
+
+def member_chunks(model: nn.Module, rows: int) -> list[slice | None]:
+    """Slices of the model axis to run one at a time for ``rows`` samples per member: one
+    chunk on a GPU or for narrow nets, a few members per chunk for wide nets on the CPU."""
     n = getattr(model, "n_members", None)
-    task_loss = task.loss(model(batch.x), batch).reshape(-1)
-    l1, l2 = penalties(model)
-    return config.alphas(n).to(task_loss.dtype) * task_loss + config.l1 * l1 + config.l2 * l2, task_loss
+    if n is None:
+        return [None]
+    if next(model.parameters()).is_cuda:
+        return [slice(0, n)]
+    size = max(1, CACHE_ELEMENTS // (rows * max(model.sites.values())))
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
 def _model_seeds(model: nn.Module) -> list[int]:
@@ -233,7 +266,7 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
 
     def record(step: int) -> None:
         with torch.no_grad():
-            pred = model(eval_batch.x)
+            pred = torch.cat([predict(model, eval_batch.x, sl) for sl in member_chunks(model, config.eval_size)])
             values = {"task_loss": task.loss(pred, eval_batch), **task.metrics(pred, eval_batch)}
         history.setdefault("step", []).append(step)
         for k, v in values.items():
@@ -252,24 +285,28 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     if config.progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=config.steps, initial=start, desc="train", leave=False)
+    chunks = member_chunks(model, config.batch_size)
     model.train()
     for step in range(start, config.steps):
         for group in opt.param_groups:
             group["lr"] = config.lr_at(step)
-        obj, _ = objective(model, task, data.next(), config)
-        finite = torch.isfinite(obj)
-        if not bool(finite.all()):
-            bad = [i for i in range(obj.numel()) if not finite[i] and i not in failed]
-            if not stacked:
-                save(step)
-                raise TrainingDiverged(f"training diverged at step {step}: objective={obj.item()}; "
-                                       f"try a smaller lr (lr={config.lr}) or alpha (alpha={config.alpha})", result())
-            for i in bad:
-                failed[i] = f"objective became {obj[i].item()} at step {step}"
-                frozen[i] = [p.detach()[i].clone() for p in params]
-            obj = torch.where(finite, obj, torch.zeros_like(obj))
+        batch = data.next()
         opt.zero_grad(set_to_none=True)
-        obj.sum().backward()
+        for sl in chunks:
+            obj, _ = objective(model, task, batch, config, sl)
+            finite = torch.isfinite(obj)
+            if not bool(finite.all()):
+                if not stacked:
+                    save(step)
+                    raise TrainingDiverged(f"training diverged at step {step}: objective={obj.item()}; try a smaller "
+                                           f"lr (lr={config.lr}) or alpha (alpha={config.alpha})", result())
+                for j in range(obj.numel()):
+                    i = sl.start + j
+                    if not finite[j] and i not in failed:
+                        failed[i] = f"objective became {obj[j].item()} at step {step}"
+                        frozen[i] = [p.detach()[i].clone() for p in params]
+                obj = torch.where(finite, obj, torch.zeros_like(obj))
+            obj.sum().backward()
         opt.step()
         if frozen:
             with torch.no_grad():
