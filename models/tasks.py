@@ -70,7 +70,7 @@ class Task:
 
     def loss(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         """The composite task loss ℓ = Σ_i w_i ℓ_i, shape ``[...]`` (one per leading model axis)."""
-        return (self.subtask_losses(pred, batch) * self.weights.to(pred.dtype)).sum(-1)
+        return (self.subtask_losses(pred, batch) * self.weights.to(pred)).sum(-1)
 
     def metrics(self, pred: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         """Measurements recorded in a training history: each ``[..., n_subtasks]``."""

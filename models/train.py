@@ -159,7 +159,7 @@ def objective(model: nn.Module, task: Task, batch: Batch, config: TrainConfig,
     task_loss = task.loss(predict(model, batch.x, members), batch).reshape(-1)
     l1, l2 = penalties(model, members)
     alphas = config.alphas(getattr(model, "n_members", None))[slice(None) if members is None else members]
-    return alphas.to(task_loss.dtype) * task_loss + config.l1 * l1 + config.l2 * l2, task_loss
+    return alphas.to(task_loss) * task_loss + config.l1 * l1 + config.l2 * l2, task_loss
 
 
 CACHE_ELEMENTS = 2**20
@@ -217,9 +217,13 @@ class _Data:
         return Batch(*(torch.stack(t) for t in zip(*parts)))
 
 
+def _to(batch: Batch, device: torch.device) -> Batch:
+    return batch if device.type == "cpu" else Batch(*(t.to(device, non_blocking=True) for t in batch))
+
+
 def check_fits(model: nn.Module, task: Task) -> None:
     """Raise ``ValueError`` unless ``model`` maps the task's inputs to its outputs."""
-    batch = task.sample(2, torch.Generator().manual_seed(0))
+    batch = _to(task.sample(2, torch.Generator().manual_seed(0)), next(model.parameters()).device)
     try:
         with torch.no_grad():
             out = model(batch.x)
@@ -253,7 +257,8 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     else:
         opt = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     data = _Data(task, config, _model_seeds(model))
-    eval_batch = task.eval_batch(config.eval_size, _generator(config.seed, 2**31 - 1))
+    device = next(model.parameters()).device  # data is drawn on the CPU, then moved to the model
+    eval_batch = _to(task.eval_batch(config.eval_size, _generator(config.seed, 2**31 - 1)), device)
     eval_at = config.eval_steps()
     history: dict[str, list] = {}
     failed: dict[int, str] = {}
@@ -270,7 +275,7 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
             values = {"task_loss": task.loss(pred, eval_batch), **task.metrics(pred, eval_batch)}
         history.setdefault("step", []).append(step)
         for k, v in values.items():
-            history.setdefault(k, []).append(v.double().numpy().tolist())
+            history.setdefault(k, []).append(v.double().cpu().numpy().tolist())
 
     def result() -> TrainResult:
         return TrainResult(model, {k: np.asarray(v) for k, v in history.items()}, config, dict(failed))
@@ -290,7 +295,7 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     for step in range(start, config.steps):
         for group in opt.param_groups:
             group["lr"] = config.lr_at(step)
-        batch = data.next()
+        batch = _to(data.next(), device)
         opt.zero_grad(set_to_none=True)
         for sl in chunks:
             obj, _ = objective(model, task, batch, config, sl)
