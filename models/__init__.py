@@ -13,8 +13,9 @@ __version__ = "0.1.0"
 from . import tasks
 from .checkpoint import Checkpoint, load, save
 from .mlp import MLP, Ensemble, MLPConfig
+from .token_task import TokenTask
 from .train import TrainConfig, TrainingDiverged, TrainResult, train
 from .transformer import ParityTransformer, ParityTransformerConfig
 
-__all__ = ["tasks", "MLP", "Ensemble", "MLPConfig", "ParityTransformer", "ParityTransformerConfig",
+__all__ = ["tasks", "TokenTask", "MLP", "Ensemble", "MLPConfig", "ParityTransformer", "ParityTransformerConfig",
            "TrainConfig", "TrainResult", "TrainingDiverged", "train", "save", "load", "Checkpoint", "__version__"]

@@ -1,0 +1,125 @@
+"""Small helpers shared by the figure scripts: figures, claim rows, JSON, a script entry point.
+
+Not a figure itself (``interp reproduce`` only runs the registered scripts)."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def figure(n_panels: int, size=(4.2, 3.4)):
+    """A matplotlib figure with ``n_panels`` side by side (no pyplot state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(size[0] * n_panels, size[1]), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, [fig.add_subplot(1, n_panels, i + 1) for i in range(n_panels)]
+
+
+def jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
+    if hasattr(v, "to_dict") and not isinstance(v, type):
+        return jsonable(v.to_dict())
+    if hasattr(v, "tolist"):
+        return jsonable(v.tolist())
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def claim(claim: str, paper, ours, interval=None, agree=None, note: str = "") -> dict:
+    """One row of the report's claims table."""
+    ours = None if ours is None else float(ours)
+    if ours is not None and not math.isfinite(ours):
+        ours = None
+    iv = None if interval is None else [float(interval[0]), float(interval[1])]
+    return {"claim": claim, "paper": paper, "ours": ours, "interval": iv,
+            "agree": None if agree is None else bool(agree), "note": note}
+
+
+def covers(interval, value) -> bool:
+    return bool(interval[0] <= value <= interval[1])
+
+
+def fit_claim(name: str, fit, paper_value: float, paper_text: str | None = None, note: str = "") -> dict:
+    """Claim that a fitted exponent matches ``paper_value`` (agree: inside our 95% interval)."""
+    return claim(name, paper_text or paper_value, fit.exponent, fit.exponent_interval,
+                 covers(fit.exponent_interval, paper_value), note or "agree: paper's value in our 95% bootstrap CI")
+
+
+def finish(out_dir, name: str, fig, numbers: dict, claims: list[dict], summary: str = "", t0: float | None = None) -> dict:
+    """Save ``<name>.png`` and ``<name>.json``; return the run() dict."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tidy(fig)
+    fig.savefig(out / f"{name}.png", dpi=110)
+    res = {"figure": name, "png": f"{name}.png", "claims": claims, "summary": summary,
+           "numbers": jsonable(numbers)}
+    if t0 is not None:
+        res["seconds"] = round(time.time() - t0, 1)
+    (out / f"{name}.json").write_text(json.dumps(jsonable(res), indent=1))
+    return res
+
+
+def main(run, name: str, doc: str) -> None:
+    """Script entry point: ``python examples/<name>.py [--full] [--out DIR] [--device D]``."""
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    ap.add_argument("--full", action="store_true", help="the paper's settings (meant for a GPU)")
+    ap.add_argument("--out", default=f"runs/{name}")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    import inspect
+
+    kw = {"device": args.device} if "device" in inspect.signature(run).parameters else {}
+    t0 = time.time()
+    res = run(args.out, quick=not args.full, **kw)
+    for c in res.get("claims", []):
+        iv = c.get("interval")
+        print(f"- {c['claim']}: paper {c['paper']}, ours {c['ours']}"
+              + (f" [{iv[0]:.3g}, {iv[1]:.3g}]" if iv else "") + f", agree: {c['agree']}")
+    print(f"wrote {args.out}/{name}.png and .json in {time.time() - t0:.0f} s")
+
+
+def log_ticks(ax, which="both"):
+    if which in ("x", "both"):
+        ax.set_xscale("log")
+    if which in ("y", "both"):
+        ax.set_yscale("log")
+
+
+def geo_mean(a):
+    a = np.asarray(a, dtype=float)
+    a = a[np.isfinite(a) & (a > 0)]
+    return float(np.exp(np.mean(np.log(a)))) if a.size else float("nan")
+
+
+def tidy(fig) -> None:
+    """Drop the crowded minor-tick labels matplotlib puts on short log axes."""
+    from matplotlib.ticker import NullFormatter
+
+    for ax in fig.axes:
+        for axis, scale, lim in ((ax.xaxis, ax.get_xscale(), ax.get_xlim()),
+                                 (ax.yaxis, ax.get_yscale(), ax.get_ylim())):
+            if scale == "log" and min(lim) > 0 and max(lim) / min(lim) > 12:
+                axis.set_minor_formatter(NullFormatter())
+
+
+def safe_fit(x, y, n_boot: int = 500):
+    """``fit_power_law`` on the finite positive pairs, or None when they cannot support a fit
+    (fewer than 3 points or 3 distinct x, e.g. neuron counts saturated at the width)."""
+    from interp.fits import fit_power_law
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if ok.sum() < 3 or np.unique(x[ok]).size < 3:
+        return None
+    return fit_power_law(x[ok], y[ok], n_boot=n_boot)

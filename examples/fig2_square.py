@@ -1,0 +1,95 @@
+"""Resource model Fig. 2 (A-C): y = x², live neurons grow with α, loss vs live neurons ∝ N⁻¹.
+
+One ensemble over α × seeds (SPEC A objective α·MSE + λ1·L1 + λ2·L2). Panel A: live neurons
+vs α; panel B: each neuron's (w_i, b_i) at α ≈ 3.5, 9, 19.3, 128 with live neurons marked;
+panel C: final loss vs live neurons with the fitted power law and its 95% band.
+
+Quick recipe trades away: width 100 instead of 1000 (so N saturates sooner at large α),
+3 000 steps (lr × 0.3 every 1 000) instead of 100 000, 2 seeds instead of 16 and 8 α
+values. Networks are far from converged, so the fitted exponent is a short-training one.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _figkit as fk  # noqa: E402
+
+import models  # noqa: E402
+from interp.neurons import live_neurons  # noqa: E402
+from interp.sweep import sweep_alpha  # noqa: E402
+
+NAME = "fig2_square"
+QUICK = dict(width=100, alphas=[1.0, 3.5, 9.0, 19.3, 45.0, 128.0, 256.0, 512.0], seeds=[0, 1], steps=2500,
+             decay_every=1000)
+FULL = dict(width=1000, alphas=np.logspace(0, np.log10(512), 16).round(2).tolist() + [3.5, 9.0, 19.3, 128.0],
+            seeds=list(range(16)), steps=100_000, decay_every=20_000)
+SCATTER_ALPHAS = (3.5, 9.0, 19.3, 128.0)
+
+
+def train_sweep(recipe, device="cpu"):
+    task = models.tasks.Square()
+    net = models.MLPConfig(d_in=1, widths=(recipe["width"],), d_out=1)
+    cfg = models.TrainConfig(steps=recipe["steps"], lr_decay_every=recipe["decay_every"], progress=False,
+                             eval_points=10)
+    return task, sweep_alpha(task, net, sorted(set(recipe["alphas"])), recipe["seeds"], cfg, device=device)
+
+
+def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
+    t0 = time.time()
+    r = QUICK if quick else FULL
+    task, sw = train_sweep(r, device)
+    fit = sw.fit()
+    alphas, live, loss = sw.alphas, sw.live.astype(float), sw.loss
+    ok = live > 0
+    n_fit = fk_fit_n_alpha(alphas, live)
+
+    fig, (a, b, c) = fk.figure(3)
+    for s in range(live.shape[1]):
+        a.scatter(alphas, live[:, s], s=14, color="C0", alpha=0.7, label="members" if s == 0 else None)
+    a.plot(alphas, live.mean(1), color="C0")
+    a.set_xscale("log"), a.set_yscale("log")
+    a.set_xlabel("α (task weight)"), a.set_ylabel("live neurons N"), a.set_title("A: N grows with α")
+    a.legend(fontsize=7)
+    ens = sw.model.cpu()
+    x = task.eval_batch(4096, __import__("torch").Generator().manual_seed(1)).x
+    scatter = {}
+    for j, target in enumerate(SCATTER_ALPHAS):
+        ia = int(np.argmin(np.abs(np.log(alphas / target))))
+        m = ens.member(ia * len(sw.seeds))
+        w = m.layers[0].weight.detach()[:, 0].numpy()
+        bb = m.layers[0].bias.detach().numpy()
+        lv = live_neurons(m, x)["hidden.0"].numpy()
+        b.scatter(w[~lv], bb[~lv], s=6, color=f"C{j}", alpha=0.15)
+        b.scatter(w[lv], bb[lv], s=16, color=f"C{j}", marker="o", edgecolor="k", linewidth=0.4,
+                  label=f"α={alphas[ia]:g}: {int(lv.sum())} live")
+        scatter[f"{alphas[ia]:g}"] = {"w": w, "b": bb, "live": lv}
+    b.set_xlabel("input weight w_i"), b.set_ylabel("bias b_i"), b.set_title("B: live (outlined) vs dead neurons")
+    b.legend(fontsize=7)
+    from interp.plots import plot_power_law
+    plot_power_law(fit, live[ok], loss[ok], ax=c, xlabel="live neurons N", ylabel="test MSE", reference=-1.0,
+                   label="x²")
+    c.set_title("C: loss vs N")
+
+    claims = [fk.fit_claim("Fig 2C: slope of loss vs live neurons, x²", fit, -1.0, "≈ -1"),
+              fk.claim("Fig 2A: live neurons grow with α (exponent of N vs α)", "grows (no number)", n_fit.exponent,
+                       n_fit.exponent_interval, n_fit.exponent_interval[0] > 0, "agree: exponent > 0")]
+    numbers = {"recipe": r, "alphas": alphas, "seeds": sw.seeds, "live": live, "loss": loss,
+               "fit_loss_vs_N": fit, "fit_N_vs_alpha": n_fit, "scatter": scatter}
+    return fk.finish(out_dir, NAME, fig, numbers, claims,
+                     f"loss ∝ N^{fit.exponent:.2f} over {int(ok.sum())} members; N ∝ α^{n_fit.exponent:.2f}.", t0)
+
+
+def fk_fit_n_alpha(alphas, live):
+    from interp.fits import fit_power_law
+    aa = np.repeat(alphas[:, None], live.shape[1], 1)
+    ok = live > 0
+    return fit_power_law(aa[ok], live[ok], n_boot=500)
+
+
+if __name__ == "__main__":
+    fk.main(run, NAME, __doc__)

@@ -1,0 +1,126 @@
+"""Plain measurements on neurons: which are alive, and how redundant they are.
+
+A neuron is *live* (allocated) when the variance of its activation over the inputs exceeds
+``threshold`` (1e-3, SPEC A). Its *redundancy* is the number of other neurons in the same
+layer whose activation correlates with it above ``threshold`` (0.75, SPEC A Fig. 7).
+
+>>> import torch, models, interp
+>>> net = models.MLP(models.MLPConfig(d_in=1, widths=(6,), d_out=1))
+>>> live = interp.live_neurons(net, torch.linspace(-1, 1, 200).unsqueeze(1))
+>>> live["hidden.0"].shape, live["hidden.0"].dtype
+(torch.Size([6]), torch.bool)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+import probes
+from models.validate import check
+
+from ._common import as_input
+
+
+def _check_threshold(name: str, value: float, low: float = 0.0, high: float = float("inf")) -> None:
+    check(isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high, name, value,
+          f"a number in [{low}, {high}]")
+
+
+def live_neurons(model: nn.Module, inputs: Any, threshold: float = 1e-3, *, sites: str | Sequence[str] | None = None,
+                 batch_size: int = 1024, n_samples: int = 4096, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Per site, which neurons are live: activation variance over ``inputs`` > ``threshold``.
+
+    ``inputs``: a tensor ``[N, ...]``, a ``Batch``, a list of them, or a ``Task`` (then
+    ``n_samples`` of its evaluation inputs drawn with ``seed``). Returns ``site -> bool
+    [(M,) width]`` (a leading member axis for an ensemble).
+
+    >>> import torch, models
+    >>> net = models.MLP(models.MLPConfig(d_in=1, widths=(3,), d_out=1))
+    >>> with torch.no_grad():
+    ...     _ = net.layers[0].weight.copy_(torch.tensor([[1.], [0.], [-2.]]))  # neuron 1 ignores its input
+    >>> live_neurons(net, models.tasks.Square())["hidden.0"].tolist()
+    [True, False, True]
+    """
+    _check_threshold("threshold", threshold)
+    x = as_input(model, None, inputs, n_samples, seed)
+    acts = probes.capture(model, x, sites=sites, stats=("var",), batch_size=batch_size)
+    return {site: s.var > threshold for site, s in acts.items()}
+
+
+@dataclass(frozen=True)
+class Redundancy:
+    """Per site, each neuron's redundancy (``counts[site]``: ``[(M,) width]`` ints, -1 for
+    neurons left out because they are dead), and the ``live`` masks used.
+
+    ``fraction(site)`` is the share of (live) neurons with nonzero redundancy."""
+
+    counts: dict[str, np.ndarray]
+    live: dict[str, np.ndarray]
+    threshold: float
+    live_threshold: float
+
+    def fraction(self, site: str | None = None) -> float | np.ndarray:
+        """Share of live neurons with redundancy > 0 at ``site`` (all sites pooled when None);
+        an array over members for an ensemble."""
+        names = list(self.counts) if site is None else [site]
+        for n in names:
+            check(n in self.counts, "site", n, f"one of {list(self.counts)}")
+        red = sum(((self.counts[n] > 0) & self.live[n]).sum(-1) for n in names)
+        live = sum(self.live[n].sum(-1) for n in names)
+        out = np.where(live > 0, red / np.maximum(live, 1), 0.0)
+        return float(out) if np.ndim(out) == 0 else out
+
+    def to_dict(self) -> dict:
+        return {"threshold": self.threshold, "live_threshold": self.live_threshold,
+                "counts": {k: v.tolist() for k, v in self.counts.items()},
+                "live": {k: v.tolist() for k, v in self.live.items()},
+                "fraction": {k: np.asarray(self.fraction(k)).tolist() for k in self.counts}}
+
+
+def redundancy_from_corr(corr: torch.Tensor, live: torch.Tensor, threshold: float = 0.75,
+                         absolute: bool = False) -> torch.Tensor:
+    """Redundancy from a correlation matrix ``[(M,) d, d]`` and a live mask ``[(M,) d]``:
+    for each live neuron, how many *other* live neurons correlate above ``threshold``
+    (``|corr|`` when ``absolute``); -1 for dead neurons.
+
+    >>> c = torch.tensor([[1., .9, 0.], [.9, 1., 0.], [0., 0., 1.]])
+    >>> redundancy_from_corr(c, torch.tensor([True, True, True])).tolist()
+    [1, 1, 0]
+    """
+    r = corr.abs() if absolute else corr
+    both = live.unsqueeze(-1) & live.unsqueeze(-2)
+    eye = torch.eye(corr.shape[-1], dtype=torch.bool)
+    hits = (r > threshold) & both & ~eye
+    return torch.where(live, hits.sum(-1), torch.full_like(hits.sum(-1), -1))
+
+
+def redundancy(model: nn.Module, inputs: Any, threshold: float = 0.75, *, sites: str | Sequence[str] | None = None,
+               live_threshold: float = 1e-3, absolute: bool = False, batch_size: int = 1024, n_samples: int = 4096,
+               seed: int = 0) -> Redundancy:
+    """Neuron redundancy (SPEC A Fig. 7): per live neuron, the number of other live neurons in
+    its layer whose activations correlate above ``threshold`` over ``inputs`` (streamed
+    co-moments, so memory is ``width²`` per site whatever the number of inputs).
+
+    >>> import torch, models, interp
+    >>> net = models.MLP(models.MLPConfig(d_in=1, widths=(4,), d_out=1))
+    >>> with torch.no_grad():
+    ...     _ = net.layers[0].weight.copy_(torch.tensor([[1.], [1.], [-3.], [0.]]))
+    ...     _ = net.layers[0].bias.copy_(torch.tensor([0.2, 0.2, 0., 0.5]))
+    >>> red = interp.redundancy(net, models.tasks.Square())
+    >>> red.counts["hidden.0"].tolist(), red.fraction()     # 0 and 1 duplicate each other; 3 is dead
+    ([1, 1, 0, -1], 0.6666666666666666)
+    """
+    _check_threshold("threshold", threshold, -1.0, 1.0)
+    _check_threshold("live_threshold", live_threshold)
+    x = as_input(model, None, inputs, n_samples, seed)
+    acts = probes.capture(model, x, sites=sites, stats=("var", "corr"), batch_size=batch_size)
+    counts, live = {}, {}
+    for site, s in acts.items():
+        alive = s.var > live_threshold
+        counts[site] = redundancy_from_corr(s.corr, alive, threshold, absolute).numpy()
+        live[site] = alive.numpy()
+    return Redundancy(counts, live, float(threshold), float(live_threshold))

@@ -1,0 +1,60 @@
+import json
+
+
+import interp
+import models
+from interp.cli import build_parser, main
+from neuron_plants import planted_mlp, single_thread  # noqa: F401
+
+
+def _checkpoint(tmp_path):
+    net = planted_mlp()
+    return models.save(net, tmp_path / "ck", task=models.tasks.Parallel(beta=0.75))
+
+
+def test_allocate_prints_a_table_and_writes_json(tmp_path, capsys):
+    folder = _checkpoint(tmp_path)
+    out = tmp_path / "alloc.json"
+    assert main(["allocate", str(folder), "--method", "ablation", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "hidden.0" in text and "x1^2" in text and "x2^2" in text and "method=ablation" in text
+    data = json.loads(out.read_text())
+    assert data["method"] == "ablation" and set(data["counts"]) == {"x1^2", "x2^2"}
+    assert interp.Allocation.from_dict(data).counts() == data["counts"]
+
+
+def test_allocate_an_ensemble_member_and_a_task_given_on_the_command_line(tmp_path, capsys):
+    ens = models.Ensemble.stack([planted_mlp(), planted_mlp()])
+    folder = models.save(ens, tmp_path / "ens")  # no task saved
+    assert main(["allocate", str(folder), "--member", "1", "--task", '{"type": "Parallel", "beta": 0.5}']) == 0
+    text = capsys.readouterr().out
+    assert "member=1" in text and "method=weights" in text
+
+
+def test_bad_input_exits_with_a_message(tmp_path, capsys):
+    assert main(["allocate", str(tmp_path / "missing")]) == 2
+    assert "existing folder" in capsys.readouterr().err
+    folder = models.save(planted_mlp(), tmp_path / "notask")
+    assert main(["allocate", str(folder)]) == 2
+    assert "--task" in capsys.readouterr().err
+    assert main(["allocate", str(folder), "--task", "not json"]) == 2
+    assert main(["allocate", str(_checkpoint(tmp_path)), "--member", "0"]) == 2
+
+
+def test_parser_has_one_subcommand_per_builder():
+    parser = build_parser()
+    args = parser.parse_args(["allocate", "somewhere", "--method", "attribution"])
+    assert args.func.__name__ == "cmd_allocate" and args.method == "attribution"
+
+
+def test_allocate_a_local_hugging_face_folder_with_a_token_task(tmp_path, capsys):
+    from interp.bridge import tiny_gpt2
+    from models.token_task import TokenTask
+
+    folder = tmp_path / "gpt2"
+    tiny_gpt2(folder, n_layer=1, n_embd=16, n_head=2, vocab_size=30, n_positions=8)
+    task = TokenTask(sequences=(((1, 2, 3, 4), (2, 3, 4, 5)), ((20, 21, 22, 23),)), d_vocab=30)
+    (tmp_path / "task.json").write_text(json.dumps(task.to_config()))
+    assert main(["allocate", str(folder), "--task", str(tmp_path / "task.json"), "--method", "attribution"]) == 0
+    text = capsys.readouterr().out
+    assert "blocks.0.mlp.hook_post" in text and "subtask0" in text and "method=attribution" in text

@@ -1,0 +1,122 @@
+"""The figure runner and its report, with tiny fake figure scripts (no real figure runs here)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from interp import reproduce as rp
+
+GOOD = '''
+import json
+from pathlib import Path
+
+def run(out_dir, quick=True):
+    out = Path(out_dir)
+    counter = out / "calls.txt"
+    n = int(counter.read_text()) + 1 if counter.exists() else 1
+    counter.write_text(str(n))
+    (out / "good.png").write_bytes(b"\\x89PNG fake")
+    claims = [{"claim": "slope of a | b", "paper": "≈ -1", "ours": -0.98, "interval": [-1.05, -0.91],
+               "agree": True, "note": "quick=%s" % quick},
+              {"claim": "ratio", "paper": 2.35, "ours": 1.5, "interval": None, "agree": False, "note": ""},
+              {"claim": "untested", "paper": "n", "ours": None, "interval": None, "agree": None, "note": ""}]
+    res = {"figure": "good", "png": "good.png", "claims": claims, "numbers": {"x": [1, 2]}}
+    (out / "good.json").write_text(json.dumps(res))
+    return res
+'''
+
+BAD = '''
+def run(out_dir, quick=True):
+    raise RuntimeError("boom in the figure")
+'''
+
+DEVICE = '''
+def run(out_dir, quick=True, device="cpu"):
+    return {"claims": [{"claim": "device", "paper": "-", "ours": None, "interval": None, "agree": None,
+                        "note": device}]}
+'''
+
+
+@pytest.fixture()
+def registry(tmp_path):
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "good.py").write_text(GOOD)
+    (scripts / "bad.py").write_text(BAD)
+    (scripts / "dev.py").write_text(DEVICE)
+    return {name: rp.Figure(name, str(scripts / f"{name}.py"), f"title of {name}") for name in ("good", "bad", "dev")}
+
+
+def test_runs_figures_and_writes_report(tmp_path, registry):
+    out = tmp_path / "out"
+    res = rp.reproduce(["good"], out=out, registry=registry, log=None)
+    assert res["good"]["status"] == "ran"
+    data = json.loads((out / "good.json").read_text())
+    assert data["recipe"] == "quick" and "seconds" in data and data["numbers"] == {"x": [1, 2]}
+    report = (out / "REPORT.md").read_text()
+    assert "![good](good.png)" in report
+    assert "| good | slope of a \\| b | ≈ -1 | -0.98 | [-1.05, -0.91] | yes | quick=True |" in report
+    assert "| good | ratio | 2.35 | 1.5 | — | **no** |" in report
+    assert "| good | untested | n | — | — | n/a |" in report
+    assert "Claims: 3, 1 agree, 1 disagree, 1 without a test" in report
+
+
+def test_skips_done_figures_unless_redo(tmp_path, registry):
+    out = tmp_path / "out"
+    rp.reproduce(["good"], out=out, registry=registry, log=None)
+    res = rp.reproduce(["good"], out=out, registry=registry, log=None)
+    assert res["good"]["status"] == "skipped"
+    assert (out / "calls.txt").read_text() == "1"
+    assert "slope of a" in (out / "REPORT.md").read_text()        # skipped figures stay in the report
+    res = rp.reproduce(["good"], out=out, registry=registry, redo=True, quick=False, log=None)
+    assert res["good"]["status"] == "ran" and (out / "calls.txt").read_text() == "2"
+    assert json.loads((out / "good.json").read_text())["recipe"] == "full"
+
+
+def test_failure_is_recorded_and_the_run_goes_on(tmp_path, registry):
+    out = tmp_path / "out"
+    lines = []
+    res = rp.reproduce(["bad", "good"], out=out, registry=registry, log=lines.append)
+    assert res["bad"]["status"] == "failed" and "boom in the figure" in res["bad"]["error"]
+    assert res["good"]["status"] == "ran"
+    assert "RuntimeError" in (out / "bad.error.txt").read_text()
+    assert not (out / "bad.json").exists()                          # a failed figure is retried next time
+    report = (out / "REPORT.md").read_text()
+    assert "**Failed**" in report and "(figure failed)" in report
+    assert any("FAILED" in line for line in lines) and any("[2/2]" in line for line in lines)
+
+
+def test_device_is_passed_when_the_script_takes_it(tmp_path, registry):
+    res = rp.reproduce(["dev"], out=tmp_path / "o", registry=registry, device="meta", log=None)
+    assert res["dev"]["claims"][0]["note"] == "meta"
+
+
+def test_unknown_figure_and_missing_examples_folder(tmp_path, registry):
+    with pytest.raises(ValueError, match="unknown"):
+        rp.reproduce(["nope"], out=tmp_path, registry=registry, log=None)
+    with pytest.raises(FileNotFoundError, match="examples folder"):
+        rp.load_example(rp.Figure("x", "no_such_examples/x.py", "t"), root=tmp_path)
+
+
+def test_module_without_run_is_an_error(tmp_path):
+    p = tmp_path / "norun.py"
+    p.write_text("X = 1\n")
+    with pytest.raises(AttributeError, match="run"):
+        rp.load_example(rp.Figure("norun", str(p), "t"))
+
+
+def test_every_registered_figure_has_its_script():
+    root = Path(rp.__file__).resolve().parents[1]
+    missing = [f.script for f in rp.FIGURES.values() if not (root / f.script).exists()]
+    assert not missing
+    assert {"fig2_square", "fig3_parallel", "fig4_series", "emergence_fig4_transformer"} <= set(rp.FIGURES)
+
+
+def test_cli_list_and_table_formatting(capsys):
+    assert rp.main_cli(["--list"]) == 0
+    assert "fig2_square" in capsys.readouterr().out
+    table = rp.claims_table({"f": {"claims": [{"claim": "c", "paper": 1, "ours": float("nan"), "interval": [0.001234, 5e5],
+                                               "agree": None}]}})
+    assert table.splitlines()[-1] == "| f | c | 1 | — | [0.00123, 5e+05] | n/a |  |"
