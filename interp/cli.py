@@ -118,7 +118,7 @@ SWEEP_RECIPES = {
     # SPEC A Fig. 2: width 1000, alpha in [1, 512], 16 seeds, 100k steps (a GPU job)
     "full": dict(width=1000, n_alphas=16, seeds=16, steps=100_000),
     # a few minutes on 2 CPU cores
-    "quick": dict(width=100, n_alphas=7, seeds=3, steps=6000),
+    "quick": dict(width=100, n_alphas=7, seeds=3, steps=20_000),
 }
 
 
