@@ -751,41 +751,41 @@ def calibrate(resource: str, x, strength, *, frequencies, skill: int = 1, scale:
     grid = np.exp(np.linspace(math.log(x_lo / unit), math.log(x_hi / unit), 801))
     curves = np.stack([calibrated_strength(resource, xs, [skill], p, g, **kw)[:, 0] for g in grid])  # [G, n]
 
-    def best(target):
-        """Constant minimising Σ (target − curve)² (target ``[n]``)."""
-        sse = np.sum((curves - target[None, :]) ** 2, axis=1)
-        i = int(np.argmin(sse))
+    def best(target, weight=None, i=None):
+        """Constant minimising Σ weight·(target − curve)² (target, weight ``[n]``): the grid
+        minimum (row ``i`` if given), refined by Brent's method between its neighbours."""
+        wt = np.ones_like(target) if weight is None else weight
+        if i is None:
+            i = int(np.argmin(((curves - target[None, :]) ** 2) @ wt))
+        sse_i = float(((curves[i] - target) ** 2) @ wt)
         lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-        f = lambda lg: float(np.sum((calibrated_strength(resource, xs, [skill], p, math.exp(lg), **kw)[:, 0]  # noqa: E731
-                                     - target) ** 2))
+        f = lambda lg: float(((calibrated_strength(resource, xs, [skill], p, math.exp(lg), **kw)[:, 0]  # noqa: E731
+                               - target) ** 2) @ wt)
         if hi <= lo:
             return float(grid[i])
         res = optimize.minimize_scalar(f, bounds=(math.log(lo), math.log(hi)), method="bounded",
                                        options={"xatol": 1e-10})
-        return float(math.exp(res.x)) if res.fun <= sse[i] else float(grid[i])
+        return float(math.exp(res.x)) if res.fun <= sse_i else float(grid[i])
 
     mean = y.mean(axis=1)
     const = best(mean)
     rmse = float(np.sqrt(np.mean((calibrated_strength(resource, xs, [skill], p, const, **kw)[:, 0] - mean) ** 2)))
 
+    # Bootstrap: each resample is fitted exactly as the estimate is (grid, then Brent), so the
+    # interval describes this estimator; the piecewise forms (data, parameters) have kinks
+    # that a parabolic shortcut would misplace. Identical resamples are fitted once.
     rng = np.random.default_rng(seed)
     n, m = y.shape
     if m >= 2:
         w = rng.multinomial(m, np.full(m, 1.0 / m), size=n_boot) / m          # [B, m] over repeats
-        targets = w @ y.T                                                       # [B, n]
-        sse = (curves ** 2).sum(1)[None, :] - 2 * targets @ curves.T + (targets ** 2).sum(1)[:, None]
+        targets, weights = w @ y.T, np.ones((n_boot, n))                        # [B, n] each
     else:
-        w = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)  # [B, n] over points
-        sse = w @ ((curves - mean[None, :]) ** 2).T                                    # [B, G]
-    # Parabolic refinement of each resample's grid minimum in log(constant).
-    lg = np.log(grid)
-    i = np.clip(np.argmin(sse, axis=1), 1, grid.size - 2)
-    rows = np.arange(sse.shape[0])
-    f0, f1, f2 = sse[rows, i - 1], sse[rows, i], sse[rows, i + 1]
-    denom = f0 - 2 * f1 + f2
-    h = lg[1] - lg[0]
-    shift = np.where(denom > 0, 0.5 * h * (f0 - f2) / np.where(denom > 0, denom, 1.0), 0.0)
-    boot = np.exp(lg[i] + np.clip(shift, -h, h))
+        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)  # [B, n] over points
+        targets = np.broadcast_to(mean, (n_boot, n))
+    keys, inverse = np.unique(np.concatenate([targets, weights], axis=1), axis=0, return_inverse=True)
+    sse = np.stack([((curves - k[None, :n]) ** 2) @ k[n:] for k in keys])      # [U, G]
+    fitted = np.array([best(k[:n], k[n:], int(np.argmin(row))) for k, row in zip(keys, sse)])
+    boot = fitted[np.asarray(inverse).reshape(-1)]
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     lo, hi = np.percentile(boot, q)
     return Calibration(resource=resource, skill=int(skill), constant=const, interval=(float(lo), float(hi)),

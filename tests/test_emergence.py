@@ -166,6 +166,18 @@ def test_calibration_from_a_single_curve_and_from_a_trainer_history():
     assert np.all(measured >= predicted) and np.all(measured <= predicted * 1.1 + 1)
 
 
+@pytest.mark.parametrize("resource", ["data", "parameters"])
+def test_calibration_interval_contains_its_estimate_on_kinked_forms(resource):
+    # Few points and a sharp, piecewise curve: every resample must be fitted like the estimate.
+    p = skill_frequencies(5, 0.6)
+    x = np.array([300.0, 1000, 3000, 10000]) if resource == "data" else np.array([2.0, 4, 8, 16, 32])
+    r = np.array([[0.020, 0.040], [0.117, 0.084], [0.917, 0.918], [1.0, 0.998]]) if resource == "data" else \
+        np.array([[0.2, 0.3], [0.55, 0.45], [1.0, 0.97], [1.0, 1.0], [1.0, 1.0]])
+    for y in (r, r[:, 0]):
+        cal = calibrate(resource, x, y, frequencies=p, n_boot=200)
+        assert cal.interval[0] <= cal.constant <= cal.interval[1], (cal.constant, cal.interval)
+
+
 def test_emergence_step():
     x = np.array([0, 10, 20, 30.0])
     r = np.array([[0.0, 0.0], [0.01, 0.0], [0.2, 0.0], [0.9, 0.04]])
