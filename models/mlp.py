@@ -114,6 +114,16 @@ class MLP(HookedRootModule):
         return {"type": "MLP", "config": asdict(self.config)}
 
 
+def n_members(model: nn.Module) -> int | None:
+    """The number of stacked members of an ensemble-like model (``model.n_members``), else None.
+
+    >>> n_members(Ensemble(MLPConfig(1, (4,), 1), seeds=(0, 1))), n_members(MLP(MLPConfig(1, (4,), 1)))
+    (2, None)
+    """
+    m = getattr(model, "n_members", None)
+    return int(m) if m is not None else None
+
+
 class Ensemble(HookedRootModule):
     """M independent MLPs of one shape, parameters stacked along a leading model axis.
 

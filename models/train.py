@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .mlp import n_members
 from .tasks import Batch, Task
 from .validate import check, check_positive
 
@@ -129,7 +130,7 @@ def weights_of(model: nn.Module) -> list[torch.Tensor]:
 def penalties(model: nn.Module, members: slice | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(Σ|w|, Σw²) over the weights, each ``[M]`` for an ensemble (or the ``members`` slice)
     and ``[1]`` otherwise."""
-    stacked = getattr(model, "n_members", None) is not None
+    stacked = n_members(model) is not None
     sl = slice(None) if members is None else members
     l1 = l2 = 0
     for w in weights_of(model):
@@ -158,7 +159,7 @@ def objective(model: nn.Module, task: Task, batch: Batch, config: TrainConfig,
     batch = _members_of(batch, members)
     task_loss = task.loss(predict(model, batch.x, members), batch).reshape(-1)
     l1, l2 = penalties(model, members)
-    alphas = config.alphas(getattr(model, "n_members", None))[slice(None) if members is None else members]
+    alphas = config.alphas(n_members(model))[slice(None) if members is None else members]
     return alphas.to(task_loss) * task_loss + config.l1 * l1 + config.l2 * l2, task_loss
 
 
@@ -170,7 +171,7 @@ stacked members beyond this fall out of cache and run slower than one model afte
 def member_chunks(model: nn.Module, rows: int) -> list[slice | None]:
     """Slices of the model axis to run one at a time for ``rows`` samples per member: one
     chunk on a GPU or for narrow nets, a few members per chunk for wide nets on the CPU."""
-    n = getattr(model, "n_members", None)
+    n = n_members(model)
     if n is None:
         return [None]
     if next(model.parameters()).is_cuda:
@@ -180,7 +181,7 @@ def member_chunks(model: nn.Module, rows: int) -> list[slice | None]:
 
 
 def _model_seeds(model: nn.Module) -> list[int]:
-    if getattr(model, "n_members", None) is not None:
+    if n_members(model) is not None:
         return list(model.seeds)
     return [int(getattr(getattr(model, "config", None), "seed", 0))]
 
@@ -248,9 +249,9 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
 
     check(isinstance(task, Task), "task", task, "a models.tasks.Task")
     check_fits(model, task)
-    n_members = getattr(model, "n_members", None)
-    stacked = n_members is not None
-    config.alphas(n_members)  # validates the length of alpha
+    members = n_members(model)
+    stacked = members is not None
+    config.alphas(members)  # validates the length of alpha
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "adam":
         opt = torch.optim.Adam(params, lr=config.lr)
