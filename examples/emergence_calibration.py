@@ -8,8 +8,8 @@ skills 2..5 emerge. Printed and saved: predicted vs measured emergence step per 
 step with R_k/S ≥ 0.05, and with R_k/S ≥ 0.5).
 
 The paper's setup is lr 0.02, batch 4000, 30 000 steps, 10 repeats (``--full``); the quick
-default raises the learning rate to 0.05 (gradient-flow time η·T is what matters, so 14 000
-steps cover about the paper's 35 000) and halves the batch, with 5 repeats trained as one
+default raises the learning rate to 0.05 (gradient-flow time η·T is what matters, so 20 000
+steps cover the paper's 50 000) and halves the batch, with 5 repeats trained as one
 ensemble: a few minutes on two cores.
 
     python examples/emergence_calibration.py --out runs/emergence_calibration
@@ -28,7 +28,7 @@ import models
 from interp.emergence import calibrate_history, emergence_law, emergence_step
 from interp.plots import plot_calibration
 
-QUICK = dict(lr=0.05, batch=2000, steps=14_000, repeats=5)
+QUICK = dict(lr=0.05, batch=2000, steps=20_000, repeats=5)
 FULL = dict(lr=0.02, batch=4000, steps=30_000, repeats=10)
 
 
