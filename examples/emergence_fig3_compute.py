@@ -47,10 +47,17 @@ def run(out_dir, quick: bool = True) -> dict:
                                fit.exponent_interval, abs(fit.exponent + a / (a + 2)) < 0.03,
                                "envelope where the best width is inside the grid; agree: within 0.03"))
         const = Multilinear(alpha=a, n_skills=math.inf, scale=1.0, init=0.1).paper_constants()["compute"]
-        claims.append(fk.claim(f"Fig 3: compute prefactor constant, α={a} (computed)", PAPER_COMPUTE[a], const, None,
-                               abs(const - PAPER_COMPUTE[a]) < 0.02, "agree: within 0.02"))
+        claims.append(fk.claim(f"Fig 3: compute prefactor constant A_C/(½S²), α={a} (computed)", PAPER_COMPUTE[a], const,
+                               None, None, "the paper's code hard-codes its constants and does not state their "
+                               "normalisation; no test"))
+        measured = float(np.median(fr.loss[inner] * C[inner] ** (a / (a + 2))))
+        claims.append(fk.claim(f"Fig 3: compute prefactor, theory / the model's own frontier, α={a}", "1 (exact law)",
+                               law.prefactor / measured, None, abs(law.prefactor / measured - 1) < 0.05,
+                               f"frontier L·C^(α/(α+2)) median {measured:.3f} vs law {law.prefactor:.3f} "
+                               f"(n_s = {r['n_skills']:g}; the law is the n_s → ∞ limit, and the paper notes the α = 0.3 "
+                               "frontier falls faster at finite n_s); agree: within 5%"))
         numbers[str(a)] = {"compute": C, "envelope": fr.loss, "best_width": fr.width, "fit": fit,
-                           "theory": law.to_dict(), "constant": const}
+                           "theory": law.to_dict(), "constant": const, "frontier_prefactor": measured}
     return fk.finish(out_dir, NAME, fig, numbers, claims, "compute frontier of the multilinear model.", t0)
 
 
