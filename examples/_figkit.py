@@ -50,10 +50,28 @@ def covers(interval, value) -> bool:
     return bool(interval[0] <= value <= interval[1])
 
 
-def fit_claim(name: str, fit, paper_value: float, paper_text: str | None = None, note: str = "") -> dict:
-    """Claim that a fitted exponent matches ``paper_value`` (agree: inside our 95% interval)."""
-    return claim(name, paper_text or paper_value, fit.exponent, fit.exponent_interval,
-                 covers(fit.exponent_interval, paper_value), note or "agree: paper's value in our 95% bootstrap CI")
+def decides(interval, value, null):
+    """Agreement that means something: True when ``interval`` covers ``value`` and excludes
+    ``null`` (the no-effect alternative), False when it excludes ``value``, None when it covers
+    both (too wide to tell them apart). ``interval`` None gives None."""
+    if interval is None:
+        return None
+    if not covers(interval, value):
+        return False
+    return None if covers(interval, null) else True
+
+
+def fit_claim(name: str, fit, paper_value: float, paper_text: str | None = None, note: str = "",
+              null: float | None = None) -> dict:
+    """Claim that a fitted exponent matches ``paper_value`` (agree: inside our 95% interval;
+    with ``null``, also ``null`` outside it, else no test: see ``decides``)."""
+    iv = fit.exponent_interval
+    if null is None:
+        return claim(name, paper_text or paper_value, fit.exponent, iv, covers(iv, paper_value),
+                     note or "agree: paper's value in our 95% bootstrap CI")
+    return claim(name, paper_text or paper_value, fit.exponent, iv, decides(iv, paper_value, null),
+                 note or f"agree: paper's value in our 95% bootstrap CI and {null:g} outside it; "
+                         "no test when the CI covers both")
 
 
 def finish(out_dir, name: str, fig, numbers: dict, claims: list[dict], summary: str = "", t0: float | None = None) -> dict:
@@ -103,14 +121,25 @@ def geo_mean(a):
 
 
 def tidy(fig) -> None:
-    """Drop the crowded minor-tick labels matplotlib puts on short log axes."""
-    from matplotlib.ticker import NullFormatter
+    """Readable log axes: no crowded minor-tick labels where two or more powers of ten show;
+    labels at 2 and 5 × 10^k where fewer do (else such an axis reads a single number)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    def two_five(v, _pos):
+        m = v / 10 ** math.floor(math.log10(v) + 1e-9)
+        return f"{v:g}" if round(m) in (2, 5) and abs(m - round(m)) < 1e-6 else ""
 
     for ax in fig.axes:
         for axis, scale, lim in ((ax.xaxis, ax.get_xscale(), ax.get_xlim()),
                                  (ax.yaxis, ax.get_yscale(), ax.get_ylim())):
-            if scale == "log" and min(lim) > 0 and max(lim) / min(lim) > 12:
+            if scale != "log" or min(lim) <= 0:
+                continue
+            lo, hi = math.log10(min(lim)), math.log10(max(lim))
+            decades = math.floor(hi) - math.ceil(lo) + 1             # powers of ten inside the limits
+            if decades >= 2:
                 axis.set_minor_formatter(NullFormatter())
+            elif hi - lo > 1.08:                                     # matplotlib labels no minors here
+                axis.set_minor_formatter(FuncFormatter(two_five))
 
 
 def safe_fit(x, y, n_boot: int = 500):

@@ -2,9 +2,11 @@
 one-hot with position, scalar output) on multitask sparse parity with α = 0.9, n_s = 5: the
 emergence time τ_k (first step with R_k/S ≥ 0.05) should follow k^(α+1) = k^1.9.
 
-Quick recipe trades away: width 48 instead of 512, 16 random bits instead of 32 (shorter
-sequences, faster learning), Adam lr 3e-3 for 2 500 steps of batch 512: the rarest skills may
-not emerge in the run; the exponent is fitted on those that do (at least 3)."""
+Quick recipe trades away: width 48 instead of 512, 15 random bits instead of 32 (exactly the
+5 skills' disjoint 3-bit sets: shorter sequences, no distractor bits), Adam lr 1.5e-3 for
+6 000 steps of batch 512, one seed. The rarest skills may not emerge in the run; the exponent
+is fitted on those that do (at least 3). In trials of this size the order of emergence is
+noisy: at width 64 and lr 1e-3, skill 5 emerged before skill 2."""
 from __future__ import annotations
 
 import sys
@@ -20,7 +22,7 @@ import models  # noqa: E402
 from interp.emergence import emergence_law, emergence_step  # noqa: E402
 
 NAME = "emergence_fig4_transformer"
-QUICK = dict(d_model=48, n_bits=16, steps=2500, lr=3e-3, batch=512, seed=0, eval_points=60)
+QUICK = dict(d_model=48, n_bits=15, steps=6000, lr=1.5e-3, batch=512, seed=0, eval_points=60)
 FULL = dict(d_model=512, n_bits=32, steps=50_000, lr=1e-3, batch=2048, seed=0, eval_points=200)
 ALPHA = 0.9
 
@@ -54,8 +56,9 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
     b.set_xlabel("skill k"), b.set_ylabel("emergence step τ_k (R/S ≥ 0.05)"), b.set_title("τ_k vs k"), b.legend(fontsize=7)
     claims = [fk.claim("Fig 4: transformer τ_k slope vs α+1", f"{ALPHA + 1:.1f}", None if law is None else law.exponent,
                        None if law is None else law.exponent_interval,
-                       None if law is None else law.covers(ALPHA + 1),
-                       f"{n_em} of 5 skills emerged; agree: α+1 in our 95% CI" if law is not None
+                       None if law is None else fk.decides(law.exponent_interval, ALPHA + 1, 0.0),
+                       f"{n_em} of 5 skills emerged; agree: α+1 in our 95% CI and 0 (all skills at once) "
+                       "outside it; no test when the CI covers both" if law is not None
                        else f"only {n_em} skills emerged: no fit")]
     return fk.finish(out_dir, NAME, fig, {"recipe": r, "steps": steps, "strength": R, "tau": tau, "law": law}, claims,
                      f"τ_k = {np.round(tau, 0).tolist()}.", t0)

@@ -120,3 +120,24 @@ def test_cli_list_and_table_formatting(capsys):
     table = rp.claims_table({"f": {"claims": [{"claim": "c", "paper": 1, "ours": float("nan"), "interval": [0.001234, 5e5],
                                                "agree": None}]}})
     assert table.splitlines()[-1] == "| f | c | 1 | — | [0.00123, 5e+05] | n/a |  |"
+
+
+def test_claim_helpers_only_agree_when_the_interval_decides():
+    import importlib.util
+
+    root = Path(rp.__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("_figkit", root / "examples" / "_figkit.py")
+    fk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fk)
+    assert fk.decides([-1.3, -0.8], -1.0, 0.0) is True           # covers the claim, excludes no-effect
+    assert fk.decides([-10.5, 0.3], -1.0, 0.0) is None           # covers both: too wide to tell
+    assert fk.decides([-0.7, -0.2], -1.0, 0.0) is False          # excludes the claim
+    assert fk.decides(None, -1.0, 0.0) is None
+
+    class Fit:
+        exponent, exponent_interval = -3.5, (-10.5, 0.29)
+
+    assert fk.fit_claim("c", Fit, -1.0)["agree"] is True
+    row = fk.fit_claim("c", Fit, -1.0, null=0.0)
+    assert row["agree"] is None and "no test" in row["note"]
+    assert row["ours"] == -3.5 and row["interval"] == [-10.5, 0.29]
