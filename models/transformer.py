@@ -128,7 +128,10 @@ class ParityTransformer(HookedRootModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check(x.shape[-1] == self.config.n_ctx, "x", tuple(x.shape), f"[batch, n_ctx={self.config.n_ctx}]")
         tokens = x.long().clamp(0, self.config.n_tokens - 1)
-        resid = self.hook_embed(self.W_E[tokens]) + self.hook_pos_embed(self.W_pos)
+        # a one-hot product, not W_E[tokens]: that indexing's backward accumulates in thread
+        # order on CPU, so two runs with one seed would drift apart
+        one_hot = torch.nn.functional.one_hot(tokens, self.config.n_tokens).to(self.W_E.dtype)
+        resid = self.hook_embed(one_hot @ self.W_E) + self.hook_pos_embed(self.W_pos)
         for block in self.blocks:
             resid = block(resid)
         return self.ln_final(resid).mean(-2) @ self.W_U + self.b_U

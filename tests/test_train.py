@@ -163,3 +163,19 @@ def test_bad_model_configs():
         models.ParityTransformerConfig(n_ctx=8, d_model=30, n_heads=4)
     with pytest.raises(ValueError, match="seeds"):
         models.Ensemble(models.MLPConfig(d_in=1, widths=(4,), d_out=1), seeds=())
+
+
+def test_transformer_training_is_reproducible_on_two_threads():
+    """Same seed, same weights, bit for bit: no op whose backward accumulates in thread order."""
+    task = models.tasks.SparseParity(n_skills=3, n_bits=12, bits_per_skill=3, alpha=0.9)
+    cfg = models.ParityTransformerConfig(n_ctx=task.d_in, d_model=32, n_heads=4, seed=0)
+    tc = models.TrainConfig(alpha=1.0, l1=0.0, l2=0.0, lr=3e-3, steps=30, batch_size=256, eval_points=2,
+                            progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        runs = [models.train(models.ParityTransformer(cfg), task, tc).model.state_dict() for _ in range(3)]
+    finally:
+        torch.set_num_threads(threads)
+    for other in runs[1:]:
+        assert all(torch.equal(runs[0][k], other[k]) for k in runs[0])
