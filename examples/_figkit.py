@@ -122,7 +122,7 @@ def geo_mean(a):
 
 def tidy(fig) -> None:
     """Readable log axes: no crowded minor-tick labels where two or more powers of ten show;
-    labels at 2 and 5 × 10^k where fewer do (else such an axis reads a single number)."""
+    plain labels at 1, 2 and 5 × 10^k where fewer do (else such an axis reads a single number)."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     def two_five(v, _pos):
@@ -139,6 +139,7 @@ def tidy(fig) -> None:
             if decades >= 2:
                 axis.set_minor_formatter(NullFormatter())
             elif hi - lo > 1.08:                                     # matplotlib labels no minors here
+                axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
                 axis.set_minor_formatter(FuncFormatter(two_five))
 
 

@@ -53,6 +53,7 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
     if law is not None:
         b.loglog(k, law.predict(k), "C0-", label=f"fit k^{law.exponent:.2f}")
         b.loglog(k, law.predict(1.0) * k ** (ALPHA + 1), "k:", label=f"k^(α+1) = k^{ALPHA + 1:.1f}")
+    b.set_xticks(k, [str(i) for i in k]), b.set_xticks([], minor=True)
     b.set_xlabel("skill k"), b.set_ylabel("emergence step τ_k (R/S ≥ 0.05)"), b.set_title("τ_k vs k"), b.legend(fontsize=7)
     claims = [fk.claim("Fig 4: transformer τ_k slope vs α+1", f"{ALPHA + 1:.1f}", None if law is None else law.exponent,
                        None if law is None else law.exponent_interval,
