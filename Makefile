@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/interp sweep --quick --out runs/sweep
+	$(VENV)/bin/interp reproduce --quick --out runs/reproduce
 
 test: $(STAMP)
 	$(PY) -m pytest
