@@ -122,12 +122,16 @@ def geo_mean(a):
 
 def tidy(fig) -> None:
     """Readable log axes: no crowded minor-tick labels where two or more powers of ten show;
-    plain labels at 1, 2 and 5 × 10^k where fewer do (else such an axis reads a single number)."""
+    plain labels where fewer do (matplotlib would write a single 10^1, or 2×10^1, 3×10^1, ...
+    side by side): at 1, 2 and 5 × 10^k over one to two decades, at 1, 2, 3 and 5 × 10^k over
+    half a decade to one, at every tick over less."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    def two_five(v, _pos):
-        m = v / 10 ** math.floor(math.log10(v) + 1e-9)
-        return f"{v:g}" if round(m) in (2, 5) and abs(m - round(m)) < 1e-6 else ""
+    def plain(keep):
+        def fmt(v, _pos):
+            m = v / 10 ** math.floor(math.log10(v) + 1e-9)
+            return f"{v:g}" if keep is None or (round(m) in keep and abs(m - round(m)) < 1e-6) else ""
+        return FuncFormatter(fmt)
 
     for ax in fig.axes:
         for axis, scale, lim in ((ax.xaxis, ax.get_xscale(), ax.get_xlim()),
@@ -138,9 +142,9 @@ def tidy(fig) -> None:
             decades = math.floor(hi) - math.ceil(lo) + 1             # powers of ten inside the limits
             if decades >= 2:
                 axis.set_minor_formatter(NullFormatter())
-            elif hi - lo > 1.08:                                     # matplotlib labels no minors here
-                axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-                axis.set_minor_formatter(FuncFormatter(two_five))
+                continue
+            axis.set_major_formatter(plain(None))
+            axis.set_minor_formatter(plain((2, 5) if hi - lo > 1.08 else (2, 3, 5) if hi - lo > 0.5 else None))
 
 
 def safe_fit(x, y, n_boot: int = 500):

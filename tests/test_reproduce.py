@@ -122,13 +122,18 @@ def test_cli_list_and_table_formatting(capsys):
     assert table.splitlines()[-1] == "| f | c | 1 | — | [0.00123, 5e+05] | n/a |  |"
 
 
-def test_claim_helpers_only_agree_when_the_interval_decides():
+def _figkit():
     import importlib.util
 
     root = Path(rp.__file__).resolve().parents[1]
     spec = importlib.util.spec_from_file_location("_figkit", root / "examples" / "_figkit.py")
     fk = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fk)
+    return fk
+
+
+def test_claim_helpers_only_agree_when_the_interval_decides():
+    fk = _figkit()
     assert fk.decides([-1.3, -0.8], -1.0, 0.0) is True           # covers the claim, excludes no-effect
     assert fk.decides([-10.5, 0.3], -1.0, 0.0) is None           # covers both: too wide to tell
     assert fk.decides([-0.7, -0.2], -1.0, 0.0) is False          # excludes the claim
@@ -141,3 +146,20 @@ def test_claim_helpers_only_agree_when_the_interval_decides():
     row = fk.fit_claim("c", Fit, -1.0, null=0.0)
     assert row["agree"] is None and "no test" in row["note"]
     assert row["ours"] == -3.5 and row["interval"] == [-10.5, 0.29]
+
+
+@pytest.mark.parametrize("lim, labels", [
+    ((5, 45), {"10", "20", "30"}),              # under a decade: matplotlib alone writes 2×10^1, 3×10^1, ...
+    ((2, 60), {"10", "20", "50"}),              # one to two decades: matplotlib alone writes the single 10^1
+    ((6, 9), {"6", "7", "8", "9"}),             # a sliver: every tick
+])
+def test_log_axes_under_two_decades_get_plain_labels(lim, labels):
+    fk = _figkit()
+    fig, (ax,) = fk.figure(1)
+    ax.plot(lim, lim)
+    ax.set_xscale("log"), ax.set_xlim(*lim)
+    fk.tidy(fig)
+    fig.canvas.draw()
+    shown = {t.get_text() for minor in (False, True) for t in ax.get_xticklabels(minor=minor) if t.get_text()}
+    assert labels <= shown
+    assert not any("10^" in t or "times" in t for t in shown), shown
