@@ -55,7 +55,8 @@ def calibration_panel(resource: str, x, strength):
     if logx:
         a.set_xscale("log")
     a.set_xlabel(xlabel), a.set_ylabel("R_k / S")
-    a.set_title(f"calibrated on skill 1 ({const_name} = {cal.constant:.3g}), dashed: predictions")
+    a.set_title(f"{const_name} = {cal.constant:.3g} fitted on skill 1 (solid);\nskills 2-5 predicted from it (dashed)",
+                fontsize=9)
     a.legend(fontsize=7)
     claims = [fk.claim(f"Fig 1 ({label}): {const_name} fitted on skill 1", f"{paper:g} (paper's fit)", cal.constant,
                        cal.interval, fk.covers(cal.interval, paper), f"agree: {paper:g} in our 95% CI")]
