@@ -12,14 +12,31 @@ from pathlib import Path
 import numpy as np
 
 
-def figure(n_panels: int, size=(4.2, 3.4)):
-    """A matplotlib figure with ``n_panels`` side by side (no pyplot state)."""
+def figure(n_panels: int, size=(4.2, 3.4), rows: int = 1):
+    """A matplotlib figure with ``rows`` rows of ``n_panels`` panels (no pyplot state); the
+    axes come back as one list, row by row."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(size[0] * n_panels, size[1]), layout="constrained")
+    fig = Figure(figsize=(size[0] * n_panels, size[1] * rows), layout="constrained")
     FigureCanvasAgg(fig)
-    return fig, [fig.add_subplot(1, n_panels, i + 1) for i in range(n_panels)]
+    return fig, [fig.add_subplot(rows, n_panels, i + 1) for i in range(rows * n_panels)]
+
+
+def cached_sweep(out_dir, name: str, quick: bool, task, net, recipe: dict, device="cpu"):
+    """``interp.sweep_alpha`` over ``recipe['alphas'] × recipe['seeds']`` (``steps``,
+    ``decay_every``), trained once per output folder and recipe: the run is the trainer's
+    checkpoint under ``<out>/_cache/<name>_<quick|full>/``, so the figures that share a sweep
+    (x²: Figs. 2 and 6; series: Figs. 4, 7 and 8) read it back instead of training again.
+    Delete the folder to train anew."""
+    import models
+    from interp.sweep import sweep_alpha
+
+    cfg = models.TrainConfig(steps=recipe["steps"], lr_decay_every=recipe["decay_every"], progress=False,
+                             eval_points=10)
+    folder = Path(out_dir) / "_cache" / f"{name}_{'quick' if quick else 'full'}"
+    return sweep_alpha(task, net, sorted(set(recipe["alphas"])), recipe["seeds"], cfg, checkpoint=folder,
+                       device=device)
 
 
 def jsonable(v):

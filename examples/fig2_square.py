@@ -8,6 +8,7 @@ Quick recipe trades away: width 100 instead of 1000 (so N saturates sooner at la
 20 000 steps (lr × 0.3 every 4 000) instead of 100 000, 3 seeds instead of 16 and 8 α
 values. Shorter runs leave L1 too little time to prune: at 6 000 steps the slope is about
 -0.6 and large-α losses sit on an optimisation floor; by 20 000 steps it is near -1.
+The sweep (``_square.py``) is trained once per output folder and shared with Fig. 6.
 """
 from __future__ import annotations
 
@@ -19,31 +20,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _figkit as fk  # noqa: E402
+from _square import FULL, QUICK, SCATTER_ALPHAS, member_at, square_sweep  # noqa: E402,F401
 
-import models  # noqa: E402
 from interp.neurons import live_neurons  # noqa: E402
-from interp.sweep import sweep_alpha  # noqa: E402
 
 NAME = "fig2_square"
-QUICK = dict(width=100, alphas=[1.0, 3.5, 9.0, 19.3, 45.0, 128.0, 256.0, 512.0], seeds=[0, 1, 2],
-             steps=20_000, decay_every=4000)
-FULL = dict(width=1000, alphas=np.logspace(0, np.log10(512), 16).round(2).tolist() + [3.5, 9.0, 19.3, 128.0],
-            seeds=list(range(16)), steps=100_000, decay_every=20_000)
-SCATTER_ALPHAS = (3.5, 9.0, 19.3, 128.0)
-
-
-def train_sweep(recipe, device="cpu"):
-    task = models.tasks.Square()
-    net = models.MLPConfig(d_in=1, widths=(recipe["width"],), d_out=1)
-    cfg = models.TrainConfig(steps=recipe["steps"], lr_decay_every=recipe["decay_every"], progress=False,
-                             eval_points=10)
-    return task, sweep_alpha(task, net, sorted(set(recipe["alphas"])), recipe["seeds"], cfg, device=device)
 
 
 def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
     t0 = time.time()
-    r = QUICK if quick else FULL
-    task, sw = train_sweep(r, device)
+    task, r, sw = square_sweep(out_dir, quick, device)
     fit = sw.fit()
     alphas, live, loss = sw.alphas, sw.live.astype(float), sw.loss
     ok = live > 0
@@ -60,15 +46,15 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
     x = task.eval_batch(4096, __import__("torch").Generator().manual_seed(1)).x
     scatter = {}
     for j, target in enumerate(SCATTER_ALPHAS):
-        ia = int(np.argmin(np.abs(np.log(alphas / target))))
-        m = ens.member(ia * len(sw.seeds))
+        i, a_i = member_at(sw, target)
+        m = ens.member(i)
         w = m.layers[0].weight.detach()[:, 0].numpy()
         bb = m.layers[0].bias.detach().numpy()
         lv = live_neurons(m, x)["hidden.0"].numpy()
         b.scatter(w[~lv], bb[~lv], s=6, color=f"C{j}", alpha=0.15)
         b.scatter(w[lv], bb[lv], s=16, color=f"C{j}", marker="o", edgecolor="k", linewidth=0.4,
-                  label=f"α={alphas[ia]:g}: {int(lv.sum())} live")
-        scatter[f"{alphas[ia]:g}"] = {"w": w, "b": bb, "live": lv}
+                  label=f"α={a_i:g}: {int(lv.sum())} live")
+        scatter[f"{a_i:g}"] = {"w": w, "b": bb, "live": lv}
     b.set_xlabel("input weight w_i"), b.set_ylabel("bias b_i"), b.set_title("B: live (outlined) vs dead neurons")
     b.legend(fontsize=7)
     from interp.plots import plot_power_law

@@ -163,3 +163,33 @@ def test_log_axes_under_two_decades_get_plain_labels(lim, labels):
     shown = {t.get_text() for minor in (False, True) for t in ax.get_xticklabels(minor=minor) if t.get_text()}
     assert labels <= shown
     assert not any("10^" in t or "times" in t for t in shown), shown
+
+
+def test_cached_sweep_trains_once_per_folder_and_recipe(tmp_path, monkeypatch):
+    import sys
+
+    import numpy as np
+    import torch
+
+    import models
+
+    fk = _figkit()
+    task, net = models.tasks.Square(), models.MLPConfig(d_in=1, widths=(8,), d_out=1)
+    recipe = dict(alphas=[4.0, 1.0], seeds=[0, 1], steps=40, decay_every=20)
+    first = fk.cached_sweep(tmp_path, "sq", True, task, net, recipe)
+    assert (tmp_path / "_cache" / "sq_quick").is_dir() and first.alphas.tolist() == [1.0, 4.0]
+
+    train_module, steps_run = sys.modules["models.train"], []
+    real_objective = train_module.objective
+    monkeypatch.setattr(train_module, "objective", lambda *a, **k: steps_run.append(1) or real_objective(*a, **k))
+    again = fk.cached_sweep(tmp_path, "sq", True, task, net, recipe)
+    assert not steps_run                                              # read back, not trained
+    for (name, p), q in zip(first.model.state_dict().items(), again.model.state_dict().values()):
+        assert torch.equal(p, q), name
+    assert np.array_equal(again.loss, first.loss) and np.array_equal(again.live, first.live)
+    fk.cached_sweep(tmp_path, "sq", False, task, net, recipe)        # the other recipe has its own folder
+    assert len(steps_run) == 40
+    longer = fk.cached_sweep(tmp_path, "sq", True, task, net, dict(recipe, steps=50))
+    assert len(steps_run) == 50 and longer.steps == 50                # more steps go on from the cached run
+    with pytest.raises(ValueError, match="checkpoint"):              # another schedule cannot reuse it
+        fk.cached_sweep(tmp_path, "sq", True, task, net, dict(recipe, steps=50, decay_every=10))
