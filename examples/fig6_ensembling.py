@@ -40,7 +40,7 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
     task, r, sw = square_sweep(out_dir, quick, device)
     ens = sw.model.cpu()
     fig, axes = fk.figure(3, size=(4.2, 2.8), rows=len(SCATTER_ALPHAS))
-    per_alpha, off, ratios, off_all = {}, [], [], []
+    per_alpha, off, ratios, off_all, im = {}, [], [], [], None
     for row, target in enumerate(SCATTER_ALPHAS):
         tests = []
         for s in range(len(sw.seeds)):
@@ -80,7 +80,8 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
         a.set_title(f"{n} mirror pair{'' if n == 1 else 's'} (joined), x: unpaired", fontsize=9)
         b.set_title("error functions", fontsize=9)
     axes[-3].set_xlabel("input weight w_i"), axes[-2].set_xlabel("x"), axes[-1].set_xlabel("regressor")
-    fig.colorbar(im, ax=axes[2::3], label="correlation", shrink=0.6)
+    if im is not None:
+        fig.colorbar(im, ax=axes[2::3], label="correlation", shrink=0.6)
 
     off, ratios = np.abs(np.array(off)), np.array(ratios)
     mean_abs = float(off.mean()) if off.size else None
