@@ -125,8 +125,8 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
               root: Path | None = None, log: Callable[[str], None] | None = print) -> dict[str, dict]:
     """Run ``figures`` (default: all registered) into ``out`` and write ``out/REPORT.md``.
 
-    A figure whose ``<name>.json`` exists is skipped (its numbers are read back) unless
-    ``redo``. A figure that raises is recorded (``status: failed``, traceback in
+    A figure whose ``<name>.json`` exists from the same recipe (quick or full) is skipped
+    (its numbers are read back) unless ``redo``. A figure that raises is recorded (``status: failed``, traceback in
     ``<name>.error.txt``) and the run goes on. Returns name -> result dict (with
     ``status`` 'ran', 'skipped' or 'failed' and ``seconds``)."""
     reg = dict(FIGURES if registry is None else registry)
@@ -138,19 +138,22 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
     out.mkdir(parents=True, exist_ok=True)
     say = log or (lambda s: None)
     results: dict[str, dict] = {}
+    recipe = "quick" if quick else "full"
     t_all = time.time()
     for i, name in enumerate(names, 1):
         jpath = _json_path(out, name)
         if jpath.exists() and not redo:
             try:
                 res = json.loads(jpath.read_text())
+            except (OSError, json.JSONDecodeError):
+                res = {}
+            # done with the other recipe, or unreadable: it runs again
+            if res.get("recipe") == recipe:
                 res["status"] = "skipped"
                 results[name] = res
                 say(f"[{i}/{len(names)}] {name}: done before, skipped (--redo to run again)")
                 continue
-            except (OSError, json.JSONDecodeError):
-                pass
-        say(f"[{i}/{len(names)}] {name}: running ({'quick' if quick else 'full'}) ...")
+        say(f"[{i}/{len(names)}] {name}: running ({recipe}) ...")
         t0 = time.time()
         try:
             module = load_example(reg[name], reg, root)
@@ -159,7 +162,7 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
                 kwargs["device"] = device
             res = dict(module.run(out, **kwargs) or {})
             res["seconds"] = round(time.time() - t0, 1)
-            res["recipe"] = "quick" if quick else "full"
+            res["recipe"] = recipe
             res.setdefault("figure", name)
             res.setdefault("png", f"{name}.png")
             res.setdefault("claims", [])

@@ -75,6 +75,16 @@ def test_skips_done_figures_unless_redo(tmp_path, registry):
     assert json.loads((out / "good.json").read_text())["recipe"] == "full"
 
 
+def test_a_figure_done_with_the_other_recipe_runs_again(tmp_path, registry):
+    out = tmp_path / "out"
+    rp.reproduce(["good"], out=out, registry=registry, log=None)                  # quick
+    res = rp.reproduce(["good"], out=out, registry=registry, quick=False, log=None)
+    assert res["good"]["status"] == "ran" and (out / "calls.txt").read_text() == "2"
+    assert json.loads((out / "good.json").read_text())["recipe"] == "full"
+    res = rp.reproduce(["good"], out=out, registry=registry, quick=False, log=None)
+    assert res["good"]["status"] == "skipped" and (out / "calls.txt").read_text() == "2"
+
+
 def test_failure_is_recorded_and_the_run_goes_on(tmp_path, registry):
     out = tmp_path / "out"
     lines = []
