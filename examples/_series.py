@@ -7,8 +7,8 @@ import numpy as np
 import _figkit as fk
 import models
 
-QUICK = dict(widths=(40, 40, 40, 40), alphas=[2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0, 1280.0, 2560.0,
-                                              10240.0], seeds=[0], steps=20_000, decay_every=4000)
+QUICK = dict(widths=(80, 80, 80, 80), alphas=[20.0 * 2 ** i for i in range(10)], seeds=[0], steps=20_000,
+             decay_every=4000)
 FULL = dict(widths=(100, 100, 100, 100), alphas=[20.0 * 2 ** i for i in range(10)], seeds=list(range(4)),
             steps=300_000, decay_every=60_000)
 

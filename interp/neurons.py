@@ -56,21 +56,24 @@ class Redundancy:
     """Per site, each neuron's redundancy (``counts[site]``: ``[(M,) width]`` ints, -1 for
     neurons left out because they are dead), and the ``live`` masks used.
 
-    ``fraction(site)`` is the share of (live) neurons with nonzero redundancy."""
+    ``fraction(site)`` is the share of live neurons (or, ``of="all"``, of all neurons) with
+    nonzero redundancy."""
 
     counts: dict[str, np.ndarray]
     live: dict[str, np.ndarray]
     threshold: float
     live_threshold: float
 
-    def fraction(self, site: str | None = None) -> float | np.ndarray:
-        """Share of live neurons with redundancy > 0 at ``site`` (all sites pooled when None);
-        an array over members for an ensemble."""
+    def fraction(self, site: str | None = None, of: str = "live") -> float | np.ndarray:
+        """Share of neurons with redundancy > 0 at ``site`` (all sites pooled when None);
+        an array over members for an ensemble. ``of="live"`` divides by the live neurons,
+        ``of="all"`` by every neuron of the site (dead ones count as not redundant)."""
+        check(of in ("live", "all"), "of", of, "'live' or 'all'")
         names = list(self.counts) if site is None else [site]
         for n in names:
             check(n in self.counts, "site", n, f"one of {list(self.counts)}")
         red = sum(((self.counts[n] > 0) & self.live[n]).sum(-1) for n in names)
-        live = sum(self.live[n].sum(-1) for n in names)
+        live = sum((self.live[n] if of == "live" else np.ones_like(self.live[n])).sum(-1) for n in names)
         out = np.where(live > 0, red / np.maximum(live, 1), 0.0)
         return float(out) if np.ndim(out) == 0 else out
 

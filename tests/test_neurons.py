@@ -40,6 +40,9 @@ def test_redundancy_counts_planted_duplicates():
     # three copies of one neuron, two of another, one alone, one dead
     assert red.counts["hidden.0"].tolist() == [2, 2, 2, 1, 1, 0, -1]
     assert red.fraction("hidden.0") == pytest.approx(5 / 6)
+    assert red.fraction("hidden.0", of="all") == pytest.approx(5 / 7)          # the dead neuron counts
+    with pytest.raises(ValueError, match="of"):
+        red.fraction(of="dead")
     assert interp.redundancy(net, models.tasks.Parallel(), threshold=0.999).counts["hidden.0"].tolist() == \
         [2, 2, 2, 1, 1, 0, -1]
     assert red.to_dict()["fraction"]["hidden.0"] == pytest.approx(5 / 6)
