@@ -7,9 +7,13 @@ N_k ∝ sqrt(P_k) (App. C with a_k = P_k), i.e. an exponent 0.5 of N_k against P
 (ii) homogeneous growth: each skill's share N_k/N constant across widths
 (``interp.homogeneous_growth``). Reported as found, agreement or not.
 
-Quick recipe trades away: widths {16, 32, 64, 128} instead of up to 512, one seed, Adam lr
-0.01 for 10 000 steps (rare skills may not be learned at all: they then get no neurons and
-drop out of the fits)."""
+Each width trains its seeds as one ensemble; each member is allocated on its own, and the
+fits pool the members (one point per member and skill), so their intervals carry the
+seed-to-seed spread.
+
+Quick recipe trades away: widths {16, 32, 64, 128} instead of up to 512, 3 seeds instead of 8,
+Adam lr 0.01 for 10 000 steps (rare skills may not be learned at all: they then get no
+neurons and drop out of the fits)."""
 from __future__ import annotations
 
 import sys
@@ -24,12 +28,11 @@ import _parity  # noqa: E402
 
 import models  # noqa: E402
 from interp.allocation import allocate  # noqa: E402
-from interp.fits import fit_power_law  # noqa: E402
 from interp.scaling import homogeneous_growth  # noqa: E402
 
 NAME = "skill_resources"
-QUICK = dict(widths=[16, 32, 64, 128], seed=0, steps=10_000, lr=0.01, batch=1000)
-FULL = dict(widths=[16, 32, 64, 128, 256, 512], seed=0, steps=30_000, lr=0.003, batch=4000)
+QUICK = dict(widths=[16, 32, 64, 128], seeds=[0, 1, 2], steps=10_000, lr=0.01, batch=1000)
+FULL = dict(widths=[16, 32, 64, 128, 256, 512], seeds=list(range(8)), steps=30_000, lr=0.003, batch=4000)
 
 
 def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
@@ -39,60 +42,67 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
     p = np.asarray(task.weights, dtype=float)
     counts, strength, live = [], [], []
     for w in r["widths"]:
-        cfg = models.MLPConfig(d_in=task.d_in, widths=(w,), d_out=1, activation="relu", seed=r["seed"])
-        res = models.train(models.MLP(cfg).to(device), task,
-                           models.TrainConfig(alpha=1.0, l1=0.0, l2=0.0, lr=r["lr"], lr_decay=1.0, steps=r["steps"],
-                                              batch_size=r["batch"], eval_points=8, progress=False))
-        al = allocate(res.model.cpu(), task, method="ablation")
-        c = al.counts()
-        counts.append([c[s] for s in task.subtasks])
-        live.append(al.n_live)
+        cfg = models.MLPConfig(d_in=task.d_in, widths=(w,), d_out=1, activation="relu")
+        net = models.Ensemble(cfg, seeds=tuple(r["seeds"])).to(device)
+        res = models.train(net, task, models.TrainConfig(alpha=1.0, l1=0.0, l2=0.0, lr=r["lr"], lr_decay=1.0,
+                                                         steps=r["steps"], batch_size=r["batch"], eval_points=8,
+                                                         progress=False))
+        allocs = allocate(res.model.cpu(), task, method="ablation")          # one Allocation per seed
+        counts.append([[a.counts()[s] for s in task.subtasks] for a in allocs])
+        live.append([a.n_live for a in allocs])
         strength.append(np.asarray(res.history["skill_strength"][-1], dtype=float))
-    C = np.array(counts, dtype=float)                       # [n_widths, 5]
-    S = np.array(strength)
+    C = np.array(counts, dtype=float)                       # [n_widths, n_seeds, 5]
+    S = np.array(strength)                                  # [n_widths, n_seeds, 5]
     learned = S > 0.5
+    n_w, n_s = C.shape[:2]
     claims = []
     fig, (a, b) = fk.figure(2)
+    k = np.arange(1, 6)
     for i, w in enumerate(r["widths"]):
-        a.plot(np.arange(1, 6), C[i], "o-", color=f"C{i}", label=f"width {w}")
-    a.set_xlabel("skill k (P_k ∝ k^-1.6)"), a.set_ylabel("neurons assigned (ablation)"), a.set_title("neurons per skill")
-    a.legend(fontsize=7)
-    # (i) N_k vs P_k at the widest net, over learned skills with neurons
-    i = len(r["widths"]) - 1
-    ok = (C[i] > 0) & learned[i]
-    sqrt_fit = fit_power_law(p[ok], C[i, ok], n_boot=300) if ok.sum() >= 3 else None
-    b.loglog(p[C[i] > 0], C[i, C[i] > 0], "o", color="C0", label=f"width {r['widths'][i]}")
+        a.errorbar(k, C[i].mean(0), yerr=C[i].std(0), fmt="o-", ms=4, capsize=2, color=f"C{i}", label=f"width {w}")
+    a.set_xticks(k, [str(j) for j in k])
+    a.set_xlabel("skill k (P_k ∝ k^-1.6)"), a.set_ylabel("neurons assigned (ablation)")
+    a.set_title(f"neurons per skill, mean ± sd of {n_s} seeds"), a.legend(fontsize=7)
+    # (i) N_k vs P_k at the widest net, over the members' learned skills with neurons
+    i = n_w - 1
+    ok = (C[i] > 0) & learned[i]                            # [n_seeds, 5]
+    pk = np.broadcast_to(p, C[i].shape)
+    sqrt_fit = fk.safe_fit(pk[ok], C[i][ok], n_boot=300)
+    b.loglog(pk[C[i] > 0], C[i][C[i] > 0], "o", color="C0", alpha=0.6, label=f"width {r['widths'][i]}, each seed")
     if sqrt_fit is not None:
-        g = np.logspace(np.log10(p[ok].min()), np.log10(p[ok].max()), 20)
+        g = np.logspace(np.log10(pk[ok].min()), np.log10(pk[ok].max()), 20)
         b.loglog(g, sqrt_fit.predict(g), "C0-", label=f"fit P^{sqrt_fit.exponent:.2f}")
         b.loglog(g, sqrt_fit.predict(g.max()) * (g / g.max()) ** 0.5, "k:", label="√P optimum")
     b.set_xlabel("skill frequency P_k"), b.set_ylabel("neurons N_k"), b.set_title("N_k vs P_k"), b.legend(fontsize=7)
+    n_skills = int(ok.any(0).sum())
     claims.append(fk.claim("Skills: exponent of N_k vs P_k (widest net, learned skills)", "0.5 if ℓ_k ∝ 1/N_k (optimum)",
                            None if sqrt_fit is None else sqrt_fit.exponent,
                            None if sqrt_fit is None else sqrt_fit.exponent_interval,
                            None if sqrt_fit is None else fk.decides(sqrt_fit.exponent_interval, 0.5, 0.0),
-                           f"{int(ok.sum())} learned skills with neurons" + (
+                           f"{n_skills} learned skills with neurons, {int(ok.sum())} (seed, skill) points" + (
                                "; agree: 0.5 in our 95% CI and 0 (counts blind to frequency) outside it; "
                                "no test when the CI covers both" if sqrt_fit else ": too few to fit")))
-    keep = np.all(C > 0, 0)
+    # (ii) homogeneous growth: one row per (width, seed), over the skills with neurons in every row
+    rows = C.reshape(n_w * n_s, 5)
+    keep = np.all(rows > 0, 0)
     growth = None
-    if keep.sum() >= 2 and len(r["widths"]) >= 3:
-        growth = homogeneous_growth(C[:, keep], x=np.array(r["widths"], float), n_boot=300)
+    if keep.sum() >= 2 and n_w >= 3:
+        growth = homogeneous_growth(rows[:, keep], x=np.repeat(np.array(r["widths"], float), n_s), n_boot=300)
         lo = min(iv[0] for iv in growth.ratio_slope_intervals)
         hi = max(iv[1] for iv in growth.ratio_slope_intervals)
         claims.append(fk.claim("Skills: homogeneous growth across widths (largest |share exponent|)", "0 (homogeneous)",
                                float(np.max(np.abs(growth.ratio_slopes))), [lo, hi],
                                growth.homogeneous if hi - lo <= 2 else None,
-                               f"{int(keep.sum())} skills with neurons at every width; agree: every share's 95% CI "
-                               "covers 0; no test when the CIs span more than ±1 (a share growing like the width "
-                               "itself could not be told apart)"))
+                               f"skills {(np.flatnonzero(keep) + 1).tolist()} have neurons at every width and seed; "
+                               "agree: every share's 95% CI covers 0; no test when the CIs span more than ±1 (a share "
+                               "growing like the width itself could not be told apart)"))
     else:
         claims.append(fk.claim("Skills: homogeneous growth across widths", "0 (homogeneous)", None, None, None,
-                               "fewer than 2 skills have neurons at every width: no test"))
+                               "fewer than 2 skills have neurons at every width and seed: no test"))
     return fk.finish(out_dir, NAME, fig, {"recipe": r, "frequencies": p, "counts": C, "live": live, "strength": S,
                                           "fit_counts_vs_P": sqrt_fit, "growth": growth}, claims,
-                     "neurons per skill: " + "; ".join(f"w{w}: {C[j].astype(int).tolist()}"
-                                                       for j, w in enumerate(r["widths"])), t0)
+                     "neurons per skill, mean over seeds: " + "; ".join(
+                         f"w{w}: {np.round(C[j].mean(0), 1).tolist()}" for j, w in enumerate(r["widths"])), t0)
 
 
 if __name__ == "__main__":
