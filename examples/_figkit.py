@@ -53,6 +53,9 @@ def jsonable(v):
     return v
 
 
+NO_FIT = "no fit: fewer than 3 usable points or 3 distinct x (e.g. counts saturated at the width)"
+
+
 def claim(claim: str, paper, ours, interval=None, agree=None, note: str = "") -> dict:
     """One row of the report's claims table."""
     ours = None if ours is None else float(ours)
@@ -81,7 +84,10 @@ def decides(interval, value, null):
 def fit_claim(name: str, fit, paper_value: float, paper_text: str | None = None, note: str = "",
               null: float | None = None) -> dict:
     """Claim that a fitted exponent matches ``paper_value`` (agree: inside our 95% interval;
-    with ``null``, also ``null`` outside it, else no test: see ``decides``)."""
+    with ``null``, also ``null`` outside it, else no test: see ``decides``). ``fit`` None (see
+    ``safe_fit``) gives a row with no number and no test."""
+    if fit is None:
+        return claim(name, paper_text or paper_value, None, None, None, NO_FIT)
     iv = fit.exponent_interval
     if null is None:
         return claim(name, paper_text or paper_value, fit.exponent, iv, covers(iv, paper_value),

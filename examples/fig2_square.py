@@ -30,10 +30,10 @@ NAME = "fig2_square"
 def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
     t0 = time.time()
     task, r, sw = square_sweep(out_dir, quick, device)
-    fit = sw.fit()
     alphas, live, loss = sw.alphas, sw.live.astype(float), sw.loss
-    ok = live > 0
-    n_fit = fk_fit_n_alpha(alphas, live)
+    ok = (live > 0) & np.isfinite(loss) & (loss > 0)
+    fit = fk.safe_fit(live, loss, n_boot=1000)                       # None when N does not vary
+    n_fit = fk.safe_fit(np.repeat(alphas[:, None], live.shape[1], 1), live)
 
     fig, (a, b, c) = fk.figure(3)
     for s in range(live.shape[1]):
@@ -58,24 +58,27 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
     b.set_xlabel("input weight w_i"), b.set_ylabel("bias b_i"), b.set_title("B: live (outlined) vs dead neurons")
     b.legend(fontsize=7)
     from interp.plots import plot_power_law
-    plot_power_law(fit, live[ok], loss[ok], ax=c, xlabel="live neurons N", ylabel="test MSE", reference=-1.0,
-                   label="x²")
+    if fit is not None:
+        plot_power_law(fit, live[ok], loss[ok], ax=c, xlabel="live neurons N", ylabel="test MSE", reference=-1.0,
+                       label="x²")
+    else:
+        c.loglog(live[ok], loss[ok], "o", color="C0", label="x² (no fit)")
+        c.set_xlabel("live neurons N"), c.set_ylabel("test MSE"), c.legend(fontsize=7)
     c.set_title("C: loss vs N")
 
     claims = [fk.fit_claim("Fig 2C: slope of loss vs live neurons, x²", fit, -1.0, "≈ -1"),
-              fk.claim("Fig 2A: live neurons grow with α (exponent of N vs α)", "grows (no number)", n_fit.exponent,
-                       n_fit.exponent_interval, n_fit.exponent_interval[0] > 0, "agree: exponent > 0")]
+              fk.claim("Fig 2A: live neurons grow with α (exponent of N vs α)", "grows (no number)",
+                       None if n_fit is None else n_fit.exponent, None if n_fit is None else n_fit.exponent_interval,
+                       None if n_fit is None else n_fit.exponent_interval[0] > 0,
+                       fk.NO_FIT if n_fit is None else "agree: exponent > 0")]
     numbers = {"recipe": r, "alphas": alphas, "seeds": sw.seeds, "live": live, "loss": loss,
                "fit_loss_vs_N": fit, "fit_N_vs_alpha": n_fit, "scatter": scatter}
     return fk.finish(out_dir, NAME, fig, numbers, claims,
-                     f"loss ∝ N^{fit.exponent:.2f} over {int(ok.sum())} members; N ∝ α^{n_fit.exponent:.2f}.", t0)
+                     f"loss ∝ N^{fmt_exponent(fit)} over {int(ok.sum())} members; N ∝ α^{fmt_exponent(n_fit)}.", t0)
 
 
-def fk_fit_n_alpha(alphas, live):
-    from interp.fits import fit_power_law
-    aa = np.repeat(alphas[:, None], live.shape[1], 1)
-    ok = live > 0
-    return fit_power_law(aa[ok], live[ok], n_boot=500)
+def fmt_exponent(fit) -> str:
+    return "?" if fit is None else f"{fit.exponent:.2f}"
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
                              r["alphas"], r["seeds"], cfg, device=device)
             live, loss = sw.live.reshape(-1).astype(float), sw.loss.reshape(-1)
             ok = (live > 0) & np.isfinite(loss) & (loss > 0)
-            fit = sw.fit(n_boot=300) if ok.sum() >= 3 and len(np.unique(live[ok])) >= 3 else None
+            fit = fk.safe_fit(live, loss, n_boot=300)
             ax.loglog(live[ok], loss[ok], "o", ms=3.5, color=f"C{j}",
                       label=fn if fit is None else f"{fn}: {fit.exponent:.2f}")
             if fit is not None:
@@ -49,12 +49,14 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
                 ax.loglog(g, fit.predict(g), "-", lw=1, color=f"C{j}")
             key = f"{fn} {list(widths)}"
             numbers["results"][key] = {"live": live, "loss": loss, "fit": fit}
-            if fit is not None:
-                if fn == "sin^2":
-                    claims.append(fk.claim(f"Fig 5: {key} exponent (the exception)", "not -1", fit.exponent,
-                                           fit.exponent_interval, not fit.covers(-1.0), "agree: -1 outside our CI"))
-                else:
-                    claims.append(fk.fit_claim(f"Fig 5: {key} exponent", fit, -1.0, "≈ -1 (late phase)"))
+            if fn == "sin^2":
+                claims.append(fk.claim(f"Fig 5: {key} exponent (the exception)", "not -1",
+                                       None if fit is None else fit.exponent,
+                                       None if fit is None else fit.exponent_interval,
+                                       None if fit is None else not fit.covers(-1.0),
+                                       fk.NO_FIT if fit is None else "agree: -1 outside our CI"))
+            else:
+                claims.append(fk.fit_claim(f"Fig 5: {key} exponent", fit, -1.0, "≈ -1 (late phase)"))
         ax.set_xlabel("live neurons N"), ax.set_ylabel("test MSE"), ax.set_title(f"hidden layers {list(widths)}")
         ax.legend(fontsize=7)
     return fk.finish(out_dir, NAME, fig, numbers, claims, "loss vs live neurons per target function.", t0)
