@@ -1,4 +1,4 @@
-"""Small helpers shared by the figure scripts: figures, claim rows, JSON, a script entry point.
+"""Small helpers shared by the figure scripts: figures, claim rows, saving, a script entry point.
 
 Not a figure itself (``interp reproduce`` only runs the registered scripts)."""
 from __future__ import annotations
@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from interp.reproduce import jsonable
 
 
 def figure(n_panels: int, size=(4.2, 3.4), rows: int = 1):
@@ -37,20 +39,6 @@ def cached_sweep(out_dir, name: str, quick: bool, task, net, recipe: dict, devic
     folder = Path(out_dir) / "_cache" / f"{name}_{'quick' if quick else 'full'}"
     return sweep_alpha(task, net, sorted(set(recipe["alphas"])), recipe["seeds"], cfg, checkpoint=folder,
                        device=device)
-
-
-def jsonable(v):
-    if isinstance(v, dict):
-        return {str(k): jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [jsonable(x) for x in v]
-    if hasattr(v, "to_dict") and not isinstance(v, type):
-        return jsonable(v.to_dict())
-    if hasattr(v, "tolist"):
-        return jsonable(v.tolist())
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 NO_FIT = "no fit: fewer than 3 usable points or 3 distinct x (e.g. counts saturated at the width)"

@@ -108,13 +108,22 @@ def _error_path(out: Path, name: str) -> Path:
     return out / f"{name}.error.txt"
 
 
-def _jsonable(v):
+def jsonable(v):
+    """``v`` made JSON-ready: dict keys as strings, tuples as lists, arrays and tensors via
+    ``tolist()``, result objects via ``to_dict()``, non-finite floats as None.
+
+    >>> import numpy as np
+    >>> jsonable({1: (np.array([0.5, np.inf]),)})
+    {'1': [[0.5, None]]}
+    """
     if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
+        return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
+        return [jsonable(x) for x in v]
+    if hasattr(v, "to_dict") and not isinstance(v, type):
+        return jsonable(v.to_dict())
     if hasattr(v, "tolist"):
-        return _jsonable(v.tolist())
+        return jsonable(v.tolist())
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
@@ -166,7 +175,7 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
             res.setdefault("figure", name)
             res.setdefault("png", f"{name}.png")
             res.setdefault("claims", [])
-            res = _jsonable(res)
+            res = jsonable(res)
             if jpath.exists():      # keep what the script wrote, add the runner's fields
                 try:
                     written = json.loads(jpath.read_text())
