@@ -19,5 +19,6 @@ from . import emergence, fits, scaling
 from .fits import PowerLawFit, fit_power_law
 from .scaling import (GrowthTest, OptimalAllocation, ParamsScaling, chinchilla_conversion, composite_loss,
                       exponent_from_ratio, homogeneous_growth, optimal_allocation)
+from .sweep import SweepResult, sweep_alpha
 from .emergence import (Calibration, Multilinear, calibrate, calibrate_history, calibrated_strength,
                         calibration_offset, emergence_law, emergence_step, skill_frequencies)

@@ -8,9 +8,9 @@ resumes from the folder's last save.
 
 >>> import models
 >>> net = models.MLP(models.MLPConfig(d_in=1, widths=(16,), d_out=1))
->>> res = models.train(net, models.tasks.Square(), models.TrainConfig(alpha=8, steps=50, progress=False))
->>> res.history["loss"].shape          # [n_points, n_subtasks]
-(8, 1)
+>>> res = models.train(net, models.tasks.Square(), models.TrainConfig(alpha=8, steps=50, eval_points=8, progress=False))
+>>> res.history["loss"].shape          # [n_points, n_subtasks]: step 0 and 8 log-spaced steps
+(9, 1)
 """
 from __future__ import annotations
 

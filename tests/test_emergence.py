@@ -206,13 +206,9 @@ def test_bad_input_names_the_argument(call, name):
         call()
 
 
-def test_docstring_examples_and_plots(tmp_path):
-    import doctest
-
-    import interp.emergence
+def test_plots(tmp_path):
     from interp.plots import plot_calibration, plot_emergence_law, plot_scaling_checks
 
-    assert doctest.testmod(interp.emergence).failed == 0
     m = Multilinear(alpha=0.6, n_skills=math.inf)
     plot_scaling_checks(m.scaling_laws((10, 300), 8, n_boot=30), path=tmp_path / "laws.png")
     p = skill_frequencies(5, 0.6)

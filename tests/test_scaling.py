@@ -139,13 +139,9 @@ def test_bad_input_names_the_argument(call, name):
         call()
 
 
-def test_docstring_examples_and_growth_plot(tmp_path):
-    import doctest
-
-    import interp.scaling
+def test_growth_plot(tmp_path):
     from interp.plots import plot_growth
 
-    assert doctest.testmod(interp.scaling).failed == 0
     n = np.logspace(1, 3, 6)
     test = homogeneous_growth(np.stack([0.6 * n, 0.4 * n], 1), n_boot=50)
     plot_growth(test, path=tmp_path / "growth.png")
