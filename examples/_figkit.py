@@ -69,20 +69,25 @@ def decides(interval, value, null):
     return None if covers(interval, null) else True
 
 
-def fit_claim(name: str, fit, paper_value: float, paper_text: str | None = None, note: str = "",
-              null: float | None = None) -> dict:
-    """Claim that a fitted exponent matches ``paper_value`` (agree: inside our 95% interval;
-    with ``null``, also ``null`` outside it, else no test: see ``decides``). ``fit`` None (see
-    ``safe_fit``) gives a row with no number and no test."""
+def exponent_claim(name: str, paper, fit, agree, note: str, no_fit: str = NO_FIT) -> dict:
+    """Claim on a fitted exponent, decided by ``agree(fit)``; ``fit`` None (see ``safe_fit``)
+    gives a row with no number and no test, noted ``no_fit``."""
     if fit is None:
-        return claim(name, paper_text or paper_value, None, None, None, NO_FIT)
-    iv = fit.exponent_interval
+        return claim(name, paper, None, None, None, no_fit)
+    return claim(name, paper, fit.exponent, fit.exponent_interval, agree(fit), note)
+
+
+def fit_claim(name: str, fit, paper_value: float, paper_text: str | None = None, note: str = "",
+              null: float | None = None, no_fit: str = NO_FIT) -> dict:
+    """Claim that a fitted exponent matches ``paper_value`` (agree: inside our 95% interval;
+    with ``null``, also ``null`` outside it, else no test: see ``decides``)."""
+    paper = paper_text or paper_value
     if null is None:
-        return claim(name, paper_text or paper_value, fit.exponent, iv, covers(iv, paper_value),
-                     note or "agree: paper's value in our 95% bootstrap CI")
-    return claim(name, paper_text or paper_value, fit.exponent, iv, decides(iv, paper_value, null),
-                 note or f"agree: paper's value in our 95% bootstrap CI and {null:g} outside it; "
-                         "no test when the CI covers both")
+        return exponent_claim(name, paper, fit, lambda f: covers(f.exponent_interval, paper_value),
+                              note or "agree: paper's value in our 95% bootstrap CI", no_fit)
+    return exponent_claim(name, paper, fit, lambda f: decides(f.exponent_interval, paper_value, null),
+                          note or f"agree: paper's value in our 95% bootstrap CI and {null:g} outside it; "
+                                  "no test when the CI covers both", no_fit)
 
 
 def finish(out_dir, name: str, fig, numbers: dict, claims: list[dict], summary: str = "", t0: float | None = None) -> dict:

@@ -55,12 +55,10 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
         b.loglog(k, law.predict(1.0) * k ** (ALPHA + 1), "k:", label=f"k^(α+1) = k^{ALPHA + 1:.1f}")
     b.set_xticks(k, [str(i) for i in k]), b.set_xticks([], minor=True)
     b.set_xlabel("skill k"), b.set_ylabel("emergence step τ_k (R/S ≥ 0.05)"), b.set_title("τ_k vs k"), b.legend(fontsize=7)
-    claims = [fk.claim("Fig 4: transformer τ_k slope vs α+1", f"{ALPHA + 1:.1f}", None if law is None else law.exponent,
-                       None if law is None else law.exponent_interval,
-                       None if law is None else fk.decides(law.exponent_interval, ALPHA + 1, 0.0),
-                       f"{n_em} of 5 skills emerged; agree: α+1 in our 95% CI and 0 (all skills at once) "
-                       "outside it; no test when the CI covers both" if law is not None
-                       else f"only {n_em} skills emerged: no fit")]
+    claims = [fk.fit_claim("Fig 4: transformer τ_k slope vs α+1", law, ALPHA + 1, f"{ALPHA + 1:.1f}",
+                           f"{n_em} of 5 skills emerged; agree: α+1 in our 95% CI and 0 (all skills at once) "
+                           "outside it; no test when the CI covers both", null=0.0,
+                           no_fit=f"only {n_em} skills emerged: no fit")]
     return fk.finish(out_dir, NAME, fig, {"recipe": r, "steps": steps, "strength": R, "tau": tau, "law": law}, claims,
                      f"τ_k = {np.round(tau, 0).tolist()}.", t0)
 

@@ -67,10 +67,8 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
     c.set_title("C: loss vs N")
 
     claims = [fk.fit_claim("Fig 2C: slope of loss vs live neurons, x²", fit, -1.0, "≈ -1"),
-              fk.claim("Fig 2A: live neurons grow with α (exponent of N vs α)", "grows (no number)",
-                       None if n_fit is None else n_fit.exponent, None if n_fit is None else n_fit.exponent_interval,
-                       None if n_fit is None else n_fit.exponent_interval[0] > 0,
-                       fk.NO_FIT if n_fit is None else "agree: exponent > 0")]
+              fk.exponent_claim("Fig 2A: live neurons grow with α (exponent of N vs α)", "grows (no number)", n_fit,
+                                lambda f: f.exponent_interval[0] > 0, "agree: exponent > 0")]
     numbers = {"recipe": r, "alphas": alphas, "seeds": sw.seeds, "live": live, "loss": loss,
                "fit_loss_vs_N": fit, "fit_N_vs_alpha": n_fit, "scatter": scatter}
     return fk.finish(out_dir, NAME, fig, numbers, claims,

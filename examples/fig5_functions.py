@@ -50,11 +50,8 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
             key = f"{fn} {list(widths)}"
             numbers["results"][key] = {"live": live, "loss": loss, "fit": fit}
             if fn == "sin^2":
-                claims.append(fk.claim(f"Fig 5: {key} exponent (the exception)", "not -1",
-                                       None if fit is None else fit.exponent,
-                                       None if fit is None else fit.exponent_interval,
-                                       None if fit is None else not fit.covers(-1.0),
-                                       fk.NO_FIT if fit is None else "agree: -1 outside our CI"))
+                claims.append(fk.exponent_claim(f"Fig 5: {key} exponent (the exception)", "not -1", fit,
+                                                lambda f: not f.covers(-1.0), "agree: -1 outside our CI"))
             else:
                 claims.append(fk.fit_claim(f"Fig 5: {key} exponent", fit, -1.0, "≈ -1 (late phase)"))
         ax.set_xlabel("live neurons N"), ax.set_ylabel("test MSE"), ax.set_title(f"hidden layers {list(widths)}")

@@ -75,13 +75,11 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
         b.loglog(g, sqrt_fit.predict(g.max()) * (g / g.max()) ** 0.5, "k:", label="√P optimum")
     b.set_xlabel("skill frequency P_k"), b.set_ylabel("neurons N_k"), b.set_title("N_k vs P_k"), b.legend(fontsize=7)
     n_skills = int(ok.any(0).sum())
-    claims.append(fk.claim("Skills: exponent of N_k vs P_k (widest net, learned skills)", "0.5 if ℓ_k ∝ 1/N_k (optimum)",
-                           None if sqrt_fit is None else sqrt_fit.exponent,
-                           None if sqrt_fit is None else sqrt_fit.exponent_interval,
-                           None if sqrt_fit is None else fk.decides(sqrt_fit.exponent_interval, 0.5, 0.0),
-                           f"{n_skills} learned skills with neurons, {int(ok.sum())} (seed, skill) points" + (
-                               "; agree: 0.5 in our 95% CI and 0 (counts blind to frequency) outside it; "
-                               "no test when the CI covers both" if sqrt_fit else ": too few to fit")))
+    points = f"{n_skills} learned skills with neurons, {int(ok.sum())} (seed, skill) points"
+    claims.append(fk.fit_claim("Skills: exponent of N_k vs P_k (widest net, learned skills)", sqrt_fit, 0.5,
+                               "0.5 if ℓ_k ∝ 1/N_k (optimum)",
+                               points + "; agree: 0.5 in our 95% CI and 0 (counts blind to frequency) outside it; "
+                               "no test when the CI covers both", null=0.0, no_fit=points + ": too few to fit"))
     # (ii) homogeneous growth: one row per (width, seed), over the skills with neurons in every row
     rows = C.reshape(n_w * n_s, 5)
     keep = np.all(rows > 0, 0)
