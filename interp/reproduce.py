@@ -148,6 +148,9 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
     say = log or (lambda s: None)
     results: dict[str, dict] = {}
     recipe = "quick" if quick else "full"
+    if not quick and str(device) == "cpu":
+        say("note: --full runs the papers' settings (up to 300 000 steps, widths up to 1000, 16 seeds), "
+            "meant for a GPU (--device cuda); on the CPU it takes many hours")
     t_all = time.time()
     for i, name in enumerate(names, 1):
         jpath = _json_path(out, name)

@@ -78,7 +78,9 @@ def test_skips_done_figures_unless_redo(tmp_path, registry):
 def test_a_figure_done_with_the_other_recipe_runs_again(tmp_path, registry):
     out = tmp_path / "out"
     rp.reproduce(["good"], out=out, registry=registry, log=None)                  # quick
-    res = rp.reproduce(["good"], out=out, registry=registry, quick=False, log=None)
+    lines = []
+    res = rp.reproduce(["good"], out=out, registry=registry, quick=False, log=lines.append)
+    assert "meant for a GPU" in lines[0]                                        # full on the CPU is flagged
     assert res["good"]["status"] == "ran" and (out / "calls.txt").read_text() == "2"
     assert json.loads((out / "good.json").read_text())["recipe"] == "full"
     res = rp.reproduce(["good"], out=out, registry=registry, quick=False, log=None)
