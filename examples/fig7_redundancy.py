@@ -90,7 +90,7 @@ def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
         numbers[f"fraction_{of}"] = frac
         numbers[f"fraction_{of}_per_layer"] = per_layer
         numbers[f"crossing_{of}"] = cross
-    live_mean = [np.asarray(red.fraction(of="live"))[alphas == x].mean() for x in (ua[0], ua[-1])]
+    live_mean = [numbers["fraction_live"][alphas == x].mean() for x in (ua[0], ua[-1])]
     return fk.finish(out_dir, NAME, fig, numbers, claims,
                      f"share of live neurons with nonzero redundancy goes {live_mean[0]:.2f} → {live_mean[1]:.2f} "
                      f"from α={ua[0]:g} to {ua[-1]:g}; the share of all neurons reaches 0.5 at α ≈ "
