@@ -135,8 +135,8 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
     """Run ``figures`` (default: all registered) into ``out`` and write ``out/REPORT.md``.
 
     A figure whose ``<name>.json`` exists from the same recipe (quick or full) is skipped
-    (its numbers are read back) unless ``redo``. A figure that raises is recorded (``status: failed``, traceback in
-    ``<name>.error.txt``) and the run goes on. Returns name -> result dict (with
+    (its numbers are read back) unless ``redo``. A figure that raises is recorded
+    (``status: failed``, traceback in ``<name>.error.txt``) and the run goes on. Returns name -> result dict (with
     ``status`` 'ran', 'skipped' or 'failed' and ``seconds``)."""
     reg = dict(FIGURES if registry is None else registry)
     names = list(reg) if not figures else list(figures)
