@@ -1,0 +1,52 @@
+"""The ``interp`` command line.
+
+Each subcommand is a module of this package holding a pair of functions:
+``add_<name>_parser(subparsers)`` declares its arguments and sets ``func``;
+``cmd_<name>(args) -> int`` runs it. ``COMMANDS`` lists the parser builders; add a
+subcommand by appending to it.
+
+    interp allocate CHECKPOINT [--method auto|weights|ablation|attribution|probe] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from .allocate import add_allocate_parser
+from .reproduce import add_reproduce_parser
+from .sweep import add_sweep_parser
+from .train import add_train_parser
+
+
+COMMANDS: list[Callable] = [add_allocate_parser, add_sweep_parser, add_train_parser, add_reproduce_parser]
+"""Parser builders, one per subcommand: ``builder(subparsers)`` adds a parser whose
+``func`` default is the command (``args -> exit status``)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="interp", description="Mechanistic interpretability of resources: "
+                                     "neuron accounting, scaling laws and emergence.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``interp`` with ``argv`` (default: the process arguments); returns the exit status.
+    Bad input prints its message and exits with status 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ValueError as e:
+        print(f"interp {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
