@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import models
+from models.checkpoint import saved_progress
 from models.tasks import Parallel, SparseParity, Square
 
 QUICK = dict(batch_size=32, eval_size=64, eval_points=6, progress=False)
@@ -61,8 +62,7 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         models.train(make(), task, cfg, checkpoint=tmp_path / "run")
     monkeypatch.setattr(SparseParity, "sample", real_sample)
-    saved = json.loads((tmp_path / "run" / "train_state.json").read_text())
-    assert saved["step"] == 80  # the last save before the cut
+    assert saved_progress(tmp_path / "run")["step"] == 80  # the last save before the cut
     resumed = models.train(make(), task, cfg, checkpoint=tmp_path / "run")
     for a, b in zip(resumed.model.parameters(), straight.model.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
