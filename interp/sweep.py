@@ -10,6 +10,8 @@ measure the loss of each member, and fit the law that ties them (SPEC A Fig. 2).
 from __future__ import annotations
 
 import json
+import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -22,6 +24,7 @@ from models.validate import check
 
 from .fits import PowerLawFit, fit_power_law
 from .neurons import live_neurons
+from .runs import EVAL_INPUTS, EVAL_SEED, Sweep, execute, load_run
 
 
 @dataclass(frozen=True)
@@ -67,26 +70,30 @@ class SweepResult:
 
 
 def sweep_alpha(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence[float], seeds: Sequence[int],
-                train: models.TrainConfig, threshold: float = 1e-3, n_inputs: int = 4096,
-                checkpoint: str | Path | None = None, device: str | torch.device = "cpu") -> SweepResult:
-    """Train ``len(alphas) × len(seeds)`` MLPs shaped by ``net`` as one ensemble (member
-    (a, s) has task weight ``alphas[a]`` and init seed ``seeds[s]``; ``train.alpha`` is
-    replaced), then count each member's live neurons (activation variance > ``threshold``
-    over ``n_inputs`` held-out inputs) and read its final held-out loss.
-    ``checkpoint`` makes the training resumable; ``device`` is where the ensemble trains."""
+                train: models.TrainConfig, threshold: float = 1e-3, n_inputs: int = EVAL_INPUTS,
+                checkpoint: str | Path | None = None, device: str | torch.device = "cpu", executor=None) -> SweepResult:
+    """Train ``len(alphas) × len(seeds)`` MLPs shaped by ``net`` (member (a, s) has task
+    weight ``alphas[a]`` and init seed ``seeds[s]``; ``train.alpha`` is replaced) as the runs
+    of one :class:`interp.runs.Sweep`, then count each member's live neurons (activation
+    variance > ``threshold`` over ``n_inputs`` held-out inputs) and read its final held-out
+    loss. ``checkpoint`` is the sweep's folder (runs kept there are not trained again, an
+    interrupted one resumes; None: a temporary folder); ``device`` is where it trains and
+    ``executor`` what trains it (see :mod:`interp.executors`)."""
     alphas = np.asarray(alphas, dtype=float)
     seeds = tuple(int(s) for s in seeds)
     check(alphas.ndim == 1 and len(alphas) >= 1, "alphas", alphas.tolist(), "a non-empty list of numbers")
     check(len(seeds) >= 1, "seeds", seeds, "a non-empty list of integers")
-    member_alpha = tuple(float(a) for a in np.repeat(alphas, len(seeds)))
-    member_seed = seeds * len(alphas)
-    ens = models.Ensemble(net, seeds=member_seed).to(device)
-    res = models.train(ens, task, replace(train, alpha=member_alpha), checkpoint=checkpoint)
-    x = task.eval_batch(n_inputs, torch.Generator().manual_seed(12345)).x.to(device)
-    live = sum(m.sum(-1) for m in live_neurons(res.model, x, threshold=threshold).values())
+    sweep = Sweep.grid(net, task, replace(train, alpha=1.0), over={"train.alpha": alphas, "model.seed": seeds})
+    with tempfile.TemporaryDirectory() if checkpoint is None else nullcontext(checkpoint) as root:
+        out = execute(sweep, root, executor, device=str(device), progress=train.progress)
+        ens = models.Ensemble.stack([load_run(root, run).model for run in sweep.runs]).to(device)
     shape = (len(alphas), len(seeds))
-    loss = np.asarray(res.history["task_loss"][-1], dtype=float).copy()
-    loss[list(res.failed)] = np.nan
-    failed = {f"alpha={member_alpha[i]:g}, seed={member_seed[i]}": msg for i, msg in res.failed.items()}
-    return SweepResult(alphas, seeds, live.cpu().numpy().reshape(shape), loss.reshape(shape), threshold, train.steps,
-                       failed, res.model)
+    failed_rows = out[out.status == "failed"]
+    loss = np.where(out.status == "failed", np.nan, out.task_loss.to_numpy(dtype=float))
+    if threshold == 1e-3 and n_inputs == EVAL_INPUTS:  # the counts each run kept
+        live = out.live.to_numpy()
+    else:
+        x = task.eval_batch(n_inputs, torch.Generator().manual_seed(EVAL_SEED)).x.to(device)
+        live = sum(m.sum(-1) for m in live_neurons(ens, x, threshold=threshold).values()).cpu().numpy()
+    failed = {f"alpha={r['train.alpha']:g}, seed={r['model.seed']}": r["message"] for _, r in failed_rows.iterrows()}
+    return SweepResult(alphas, seeds, live.reshape(shape), loss.reshape(shape), threshold, train.steps, failed, ens)
