@@ -1,69 +1,23 @@
-"""Resource model §4: ℓ ∝ N⁻¹ in neurons becomes ℓ ∝ N_p^(-1/3) in parameters when depth ∝
-width (N_p ≈ width²·depth), against Chinchilla's measured 0.34; widening at fixed depth gives
-N_p^(-1/2) (``interp.chinchilla_conversion``). Our measured loss-vs-N exponents of Figs. 2C
-and 3D (read from this output folder when they ran) are converted the same way. No training.
+"""Resource model §4: from N⁻¹ to N_p^(-1/3) vs Chinchilla's 0.34.
+
+    python examples/chinchilla.py                     # quick recipe, CPU
+    python examples/chinchilla.py --full --device cuda   # full recipe
+    python examples/chinchilla.py --out DIR           # default: runs/chinchilla
+
+Writes ``chinchilla.png`` and ``chinchilla.json`` (every number, and the paper's claims beside
+ours) into the output folder, and prints the claims. What the figure trains, measures and
+draws, and what the quick recipe trades away, is told in ``interp/figures/chinchilla.py``;
+``interp reproduce chinchilla`` runs the same code.
+
+Its recipe (quick and full are the same):
+
+    depth_exponents=31 values from 0.0 to 1.5
+
+Another recipe is one line away, e.g. ``dataclasses.replace(figure.QUICK, ...)`` passed
+to ``figure.run(out_dir, recipe)``.
 """
-from __future__ import annotations
-
-import json
-import sys
-import time
-from pathlib import Path
-
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _figkit as fk  # noqa: E402
-
-from interp.scaling import chinchilla_conversion  # noqa: E402
-
-NAME = "chinchilla"
-QUICK = FULL = dict(depth_exponents=np.linspace(0, 1.5, 31).tolist())
-
-
-def _measured(out_dir):
-    found = {}
-    for name, key in (("fig2_square", "fit_loss_vs_N"), ("fig3_parallel", "fit_composite")):
-        p = Path(out_dir) / f"{name}.json"
-        if p.exists():
-            f = json.loads(p.read_text())["numbers"][key]
-            found[name] = (f["exponent"], f["exponent_interval"])
-    return found
-
-
-def run(out_dir, quick: bool = True) -> dict:
-    t0 = time.time()
-    g = np.array(QUICK["depth_exponents"])
-    theory = chinchilla_conversion(-1.0)
-    fixed = chinchilla_conversion(-1.0, "fixed")
-    curve = np.array([chinchilla_conversion(-1.0, float(x)).params_exponent for x in g])
-    meas = _measured(out_dir)
-
-    fig, (a,) = fk.figure(1, size=(5.2, 3.6))
-    a.plot(g, -curve, "k-", label="from ℓ ∝ N⁻¹: 1/(2+γ)")
-    a.axhspan(0.34 - 0.01, 0.34 + 0.01, color="C3", alpha=0.3, label="Chinchilla 0.34")
-    for j, (name, (e, iv)) in enumerate(meas.items()):
-        s = chinchilla_conversion(float(e))
-        lo, hi = sorted([-iv[0] / 3, -iv[1] / 3])
-        a.errorbar([1.0 + 0.03 * j], [-s.params_exponent], yerr=[[-s.params_exponent - lo], [hi + s.params_exponent]],
-                   fmt="o", color=f"C{j}", label=f"ours ({name}, quick): {-s.params_exponent:.2f}")
-    a.set_xlabel("γ (depth ∝ width^γ)"), a.set_ylabel("−exponent of loss vs parameters")
-    a.set_title("N⁻¹ → N_p^(-1/(2+γ))"), a.legend(fontsize=7)
-
-    claims = [fk.claim("§4: loss vs params, depth ∝ width, from ℓ ∝ N⁻¹", "-1/3 vs Chinchilla -0.34",
-                       theory.params_exponent, None, abs(theory.params_exponent + 0.34) < 0.02,
-                       "agree: within 0.02 of Chinchilla's 0.34"),
-              fk.claim("§4: loss vs params, fixed depth", "-1/2", fixed.params_exponent, None,
-                       abs(fixed.params_exponent + 0.5) < 1e-9, "")]
-    for name, (e, iv) in meas.items():
-        s = chinchilla_conversion(float(e))
-        civ = sorted([iv[0] / 3, iv[1] / 3])
-        claims.append(fk.claim(f"§4: our {name} exponent converted (depth ∝ width)", "-0.34 (Chinchilla)",
-                               s.params_exponent, civ, fk.covers(civ, -0.34), "agree: -0.34 in converted 95% CI"))
-    return fk.finish(out_dir, NAME, fig, {"gamma": g, "params_exponent": curve, "theory": theory.to_dict(),
-                                          "fixed": fixed.to_dict(), "measured": meas}, claims,
-                     f"N⁻¹ gives N_p^{theory.params_exponent:.3f} (Chinchilla -0.34).", t0)
-
+from interp.figures import chinchilla as figure
+from interp.figures._kit import main
 
 if __name__ == "__main__":
-    fk.main(run, NAME, __doc__)
+    main(figure)

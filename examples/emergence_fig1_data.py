@@ -1,40 +1,29 @@
-"""Emergence paper Fig. 1 (data panel): final skill strengths R_k/S vs the size D of a fixed
-training set, 2-layer ReLU MLP on multitask sparse parity (n_s = 5, n_b = 32, m = 3, α = 0.6,
-S = 5). The form R_k/S = 1 − sqrt(max(0, 1 − D·p_k/D_c)) is calibrated on skill 1 (one
-constant D_c; the paper fits 800) and predicts skills 2..5.
+"""Emergence Fig. 1 (data): R_k vs data-set size D.
 
-Quick recipe trades away: 8 sizes D from 300 to 20 000 instead of 11 from 500 to 35 000,
-width 64, Adam lr 0.01 for 5 000 steps (batch 1 000) instead of SGD to convergence, 3 seeds
-instead of 10: skills the net has not yet learned for lack of steps read as lack of data."""
-from __future__ import annotations
+    python examples/emergence_fig1_data.py                     # quick recipe, CPU
+    python examples/emergence_fig1_data.py --full --device cuda   # full recipe
+    python examples/emergence_fig1_data.py --out DIR           # default: runs/emergence_fig1_data
 
-import sys
-import time
-from pathlib import Path
+Writes ``emergence_fig1_data.png`` and ``emergence_fig1_data.json`` (every number, and the paper's claims beside
+ours) into the output folder, and prints the claims. What the figure trains, measures and
+draws, and what the quick recipe trades away, is told in ``interp/figures/emergence_fig1_data.py``;
+``interp reproduce emergence_fig1_data`` runs the same code.
 
-import numpy as np
+The quick recipe (a 2-core CPU):
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _figkit as fk  # noqa: E402
-import _parity  # noqa: E402
+    sizes=[300, 600, 1000, 2000, 3000, 5000, 10000, 20000], width=64, seeds=[0, 1, 2],
+    steps=5000, lr=0.01, batch=1000
 
-NAME = "emergence_fig1_data"
-QUICK = dict(sizes=[300, 600, 1000, 2000, 3000, 5000, 10000, 20000], width=64, seeds=[0, 1, 2], steps=5000,
-             lr=0.01, batch=1000)
-FULL = dict(sizes=[500, 1000, 2000, 3500, 5000, 7500, 10000, 15000, 20000, 25000, 35000], width=128,
-            seeds=list(range(10)), steps=30_000, lr=0.003, batch=4000)
+The full recipe (the papers' settings; a GPU job):
 
+    sizes=11 values from 500 to 35000, width=128, seeds=10 values from 0 to 9,
+    steps=30000, lr=0.003, batch=4000
 
-def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
-    t0 = time.time()
-    r = QUICK if quick else FULL
-    D = np.array(r["sizes"], dtype=float)
-    R = np.stack([_parity.train_final_strength(r["width"], r["seeds"], r["steps"], r["lr"], min(r["batch"], d),
-                                               dataset_size=d, device=device) for d in r["sizes"]])   # [n_D, M, 5]
-    fig, cal, claims = _parity.calibration_panel("data", D, R)
-    return fk.finish(out_dir, NAME, fig, {"recipe": r, "sizes": D, "strength": R, "calibration": cal.to_dict()},
-                     claims, f"D_c = {cal.constant:.0f}.", t0)
-
+Another recipe is one line away, e.g. ``dataclasses.replace(figure.QUICK, ...)`` passed
+to ``figure.run(out_dir, recipe)``.
+"""
+from interp.figures import emergence_fig1_data as figure
+from interp.figures._kit import main
 
 if __name__ == "__main__":
-    fk.main(run, NAME, __doc__)
+    main(figure)

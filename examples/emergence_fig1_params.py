@@ -1,39 +1,29 @@
-"""Emergence paper Fig. 1 (parameters panel): final skill strengths R_k/S vs the hidden width N
-of a 2-layer ReLU MLP on multitask sparse parity (n_s = 5, n_b = 32, m = 3, α = 0.6, S = 5).
-The form R_k/S = clip((N − (k−1)·N_c)/N_c, 0, 1) is calibrated on skill 1 (one constant N_c;
-the paper fits N_c = 4) and predicts where skills 2..5 appear.
+"""Emergence Fig. 1 (parameters): R_k vs width N.
 
-Quick recipe trades away: 8 widths from 2 to 32 instead of 12 from 2 to 48, 3 seeds instead
-of 10, Adam lr 0.01 for 10 000 steps of 1 000 fresh samples: late skills may be limited by
-training time as well as by width, which would bias the measured curves of skills 3..5 low."""
-from __future__ import annotations
+    python examples/emergence_fig1_params.py                     # quick recipe, CPU
+    python examples/emergence_fig1_params.py --full --device cuda   # full recipe
+    python examples/emergence_fig1_params.py --out DIR           # default: runs/emergence_fig1_params
 
-import sys
-import time
-from pathlib import Path
+Writes ``emergence_fig1_params.png`` and ``emergence_fig1_params.json`` (every number, and the paper's claims beside
+ours) into the output folder, and prints the claims. What the figure trains, measures and
+draws, and what the quick recipe trades away, is told in ``interp/figures/emergence_fig1_params.py``;
+``interp reproduce emergence_fig1_params`` runs the same code.
 
-import numpy as np
+The quick recipe (a 2-core CPU):
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _figkit as fk  # noqa: E402
-import _parity  # noqa: E402
+    widths=[2, 4, 6, 8, 12, 16, 24, 32], seeds=[0, 1, 2], steps=10000, lr=0.01,
+    batch=1000
 
-NAME = "emergence_fig1_params"
-QUICK = dict(widths=[2, 4, 6, 8, 12, 16, 24, 32], seeds=[0, 1, 2], steps=10_000, lr=0.01, batch=1000)
-FULL = dict(widths=[2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48], seeds=list(range(10)), steps=30_000, lr=0.003,
-            batch=4000)
+The full recipe (the papers' settings; a GPU job):
 
+    widths=12 values from 2 to 48, seeds=10 values from 0 to 9, steps=30000, lr=0.003,
+    batch=4000
 
-def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
-    t0 = time.time()
-    r = QUICK if quick else FULL
-    W = np.array(r["widths"], dtype=float)
-    R = np.stack([_parity.train_final_strength(w, r["seeds"], r["steps"], r["lr"], r["batch"], device=device)
-                  for w in r["widths"]])                                   # [n_w, M, 5]
-    fig, cal, claims = _parity.calibration_panel("parameters", W, R)
-    return fk.finish(out_dir, NAME, fig, {"recipe": r, "widths": W, "strength": R, "calibration": cal.to_dict()},
-                     claims, f"N_c = {cal.constant:.2f}.", t0)
-
+Another recipe is one line away, e.g. ``dataclasses.replace(figure.QUICK, ...)`` passed
+to ``figure.run(out_dir, recipe)``.
+"""
+from interp.figures import emergence_fig1_params as figure
+from interp.figures._kit import main
 
 if __name__ == "__main__":
-    fk.main(run, NAME, __doc__)
+    main(figure)

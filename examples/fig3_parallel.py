@@ -1,124 +1,29 @@
-"""Resource model Fig. 3 (B-D): two x² tasks in parallel; neurons split by the input they read.
+"""Resource model Fig. 3: two x² in parallel, N1/N2 and MSE ratios vs α and β.
 
-ℓ = β·MSE1 + (1-β)·MSE2. Each neuron is assigned to task 1 or 2 by which input its first-layer
-weight reads (``interp.allocate(method="weights")``). Panel B: N1/N2 vs α at β = 0.75 (paper:
-2.35 ± 0.24, constant over α; the App. C optimum sqrt(β/(1-β)) = 1.73). Panel C: N-ratio and
-MSE-ratio vs β for several α (they depend on β, not on α). Panel D: composite loss vs total
-live neurons (paper: N⁻¹).
+    python examples/fig3_parallel.py                     # quick recipe, CPU
+    python examples/fig3_parallel.py --full --device cuda   # full recipe
+    python examples/fig3_parallel.py --out DIR           # default: runs/fig3_parallel
 
-Quick recipe trades away: width 100 instead of 1000, 20 000 steps instead of 100 000 (lr × 0.3
-every 4 000), 3 seeds instead of 16, α ∈ {16, 64, 256} and β ∈ {0.5, 0.75, 0.9, 0.95}. At
-α ≤ 4 each input gets exactly one symmetric pair of neurons, so N1/N2 is stuck at 1 there.
+Writes ``fig3_parallel.png`` and ``fig3_parallel.json`` (every number, and the paper's claims beside
+ours) into the output folder, and prints the claims. What the figure trains, measures and
+draws, and what the quick recipe trades away, is told in ``interp/figures/fig3_parallel.py``;
+``interp reproduce fig3_parallel`` runs the same code.
+
+The quick recipe (a 2-core CPU):
+
+    alphas=(16.0, 64.0, 256.0), seeds=(0, 1, 2), steps=20000, decay_every=4000,
+    width=100, betas=(0.5, 0.75, 0.9, 0.95)
+
+The full recipe (the papers' settings; a GPU job):
+
+    alphas=(1.0, 4.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0), seeds=16 values from 0 to
+    15, steps=100000, decay_every=20000, width=1000, betas=(0.5, 0.75, 0.85, 0.9, 0.95)
+
+Another recipe is one line away, e.g. ``dataclasses.replace(figure.QUICK, ...)`` passed
+to ``figure.run(out_dir, recipe)``.
 """
-from __future__ import annotations
-
-import sys
-import time
-from pathlib import Path
-
-import numpy as np
-import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _figkit as fk  # noqa: E402
-
-import models  # noqa: E402
-from interp.allocation import allocate  # noqa: E402
-from interp.fits import fit_power_law  # noqa: E402
-from interp.sweep import sweep_alpha  # noqa: E402
-
-NAME = "fig3_parallel"
-QUICK = dict(width=100, alphas=[16.0, 64.0, 256.0], betas=[0.5, 0.75, 0.9, 0.95], seeds=[0, 1, 2],
-             steps=20_000, decay_every=4000)
-FULL = dict(width=1000, alphas=[1.0, 4.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0], betas=[0.5, 0.75, 0.85, 0.9, 0.95],
-            seeds=list(range(16)), steps=100_000, decay_every=20_000)
-
-
-def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
-    t0 = time.time()
-    r = QUICK if quick else FULL
-    cfg = models.TrainConfig(steps=r["steps"], lr_decay_every=r["decay_every"], progress=False, eval_points=10)
-    net = models.MLPConfig(d_in=2, widths=(r["width"],), d_out=2)
-    rows = []   # one per member: beta, alpha, seed, N1, N2, shared, live, mse1, mse2, loss
-    for beta in r["betas"]:
-        task = models.tasks.Parallel(beta=beta)
-        sw = sweep_alpha(task, net, r["alphas"], r["seeds"], cfg, device=device)
-        ens = sw.model.cpu()
-        allocs = allocate(ens, task, method="weights")
-        batch = task.eval_batch(4096, torch.Generator().manual_seed(7))
-        with torch.no_grad():
-            mse = task.subtask_losses(ens(batch.x), batch).numpy()      # [M, 2]
-        for i, al in enumerate(allocs):
-            a, s = divmod(i, len(r["seeds"]))
-            c = al.counts(exclusive=True)
-            rows.append(dict(beta=beta, alpha=r["alphas"][a], seed=r["seeds"][s], N1=c["x1^2"], N2=c["x2^2"],
-                             shared=al.n_shared, live=al.n_live, mse1=float(mse[i, 0]), mse2=float(mse[i, 1]),
-                             loss=float(sw.loss.reshape(-1)[i])))
-    R = {k: np.array([row[k] for row in rows], dtype=float) for k in rows[0]}
-    ok = (R["N1"] > 0) & (R["N2"] > 0)
-    ratio = np.where(ok, R["N1"] / np.maximum(R["N2"], 1), np.nan)
-    mse_ratio = R["mse1"] / R["mse2"]
-    at = ok & (R["beta"] == 0.75)
-    rb = ratio[at]
-    se = rb.std(ddof=1) / np.sqrt(rb.size) if rb.size > 1 else np.nan
-    iv = (rb.mean() - 1.96 * se, rb.mean() + 1.96 * se)
-    slope_alpha = fit_power_law(R["alpha"][at], ratio[at], n_boot=500)
-    odds = R["beta"] / (1 - R["beta"])
-    slope_beta = fit_power_law(odds[ok], ratio[ok], n_boot=500)
-    mok = ok & np.isfinite(mse_ratio) & (mse_ratio > 0)
-    mse_beta = fit_power_law(odds[mok], mse_ratio[mok], n_boot=500)
-    mse_alpha = fit_power_law(R["alpha"][mok & (R["beta"] == 0.75)], mse_ratio[mok & (R["beta"] == 0.75)], n_boot=500)
-    comp_ok = (R["live"] > 0) & np.isfinite(R["loss"])
-    comp = fit_power_law(R["live"][comp_ok], R["loss"][comp_ok], n_boot=500)
-    share_shared = float(R["shared"].sum() / max(R["live"].sum(), 1))
-
-    fig, (b, c, d) = fk.figure(3)
-    for j, s in enumerate(r["seeds"]):
-        m = at & (R["seed"] == s)
-        b.scatter(R["alpha"][m], ratio[m], color="C0", s=18, label="measured (β=0.75)" if j == 0 else None)
-    b.axhline(2.35, color="C3", ls="--", label="paper 2.35 ± 0.24")
-    b.axhspan(2.35 - 0.24, 2.35 + 0.24, color="C3", alpha=0.15)
-    b.axhline(np.sqrt(3), color="k", ls=":", label="optimum √3 = 1.73")
-    b.set_xscale("log"), b.set_xlabel("α"), b.set_ylabel("N1 / N2"), b.set_title("B: neuron ratio at β = 0.75")
-    b.legend(fontsize=7)
-    grid = np.linspace(min(r["betas"]), max(r["betas"]), 50)
-    for j, a in enumerate(r["alphas"]):
-        m = ok & (R["alpha"] == a)
-        c.scatter(R["beta"][m], ratio[m], color=f"C{j}", s=16, marker="o", label=f"N1/N2, α={a:g}")
-        c.scatter(R["beta"][m], 1 / mse_ratio[m], color=f"C{j}", s=16, marker="x", label=f"MSE2/MSE1, α={a:g}")
-    c.plot(grid, np.sqrt(grid / (1 - grid)), "k:", label="√(β/(1-β))")
-    c.set_yscale("log"), c.set_xlabel("β"), c.set_ylabel("ratio"), c.set_title("C: ratios depend on β, not α")
-    c.legend(fontsize=6, ncol=2)
-    from interp.plots import plot_power_law
-    plot_power_law(comp, R["live"][comp_ok], R["loss"][comp_ok], ax=d, xlabel="total live neurons N",
-                   ylabel="composite loss β·MSE1+(1-β)·MSE2", reference=-1.0, label="all β, α")
-    d.set_title("D: composite loss vs N")
-
-    claims = [
-        fk.claim("Fig 3B: N1/N2 at β=0.75 (mean over α, seeds)", "2.35 ± 0.24", rb.mean(), iv,
-                 abs(rb.mean() - 2.35) <= 0.24 or fk.covers(iv, 2.35),
-                 f"{rb.size} members; agree: within paper's ±0.24 or paper in our 95% CI"),
-        fk.claim("App. C optimum vs measured N1/N2 at β=0.75", "1.73 (optimum)", rb.mean(), iv, fk.covers(iv, np.sqrt(3)),
-                 "agree: √3 in our 95% CI; paper itself measured 2.35 (known tension)"),
-        fk.fit_claim("Fig 3B/C: N-ratio vs α (exponent, β=0.75)", slope_alpha, 0.0, "0 (constant in α)"),
-        fk.claim("Fig 3C: N-ratio vs β/(1-β) (exponent)", "depends on β (optimum: 0.5)", slope_beta.exponent,
-                 slope_beta.exponent_interval, slope_beta.exponent_interval[0] > 0,
-                 f"agree: exponent > 0; covers 0.5: {slope_beta.covers(0.5)}"),
-        fk.fit_claim("Fig 3C: MSE-ratio vs α (exponent, β=0.75)", mse_alpha, 0.0, "0 (constant in α)"),
-        fk.claim("Fig 3C: MSE1/MSE2 vs β/(1-β) (exponent)", "depends on β (optimum: -0.5)", mse_beta.exponent,
-                 mse_beta.exponent_interval, mse_beta.exponent_interval[1] < 0,
-                 f"agree: exponent < 0; covers -0.5: {mse_beta.covers(-0.5)}"),
-        fk.fit_claim("Fig 3D: composite loss vs total N (exponent)", comp, -1.0, "≈ -1"),
-        fk.claim("Fig 3A: share of live neurons reading both inputs", "0 (no superposition)", share_shared, None,
-                 share_shared < 0.05, "agree: < 5% shared"),
-    ]
-    numbers = {"recipe": r, "members": rows, "ratio_beta075": rb, "fit_ratio_vs_alpha": slope_alpha,
-               "fit_ratio_vs_odds": slope_beta, "fit_mse_ratio_vs_odds": mse_beta, "fit_mse_ratio_vs_alpha": mse_alpha,
-               "fit_composite": comp}
-    return fk.finish(out_dir, NAME, fig, numbers, claims,
-                     f"N1/N2 at β=0.75: {rb.mean():.2f} (95% CI {iv[0]:.2f}-{iv[1]:.2f}); composite slope "
-                     f"{comp.exponent:.2f}.", t0)
-
+from interp.figures import fig3_parallel as figure
+from interp.figures._kit import main
 
 if __name__ == "__main__":
-    fk.main(run, NAME, __doc__)
+    main(figure)

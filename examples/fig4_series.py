@@ -1,118 +1,29 @@
-"""Resource model Fig. 4 (B-C): series task F = sqrt((x1-x2)² + (x3-x4)²), 4 hidden layers.
+"""Resource model Fig. 4: series task, g in layer 3, loss vs N.
 
-Panel B: each live neuron's correlation with the intermediate g = (x1-x2)² + (x3-x4)², per
-layer (``interp.probe_intermediate``), at the largest α: the paper finds third-layer neurons
-correlating strongly (positively or negatively) with g. Panel C: loss vs live neurons over
-α ∈ [20, 10240]: faster than N⁻¹ at small α, then N⁻¹ (the turn near α = 640).
+    python examples/fig4_series.py                     # quick recipe, CPU
+    python examples/fig4_series.py --full --device cuda   # full recipe
+    python examples/fig4_series.py --out DIR           # default: runs/fig4_series
 
-Quick recipe trades away: widths (80,80,80,80) instead of 100, 20 000 steps instead of
-300 000 (lr × 0.3 every 4 000), one seed per α over the paper's 10 values 20·2^i in
-[20, 10240] instead of 4. The ensemble is shared with Figs. 7 and 8 (cached in the output
-folder). Short training leaves the large-α members far from their optimum.
+Writes ``fig4_series.png`` and ``fig4_series.json`` (every number, and the paper's claims beside
+ours) into the output folder, and prints the claims. What the figure trains, measures and
+draws, and what the quick recipe trades away, is told in ``interp/figures/fig4_series.py``;
+``interp reproduce fig4_series`` runs the same code.
+
+The quick recipe (a 2-core CPU):
+
+    alphas=10 values from 20.0 to 10240.0, seeds=(0,), steps=20000, decay_every=4000,
+    widths=(80, 80, 80, 80)
+
+The full recipe (the papers' settings; a GPU job):
+
+    alphas=10 values from 20.0 to 10240.0, seeds=(0, 1, 2, 3), steps=300000,
+    decay_every=60000, widths=(100, 100, 100, 100)
+
+Another recipe is one line away, e.g. ``dataclasses.replace(figure.QUICK, ...)`` passed
+to ``figure.run(out_dir, recipe)``.
 """
-from __future__ import annotations
-
-import sys
-import time
-from pathlib import Path
-
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _figkit as fk  # noqa: E402
-from _series import FULL, QUICK, series_sweep  # noqa: E402,F401
-
-from interp.fits import fit_power_law  # noqa: E402
-from interp.neurons import live_neurons  # noqa: E402
-from interp.probing import probe_intermediate  # noqa: E402
-
-NAME = "fig4_series"
-
-
-def turn_alpha(alphas, live, loss, min_points: int = 3):
-    """Smallest α such that the power-law fit of loss vs N over members with α' ≥ α covers -1
-    (NaN if none does); also returns each candidate's fit."""
-    fits = {}
-    ua = np.unique(alphas)
-    for a in ua[: len(ua) - min_points + 1]:
-        m = (alphas >= a) & (live > 0) & np.isfinite(loss)
-        if len(np.unique(alphas[m])) < min_points:
-            continue
-        f = fk.safe_fit(live[m], loss[m], n_boot=300)
-        if f is not None:
-            fits[float(a)] = f
-    turn = next((a for a, f in fits.items() if f.covers(-1.0)), float("nan"))
-    return turn, fits
-
-
-def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
-    t0 = time.time()
-    task, r, ens, alphas, seeds, loss = series_sweep(out_dir, quick, device)
-    lv = live_neurons(ens, task)
-    live = sum(m.sum(-1) for m in lv.values()).numpy().astype(float)
-    ok = (live > 0) & np.isfinite(loss)
-    whole = fk.safe_fit(live[ok], loss[ok])
-    split = 640.0
-    lo_m, hi_m = ok & (alphas < split), ok & (alphas >= split)
-    low = fk.safe_fit(live[lo_m], loss[lo_m])
-    high = fk.safe_fit(live[hi_m], loss[hi_m])
-    turn, turn_fits = turn_alpha(alphas, live, loss)
-
-    top = int(np.flatnonzero(alphas == alphas.max())[0])
-    probe = probe_intermediate(ens, task, member=top)
-    sites = list(probe.corr)
-    strongest = {s: probe.strongest(s) for s in sites}
-    layer3 = sites[2] if len(sites) > 2 else sites[-1]
-    c3 = probe.corr[layer3][probe.live[layer3]]
-    frac_strong = float(np.mean(np.abs(c3) > 0.5)) if c3.size else float("nan")
-
-    fig, (b, c) = fk.figure(2, size=(4.8, 3.6))
-    for j, s in enumerate(sites):
-        cs = probe.corr[s][probe.live[s]]
-        b.scatter(np.full(cs.size, j + 1) + np.random.default_rng(j).uniform(-0.15, 0.15, cs.size), cs, s=10,
-                  color=f"C{j}")
-    b.axhline(0, color="k", lw=0.5)
-    b.set_xticks(range(1, len(sites) + 1))
-    b.set_xlabel("hidden layer"), b.set_ylabel("corr(neuron, g)")
-    b.set_title(f"B: correlation with g, α={alphas[top]:g}")
-    sc = c.scatter(live[ok], loss[ok], c=np.log10(alphas[ok]), cmap="viridis", s=18)
-    fig.colorbar(sc, ax=c, label="log10 α")
-    for f, mask, col, lab in ((low, lo_m, "C3", f"α<{split:g}"), (high, hi_m, "C1", f"α≥{split:g}")):
-        if f is not None:
-            g = np.logspace(np.log10(live[mask].min()), np.log10(live[mask].max()), 50)
-            c.plot(g, f.predict(g), color=col, label=f"{lab}: slope {f.exponent:.2f}")
-    g = np.logspace(np.log10(live[ok].min()), np.log10(live[ok].max()), 50)
-    gm = np.sqrt(g.min() * g.max())
-    c.plot(g, np.exp(np.mean(np.log(loss[ok]))) * (g / gm) ** -1.0, "k:", label="N⁻¹")
-    c.set_xscale("log"), c.set_yscale("log"), c.set_xlabel("live neurons N (all layers)"), c.set_ylabel("test MSE")
-    c.set_title("C: loss vs N"), c.legend(fontsize=7)
-
-    claims = [
-        fk.claim("Fig 4B: strongest |corr| of a layer-3 neuron with g", "strong (±, near 1)", strongest[layer3], None,
-                 strongest[layer3] > 0.8, f"agree: > 0.8; share of live layer-3 neurons with |corr|>0.5: {frac_strong:.2f}"),
-    ]
-    if whole is not None:
-        claims.append(fk.fit_claim("Fig 4C: composite slope, all α", whole, -1.0, "≈ -1 (faster at small α)"))
-    else:
-        claims.append(fk.claim("Fig 4C: composite slope, all α", "≈ -1", None, None, None,
-                               "live counts too few/saturated to fit"))
-    if low is not None:
-        claims.append(fk.claim("Fig 4C: slope at small α (< 640)", "< -1 (faster than N⁻¹)", low.exponent,
-                               low.exponent_interval, low.exponent_interval[1] < -1, "agree: whole CI below -1"))
-    if high is not None:
-        claims.append(fk.fit_claim("Fig 4C: slope at large α (≥ 640)", high, -1.0, "≈ -1", null=0.0))
-    claims.append(fk.claim("Fig 4C: α where loss turns to N⁻¹", "≈ 640", turn, None,
-                           bool(np.isfinite(turn) and 160 <= turn <= 2560),
-                           "smallest α whose α'≥α fit covers -1; agree: within a factor 4 of 640"))
-    numbers = {"recipe": r, "alphas": alphas, "seeds": seeds, "live": live, "loss": loss, "fit_all": whole,
-               "fit_small_alpha": low, "fit_large_alpha": high, "turn_alpha": turn,
-               "turn_fits": {f"{a:g}": f for a, f in turn_fits.items()},
-               "probe_member_alpha": float(alphas[top]), "probe_corr": probe.corr, "probe_live": probe.live,
-               "strongest_corr": strongest}
-    return fk.finish(out_dir, NAME, fig, numbers, claims,
-                     f"slope {whole.exponent if whole else float('nan'):.2f} overall; turn to N⁻¹ at α ≈ {turn:g}; layer-3 max |corr| with g "
-                     f"{strongest[layer3]:.2f}.", t0)
-
+from interp.figures import fig4_series as figure
+from interp.figures._kit import main
 
 if __name__ == "__main__":
-    fk.main(run, NAME, __doc__)
+    main(figure)

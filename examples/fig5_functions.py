@@ -1,63 +1,31 @@
-"""Resource model Fig. 5: loss vs live neurons for many 1-D target functions; most approach
-exponent −1 (after a faster early phase), sin²(πx) is the exception.
+"""Resource model Fig. 5: many 1-D functions, loss vs N.
 
-Quick recipe trades away: five functions (x², |x|, exp, gauss, sin²) instead of the family,
-the paper's three shapes narrowed ([60], [20, 20], [15, 15, 15] for [1000], [200, 200],
-[150, 150, 150]), α ∈ {4, 16, 64, 256, 1024, 4096} with 2 seeds, 15 000 steps (lr × 0.3
-every 3 000). Points are members; lines are the fitted power laws. The narrow deep nets
-are still in the faster early phase at these sizes (exponents -1.5 to -5)."""
-from __future__ import annotations
+    python examples/fig5_functions.py                     # quick recipe, CPU
+    python examples/fig5_functions.py --full --device cuda   # full recipe
+    python examples/fig5_functions.py --out DIR           # default: runs/fig5_functions
 
-import sys
-import time
-from pathlib import Path
+Writes ``fig5_functions.png`` and ``fig5_functions.json`` (every number, and the paper's claims beside
+ours) into the output folder, and prints the claims. What the figure trains, measures and
+draws, and what the quick recipe trades away, is told in ``interp/figures/fig5_functions.py``;
+``interp reproduce fig5_functions`` runs the same code.
 
-import numpy as np
+The quick recipe (a 2-core CPU):
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _figkit as fk  # noqa: E402
+    alphas=(4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0), seeds=(0, 1), steps=15000,
+    decay_every=3000, functions=('x^2', '|x|', 'exp', 'gauss', 'sin^2'), nets=((60,),
+    (20, 20), (15, 15, 15))
 
-import models  # noqa: E402
-from interp.sweep import sweep_alpha  # noqa: E402
+The full recipe (the papers' settings; a GPU job):
 
-NAME = "fig5_functions"
-QUICK = dict(functions=["x^2", "|x|", "exp", "gauss", "sin^2"], nets=[(60,), (20, 20), (15, 15, 15)],
-             alphas=[4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0],
-             seeds=[0, 1], steps=15_000, decay_every=3000)
-FULL = dict(functions=sorted(models.tasks.FUNCTIONS), nets=[(1000,), (200, 200), (150, 150, 150)],
-            alphas=np.logspace(0, np.log10(2048), 12).round(2).tolist(), seeds=[0, 1, 2, 3], steps=100_000,
-            decay_every=20_000)
+    alphas=12 values from 1.0 to 2048.0, seeds=(0, 1, 2, 3), steps=100000,
+    decay_every=20000, functions=10 values from cos to |x|, nets=((1000,), (200, 200),
+    (150, 150, 150))
 
-
-def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
-    t0 = time.time()
-    r = QUICK if quick else FULL
-    cfg = models.TrainConfig(steps=r["steps"], lr_decay_every=r["decay_every"], progress=False, eval_points=10)
-    fig, axes = fk.figure(len(r["nets"]), size=(5.0, 3.8))
-    claims, numbers = [], {"recipe": r, "results": {}}
-    for ax, widths in zip(axes, r["nets"]):
-        for j, fn in enumerate(r["functions"]):
-            sw = sweep_alpha(models.tasks.Function(fn), models.MLPConfig(d_in=1, widths=tuple(widths), d_out=1),
-                             r["alphas"], r["seeds"], cfg, device=device)
-            live, loss = sw.live.reshape(-1).astype(float), sw.loss.reshape(-1)
-            ok = (live > 0) & np.isfinite(loss) & (loss > 0)
-            fit = fk.safe_fit(live, loss, n_boot=300)
-            ax.loglog(live[ok], loss[ok], "o", ms=3.5, color=f"C{j}",
-                      label=fn if fit is None else f"{fn}: {fit.exponent:.2f}")
-            if fit is not None:
-                g = np.geomspace(live[ok].min(), live[ok].max(), 20)
-                ax.loglog(g, fit.predict(g), "-", lw=1, color=f"C{j}")
-            key = f"{fn} {list(widths)}"
-            numbers["results"][key] = {"live": live, "loss": loss, "fit": fit}
-            if fn == "sin^2":
-                claims.append(fk.exponent_claim(f"Fig 5: {key} exponent (the exception)", "not -1", fit,
-                                                lambda f: not f.covers(-1.0), "agree: -1 outside our CI"))
-            else:
-                claims.append(fk.fit_claim(f"Fig 5: {key} exponent", fit, -1.0, "≈ -1 (late phase)"))
-        ax.set_xlabel("live neurons N"), ax.set_ylabel("test MSE"), ax.set_title(f"hidden layers {list(widths)}")
-        ax.legend(fontsize=7)
-    return fk.finish(out_dir, NAME, fig, numbers, claims, "loss vs live neurons per target function.", t0)
-
+Another recipe is one line away, e.g. ``dataclasses.replace(figure.QUICK, ...)`` passed
+to ``figure.run(out_dir, recipe)``.
+"""
+from interp.figures import fig5_functions as figure
+from interp.figures._kit import main
 
 if __name__ == "__main__":
-    fk.main(run, NAME, __doc__)
+    main(figure)

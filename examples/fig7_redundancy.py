@@ -1,101 +1,29 @@
-"""Resource model Fig. 7: neuron redundancy in the series task rises with α.
+"""Resource model Fig. 7: neuron redundancy vs α (series task).
 
-Redundancy of a live neuron = number of other live neurons in its layer whose activations
-correlate above 0.75 (``interp.redundancy``). The paper: the fraction with nonzero
-redundancy rises with α and is under one half near α = 640, where the loss turns to N⁻¹.
+    python examples/fig7_redundancy.py                     # quick recipe, CPU
+    python examples/fig7_redundancy.py --full --device cuda   # full recipe
+    python examples/fig7_redundancy.py --out DIR           # default: runs/fig7_redundancy
 
-The paper's sentence ("the fraction of nonzero neuronal redundancy gets less than 50% around
-α = 640", while the fraction rises with α) leaves the denominator open, so both readings are
-drawn and tested: the share of *live* neurons with nonzero redundancy, and the share of *all*
-the layer's neurons (dead ones counted as not redundant; this one depends on the width).
+Writes ``fig7_redundancy.png`` and ``fig7_redundancy.json`` (every number, and the paper's claims beside
+ours) into the output folder, and prints the claims. What the figure trains, measures and
+draws, and what the quick recipe trades away, is told in ``interp/figures/fig7_redundancy.py``;
+``interp reproduce fig7_redundancy`` runs the same code.
 
-Quick recipe trades away: the briefly trained series ensemble of Fig. 4 (shared, cached in
-the output folder), one seed, widths 80 instead of 100.
+The quick recipe (a 2-core CPU):
+
+    alphas=10 values from 20.0 to 10240.0, seeds=(0,), steps=20000, decay_every=4000,
+    widths=(80, 80, 80, 80)
+
+The full recipe (the papers' settings; a GPU job):
+
+    alphas=10 values from 20.0 to 10240.0, seeds=(0, 1, 2, 3), steps=300000,
+    decay_every=60000, widths=(100, 100, 100, 100)
+
+Another recipe is one line away, e.g. ``dataclasses.replace(figure.QUICK, ...)`` passed
+to ``figure.run(out_dir, recipe)``.
 """
-from __future__ import annotations
-
-import sys
-import time
-from pathlib import Path
-
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _figkit as fk  # noqa: E402
-from _series import FULL, QUICK, series_sweep  # noqa: E402,F401
-
-from interp.neurons import redundancy  # noqa: E402
-
-NAME = "fig7_redundancy"
-TURN = 640.0
-
-
-def rise(alphas, frac, n_boot: int = 500, seed: int = 0):
-    """Correlation of ``frac [M]`` with log α over members, and its 95% bootstrap interval."""
-    rho = float(np.corrcoef(np.log(alphas), frac)[0, 1]) if frac.std() > 0 else float("nan")
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):
-        i = rng.integers(0, frac.size, frac.size)
-        if frac[i].std() > 0 and np.log(alphas[i]).std() > 0:
-            boots.append(np.corrcoef(np.log(alphas[i]), frac[i])[0, 1])
-    return rho, (np.percentile(boots, [2.5, 97.5]) if boots else [np.nan, np.nan])
-
-
-def crossing(alphas, mean, level: float = 0.5) -> float:
-    """First α (log-interpolated between the α values) where ``mean [n_alpha]`` reaches
-    ``level``; NaN if it never does, the smallest α if it starts above."""
-    above = np.flatnonzero(mean >= level)
-    if above.size == 0:
-        return float("nan")
-    j = int(above[0])
-    if j == 0:
-        return float(alphas[0])
-    t = (level - mean[j - 1]) / (mean[j] - mean[j - 1])
-    return float(np.exp(np.log(alphas[j - 1]) + t * np.log(alphas[j] / alphas[j - 1])))
-
-
-def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
-    t0 = time.time()
-    task, r, ens, alphas, seeds, loss = series_sweep(out_dir, quick, device)
-    red = redundancy(ens, task, threshold=0.75)
-    ua = np.unique(alphas)
-    fig, axes = fk.figure(2, size=(4.6, 3.6))
-    claims, numbers = [], {"recipe": r, "alphas": alphas, "seeds": seeds, "redundancy": red}
-    for a, of in zip(axes, ("live", "all")):
-        frac = np.asarray(red.fraction(of=of), dtype=float)                  # [M], all layers pooled
-        per_layer = {s: np.asarray(red.fraction(s, of=of), dtype=float) for s in red.counts}
-        mean = np.array([frac[alphas == x].mean() for x in ua])
-        for j, (s, f) in enumerate(per_layer.items()):
-            a.plot(ua, [f[alphas == x].mean() for x in ua], marker="o", ms=3, color=f"C{j}", label=f"layer {j + 1}")
-        a.plot(ua, mean, color="k", lw=2, label="all layers")
-        a.axvline(TURN, color="gray", ls=":", label=f"α = {TURN:g}")
-        a.axhline(0.5, color="gray", ls="--", lw=0.8)
-        a.set_xscale("log"), a.set_xlabel("α"), a.set_ylim(-0.02, 1.02), a.legend(fontsize=7)
-        a.set_ylabel(f"share of {of} neurons with redundancy > 0")
-        a.set_title(f"redundancy (corr > 0.75) vs α, of {of} neurons", fontsize=10)
-        reading = f"share of {of} neurons"
-        rho, iv = rise(alphas, frac)
-        near = frac[(alphas >= TURN / 2) & (alphas <= TURN * 2)]
-        cross = crossing(ua, mean)
-        claims += [fk.claim(f"Fig 7 ({reading}): redundancy fraction rises with α (corr with log α)", "rises", rho, iv,
-                            iv[0] > 0, "agree: 95% bootstrap CI of the correlation > 0"),
-                   fk.claim(f"Fig 7 ({reading}): redundancy fraction near α = 640 (320-1280)", "< 0.5",
-                            float(near.mean()), [float(near.min()), float(near.max())], near.mean() < 0.5,
-                            "interval: min-max over members"),
-                   fk.claim(f"Fig 7 ({reading}): α where the fraction reaches 0.5", "≈ 640", cross, None,
-                            bool(TURN / 4 <= cross <= TURN * 4) if np.isfinite(cross) else False,
-                            "log-interpolated over the α grid; agree: within a factor 4 of 640"
-                            + ("; depends on the width" if of == "all" else ""))]
-        numbers[f"fraction_{of}"] = frac
-        numbers[f"fraction_{of}_per_layer"] = per_layer
-        numbers[f"crossing_{of}"] = cross
-    live_mean = [numbers["fraction_live"][alphas == x].mean() for x in (ua[0], ua[-1])]
-    return fk.finish(out_dir, NAME, fig, numbers, claims,
-                     f"share of live neurons with nonzero redundancy goes {live_mean[0]:.2f} → {live_mean[1]:.2f} "
-                     f"from α={ua[0]:g} to {ua[-1]:g}; the share of all neurons reaches 0.5 at α ≈ "
-                     f"{numbers['crossing_all']:.0f}.", t0)
-
+from interp.figures import fig7_redundancy as figure
+from interp.figures._kit import main
 
 if __name__ == "__main__":
-    fk.main(run, NAME, __doc__)
+    main(figure)

@@ -1,64 +1,29 @@
-"""Resource model Fig. 8: live neurons per layer of the series network vs α: all layers grow
-together (homogeneous growth across layers, tested with ``interp.homogeneous_growth``).
+"""Resource model Fig. 8: live neurons per layer vs α (series task).
 
-Quick recipe trades away: the briefly trained series ensemble of Fig. 4 (shared, cached in
-the output folder), one seed, widths 80 instead of 100.
+    python examples/fig8_layers.py                     # quick recipe, CPU
+    python examples/fig8_layers.py --full --device cuda   # full recipe
+    python examples/fig8_layers.py --out DIR           # default: runs/fig8_layers
+
+Writes ``fig8_layers.png`` and ``fig8_layers.json`` (every number, and the paper's claims beside
+ours) into the output folder, and prints the claims. What the figure trains, measures and
+draws, and what the quick recipe trades away, is told in ``interp/figures/fig8_layers.py``;
+``interp reproduce fig8_layers`` runs the same code.
+
+The quick recipe (a 2-core CPU):
+
+    alphas=10 values from 20.0 to 10240.0, seeds=(0,), steps=20000, decay_every=4000,
+    widths=(80, 80, 80, 80)
+
+The full recipe (the papers' settings; a GPU job):
+
+    alphas=10 values from 20.0 to 10240.0, seeds=(0, 1, 2, 3), steps=300000,
+    decay_every=60000, widths=(100, 100, 100, 100)
+
+Another recipe is one line away, e.g. ``dataclasses.replace(figure.QUICK, ...)`` passed
+to ``figure.run(out_dir, recipe)``.
 """
-from __future__ import annotations
-
-import sys
-import time
-from pathlib import Path
-
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _figkit as fk  # noqa: E402
-from _series import FULL, QUICK, series_sweep  # noqa: E402,F401
-
-from interp.neurons import live_neurons  # noqa: E402
-from interp.scaling import homogeneous_growth  # noqa: E402
-from interp.fits import fit_power_law  # noqa: E402
-
-NAME = "fig8_layers"
-
-
-def run(out_dir, quick: bool = True, device: str = "cpu") -> dict:
-    t0 = time.time()
-    task, r, ens, alphas, seeds, loss = series_sweep(out_dir, quick, device)
-    lv = live_neurons(ens, task)
-    sites = list(lv)
-    counts = np.stack([lv[s].sum(-1).numpy() for s in sites], 1).astype(float)     # [M, L]
-    ok = np.all(counts > 0, 1)
-    growth = homogeneous_growth(counts[ok], x=alphas[ok], names=sites, n_boot=500)
-    per_layer_fit = [fk.safe_fit(alphas[ok], counts[ok, j], n_boot=300) for j in range(len(sites))]
-    slopes = np.array([np.nan if f is None else f.exponent for f in per_layer_fit])
-    width = np.array(r["widths"], dtype=float)
-    saturated = counts.max(0) >= 0.95 * width
-
-    fig, (a,) = fk.figure(1, size=(5.0, 3.6))
-    ua = np.unique(alphas)
-    for j, s in enumerate(sites):
-        a.scatter(alphas, counts[:, j], s=10, color=f"C{j}", alpha=0.6)
-        a.plot(ua, [counts[alphas == x, j].mean() for x in ua], color=f"C{j}",
-               label=f"layer {j + 1}: N ∝ α^{slopes[j]:.2f}")
-    a.set_xscale("log"), a.set_yscale("log"), a.set_xlabel("α"), a.set_ylabel("live neurons in layer")
-    a.set_title("Fig. 8: live neurons per layer vs α"), a.legend(fontsize=7)
-
-    lo = min(iv[0] for iv in growth.ratio_slope_intervals)
-    hi = max(iv[1] for iv in growth.ratio_slope_intervals)
-    claims = [fk.claim("Fig 8: every layer grows with α (smallest per-layer exponent)", "all grow",
-                       float(np.nanmin(slopes)) if np.isfinite(slopes).any() else None, None, bool(np.all([f is not None and f.exponent_interval[0] > 0 for f in per_layer_fit])),
-                       "agree: every layer's N-vs-α exponent CI > 0"),
-              fk.claim("Fig 8: layers grow together (largest |exponent| of a layer's share vs α)", "≈ 0 (together)",
-                       float(np.max(np.abs(growth.ratio_slopes))), [lo, hi], growth.homogeneous,
-                       f"interval: union of the shares' CIs; agree: homogeneous_growth says all CIs cover 0; "
-                       f"layers at ≥95% of width: {int(saturated.sum())}")]
-    numbers = {"recipe": r, "alphas": alphas, "seeds": seeds, "sites": sites, "counts": counts, "growth": growth,
-               "per_layer_exponent": slopes}
-    return fk.finish(out_dir, NAME, fig, numbers, claims,
-                     "per-layer exponents of N vs α: " + ", ".join(f"{s:.2f}" for s in slopes), t0)
-
+from interp.figures import fig8_layers as figure
+from interp.figures._kit import main
 
 if __name__ == "__main__":
-    fk.main(run, NAME, __doc__)
+    main(figure)

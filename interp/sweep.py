@@ -69,6 +69,16 @@ class SweepResult:
         return folder
 
 
+def alpha_grid(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence[float], seeds: Sequence[int],
+               train: models.TrainConfig) -> Sweep:
+    """The runs of :func:`sweep_alpha`: α-major, ``len(alphas) × len(seeds)``, one ensemble."""
+    alphas = np.asarray(alphas, dtype=float)
+    check(alphas.ndim == 1 and len(alphas) >= 1, "alphas", alphas.tolist(), "a non-empty list of numbers")
+    check(len(seeds) >= 1, "seeds", tuple(seeds), "a non-empty list of integers")
+    return Sweep.grid(net, task, replace(train, alpha=1.0),
+                      over={"train.alpha": alphas, "model.seed": [int(s) for s in seeds]})
+
+
 def sweep_alpha(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence[float], seeds: Sequence[int],
                 train: models.TrainConfig, threshold: float = 1e-3, n_inputs: int = EVAL_INPUTS,
                 checkpoint: str | Path | None = None, device: str | torch.device = "cpu", executor=None) -> SweepResult:
@@ -81,9 +91,7 @@ def sweep_alpha(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence
     ``executor`` what trains it (see :mod:`interp.executors`)."""
     alphas = np.asarray(alphas, dtype=float)
     seeds = tuple(int(s) for s in seeds)
-    check(alphas.ndim == 1 and len(alphas) >= 1, "alphas", alphas.tolist(), "a non-empty list of numbers")
-    check(len(seeds) >= 1, "seeds", seeds, "a non-empty list of integers")
-    sweep = Sweep.grid(net, task, replace(train, alpha=1.0), over={"train.alpha": alphas, "model.seed": seeds})
+    sweep = alpha_grid(task, net, alphas, seeds, train)
     with tempfile.TemporaryDirectory() if checkpoint is None else nullcontext(checkpoint) as root:
         out = execute(sweep, root, executor, device=str(device), progress=train.progress)
         ens = models.Ensemble.stack([load_run(root, run).model for run in sweep.runs]).to(device)

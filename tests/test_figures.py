@@ -5,30 +5,30 @@ JSON and fill each claim row (an untestable claim says so with ``agree: None``),
 `interp reproduce` run meets the same gaps on a GPU-less machine."""
 from __future__ import annotations
 
+import dataclasses
 import json
-import sys
 
 import pytest
 
+from interp import figures
 from interp import reproduce as rp
 
-# recipe overrides per module: the shared sweeps (_square, _series) or the figure's own QUICK
+# recipe overrides per figure (toy sizes); Figs. 2 and 6 share the x² sweep, Figs. 4, 7, 8 the series one
+SQUARE = dict(width=8, alphas=(1.0, 3.5, 9.0, 19.3, 128.0), seeds=(0, 1), steps=40, decay_every=20)
+SERIES = dict(widths=(6, 6, 6, 6), alphas=(20.0, 80.0, 320.0, 640.0, 2560.0), seeds=(0,), steps=40, decay_every=20)
 TINY = {
-    "_square": dict(width=8, alphas=[1.0, 3.5, 9.0, 19.3, 128.0], seeds=[0, 1], steps=40, decay_every=20),
-    "_series": dict(widths=(6, 6, 6, 6), alphas=[20.0, 80.0, 320.0, 640.0, 2560.0], seeds=[0], steps=40,
-                    decay_every=20),
-    "fig3_parallel": dict(width=8, alphas=[16.0, 64.0, 256.0], betas=[0.5, 0.75, 0.9], seeds=[0, 1], steps=40,
+    "fig2_square": SQUARE, "fig6_ensembling": SQUARE,
+    "fig4_series": SERIES, "fig7_redundancy": SERIES, "fig8_layers": SERIES,
+    "fig3_parallel": dict(width=8, alphas=(16.0, 64.0, 256.0), betas=(0.5, 0.75, 0.9), seeds=(0, 1), steps=40,
                           decay_every=20),
-    "fig5_functions": dict(functions=["x^2", "sin^2"], nets=[(8,), (4, 4)], alphas=[4.0, 64.0, 1024.0], seeds=[0],
+    "fig5_functions": dict(functions=("x^2", "sin^2"), nets=((8,), (4, 4)), alphas=(4.0, 64.0, 1024.0), seeds=(0,),
                            steps=40, decay_every=20),
     "emergence_fig1_time": dict(steps=60, repeats=2, width=16, eval_points=10, batch=256),
     "emergence_fig1_data": dict(sizes=[100, 300, 1000], width=16, seeds=[0, 1], steps=40, batch=100),
     "emergence_fig1_params": dict(widths=[2, 4, 8], seeds=[0, 1], steps=40, batch=256),
     "emergence_fig4_transformer": dict(d_model=16, steps=40, batch=64, eval_points=8),
-    "skill_resources": dict(widths=[8, 16, 32], seeds=[0, 1], steps=40, batch=256),
+    "skill_resources": dict(widths=(8, 16, 32), seeds=(0, 1), steps=40, batch=256),
 }
-SHARED = {"fig2_square": "_square", "fig6_ensembling": "_square", "fig4_series": "_series",
-          "fig7_redundancy": "_series", "fig8_layers": "_series"}
 TRAINING = ["fig2_square", "fig3_parallel", "fig4_series", "fig5_functions", "fig6_ensembling", "fig7_redundancy",
             "fig8_layers", "emergence_fig1_time", "emergence_fig1_data", "emergence_fig1_params",
             "emergence_fig4_transformer", "skill_resources"]
@@ -49,14 +49,15 @@ def test_computed_figures_run_whole_and_fill_their_claims(tmp_path, name):
     assert json.loads((tmp_path / f"{name}.json").read_text())["figure"] == name
 
 
+def tiny(recipe, changes: dict):
+    return dataclasses.replace(recipe, **changes) if dataclasses.is_dataclass(recipe) else {**recipe, **changes}
+
+
 @pytest.mark.parametrize("name", TRAINING)
-def test_training_figure_runs_whole_at_toy_size(tmp_path, monkeypatch, name):
-    module = rp.load_example(name)
-    owner = SHARED.get(name, name)
-    recipe = sys.modules[owner].QUICK if owner in SHARED.values() else module.QUICK
-    for key, value in TINY[owner].items():
-        monkeypatch.setitem(recipe, key, value)
-    res = module.run(tmp_path, quick=True)
+def test_training_figure_runs_whole_at_toy_size(tmp_path, name):
+    module = figures.load(name)
+    recipe = tiny(module.QUICK, TINY[name])
+    res = module.run(tmp_path, recipe)
     png = tmp_path / f"{name}.png"
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
     saved = json.loads((tmp_path / f"{name}.json").read_text())

@@ -1,6 +1,7 @@
 """The figure runner and its report, with tiny fake figure scripts (no real figure runs here)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,14 +13,16 @@ GOOD = '''
 import json
 from pathlib import Path
 
-def run(out_dir, quick=True):
+QUICK, FULL = {"size": 1}, {"size": 2}
+
+def run(out_dir, recipe=QUICK, device="cpu"):
     out = Path(out_dir)
     counter = out / "calls.txt"
     n = int(counter.read_text()) + 1 if counter.exists() else 1
     counter.write_text(str(n))
     (out / "good.png").write_bytes(b"\\x89PNG fake")
     claims = [{"claim": "slope of a | b", "paper": "≈ -1", "ours": -0.98, "interval": [-1.05, -0.91],
-               "agree": True, "note": "quick=%s" % quick},
+               "agree": True, "note": "size=%s" % recipe["size"]},
               {"claim": "ratio", "paper": 2.35, "ours": 1.5, "interval": None, "agree": False, "note": ""},
               {"claim": "untested", "paper": "n", "ours": None, "interval": None, "agree": None, "note": ""}]
     res = {"figure": "good", "png": "good.png", "claims": claims, "numbers": {"x": [1, 2]}}
@@ -28,25 +31,53 @@ def run(out_dir, quick=True):
 '''
 
 BAD = '''
-def run(out_dir, quick=True):
+QUICK = FULL = {}
+
+def run(out_dir, recipe=QUICK, device="cpu"):
     raise RuntimeError("boom in the figure")
 '''
 
 DEVICE = '''
-def run(out_dir, quick=True, device="cpu"):
+QUICK = FULL = {}
+
+def run(out_dir, recipe=QUICK, device="cpu"):
     return {"claims": [{"claim": "device", "paper": "-", "ours": None, "interval": None, "agree": None,
                         "note": device}]}
 '''
 
+# two figures that declare overlapping sweeps: the shared runs train once, before either draws
+TRAINS = '''
+import models
+from interp.runs import Sweep, load_run, table
+
+QUICK = FULL = {}
+TRAIN = models.TrainConfig(steps=30, batch_size=32, eval_size=64, eval_points=3, progress=False)
+
+def sweeps(recipe):
+    return [Sweep.grid(models.MLPConfig(d_in=1, widths=(4,), d_out=1), models.tasks.Square(), TRAIN,
+                       over={"model.seed": SEEDS})]
+
+def run(out_dir, recipe=QUICK, device="cpu"):
+    (sweep,) = sweeps(recipe)
+    t = table(sweep, out_dir + "/_runs" if isinstance(out_dir, str) else out_dir / "_runs")
+    assert list(t.status) == ["done"] * len(SEEDS), "trained before drawing"
+    return {"claims": [{"claim": "runs", "paper": "-", "ours": len(t), "interval": None, "agree": None, "note": ""}]}
+'''
+
 
 @pytest.fixture()
-def registry(tmp_path):
-    scripts = tmp_path / "scripts"
-    scripts.mkdir()
-    (scripts / "good.py").write_text(GOOD)
-    (scripts / "bad.py").write_text(BAD)
-    (scripts / "dev.py").write_text(DEVICE)
-    return {name: rp.Figure(name, str(scripts / f"{name}.py"), f"title of {name}") for name in ("good", "bad", "dev")}
+def registry(tmp_path, monkeypatch):
+    package = tmp_path / "scripts" / f"fakefigs_{tmp_path.name}"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "good.py").write_text(GOOD)
+    (package / "bad.py").write_text(BAD)
+    (package / "dev.py").write_text(DEVICE)
+    (package / "train_a.py").write_text("SEEDS = [0, 1]\n" + TRAINS)
+    (package / "train_b.py").write_text("SEEDS = [1, 2]\n" + TRAINS)
+    monkeypatch.syspath_prepend(str(tmp_path / "scripts"))
+    return {name: rp.Figure(name, f"{package.name}.{name}", f"title of {name}")
+            for name in ("good", "bad", "dev", "train_a", "train_b")}
 
 
 def test_runs_figures_and_writes_report(tmp_path, registry):
@@ -57,7 +88,7 @@ def test_runs_figures_and_writes_report(tmp_path, registry):
     assert data["recipe"] == "quick" and "seconds" in data and data["numbers"] == {"x": [1, 2]}
     report = (out / "REPORT.md").read_text()
     assert "![good](good.png)" in report
-    assert "| good | slope of a \\| b | ≈ -1 | -0.98 | [-1.05, -0.91] | yes | quick=True |" in report
+    assert "| good | slope of a \\| b | ≈ -1 | -0.98 | [-1.05, -0.91] | yes | size=1 |" in report
     assert "| good | ratio | 2.35 | 1.5 | — | **no** |" in report
     assert "| good | untested | n | — | — | n/a |" in report
     assert "Claims: 3, 1 agree, 1 disagree, 1 without a test" in report
@@ -100,52 +131,84 @@ def test_failure_is_recorded_and_the_run_goes_on(tmp_path, registry):
     assert any("FAILED" in line for line in lines) and any("[2/2]" in line for line in lines)
 
 
-def test_device_is_passed_when_the_script_takes_it(tmp_path, registry):
+def test_device_is_passed_to_the_figure(tmp_path, registry):
     res = rp.reproduce(["dev"], out=tmp_path / "o", registry=registry, device="meta", log=None)
     assert res["dev"]["claims"][0]["note"] == "meta"
 
 
-def test_unknown_figure_and_missing_examples_folder(tmp_path, registry):
+def test_declared_sweeps_train_first_and_shared_runs_once(tmp_path, registry):
+    out = tmp_path / "o"
+    lines = []
+    res = rp.reproduce(["train_a", "train_b"], out=out, registry=registry, log=lines.append)
+    assert res["train_a"]["status"] == res["train_b"]["status"] == "ran"
+    assert any("3 distinct runs in 1 groups" in line for line in lines)   # seed 1 is asked for twice
+    assert len(list((out / "_runs").glob("*/result.json"))) == 3
+
+
+def test_unknown_figure_and_broken_module(tmp_path, registry):
     with pytest.raises(ValueError, match="unknown"):
         rp.reproduce(["nope"], out=tmp_path, registry=registry, log=None)
-    with pytest.raises(FileNotFoundError, match="examples folder"):
-        rp.load_example(rp.Figure("x", "no_such_examples/x.py", "t"), root=tmp_path)
+    broken = {"x": rp.Figure("x", "no_such_module_anywhere", "t")}
+    res = rp.reproduce(["x"], out=tmp_path, registry=broken, log=None)
+    assert res["x"]["status"] == "failed" and "ModuleNotFoundError" in res["x"]["error"]
 
 
-def test_module_without_run_is_an_error(tmp_path):
-    p = tmp_path / "norun.py"
-    p.write_text("X = 1\n")
-    with pytest.raises(AttributeError, match="run"):
-        rp.load_example(rp.Figure("norun", str(p), "t"))
+def test_every_registered_figure_is_an_installed_module_with_recipes():
+    import dataclasses
+    import inspect
 
-
-def test_every_registered_figure_has_its_script():
-    root = Path(rp.__file__).resolve().parents[1]
-    missing = [f.script for f in rp.FIGURES.values() if not (root / f.script).exists()]
-    assert not missing
+    for fig in rp.FIGURES.values():
+        module = rp.load_figure(fig)
+        assert module.__name__.startswith("interp.figures."), fig
+        assert list(inspect.signature(module.run).parameters)[:3] == ["out_dir", "recipe", "device"], fig.name
+        assert module.NAME == fig.name
+        for recipe in (module.QUICK, module.FULL):
+            assert dataclasses.is_dataclass(recipe) and recipe.__dataclass_params__.frozen, fig.name
+        assert isinstance(module.sweeps(module.QUICK), list)
     assert {"fig2_square", "fig3_parallel", "fig4_series", "emergence_fig4_transformer"} <= set(rp.FIGURES)
 
 
+def test_the_installed_packages_alone_reproduce_a_figure(tmp_path):
+    """Only what the package ships (interp, models, probes; no examples/ or tests/ beside
+    it) imports every figure and runs `interp reproduce`."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(rp.__file__).resolve().parents[1]
+    site = tmp_path / "site"
+    for package in ("interp", "models", "probes"):
+        shutil.copytree(root / package, site / package, ignore=shutil.ignore_patterns("__pycache__"))
+    code = ("import sys; from interp import figures; from interp.cli import main; "
+            "[figures.load(n) for n in figures.TITLES]; "
+            "sys.exit(main(['reproduce', 'appC_allocation', '--out', 'out']))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(site)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out" / "appC_allocation.png").exists() and (tmp_path / "out" / "REPORT.md").exists()
+
+
+def test_every_example_runs_its_figure_module():
+    root = Path(rp.__file__).resolve().parents[1]
+    for name in rp.FIGURES:
+        text = (root / "examples" / f"{name}.py").read_text()
+        assert f"from interp.figures import {name} as figure" in text, name
+
+
 def test_cli_list_and_table_formatting(capsys):
-    assert rp.main_cli(["--list"]) == 0
+    from interp.cli import main
+
+    assert main(["reproduce", "--list"]) == 0
     assert "fig2_square" in capsys.readouterr().out
     table = rp.claims_table({"f": {"claims": [{"claim": "c", "paper": 1, "ours": float("nan"), "interval": [0.001234, 5e5],
                                                "agree": None}]}})
     assert table.splitlines()[-1] == "| f | c | 1 | — | [0.00123, 5e+05] | n/a |  |"
 
 
-def _figkit():
-    import importlib.util
-
-    root = Path(rp.__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("_figkit", root / "examples" / "_figkit.py")
-    fk = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fk)
-    return fk
-
-
 def test_claim_helpers_only_agree_when_the_interval_decides():
-    fk = _figkit()
+    from interp.figures import _kit as fk
+
     assert fk.decides([-1.3, -0.8], -1.0, 0.0) is True           # covers the claim, excludes no-effect
     assert fk.decides([-10.5, 0.3], -1.0, 0.0) is None           # covers both: too wide to tell
     assert fk.decides([-0.7, -0.2], -1.0, 0.0) is False          # excludes the claim
@@ -166,7 +229,8 @@ def test_claim_helpers_only_agree_when_the_interval_decides():
     ((6, 9), {"6", "7", "8", "9"}),             # a sliver: every tick
 ])
 def test_log_axes_under_two_decades_get_plain_labels(lim, labels):
-    fk = _figkit()
+    from interp.figures import _kit as fk
+
     fig, (ax,) = fk.figure(1)
     ax.plot(lim, lim)
     ax.set_xscale("log"), ax.set_xlim(*lim)
@@ -177,40 +241,28 @@ def test_log_axes_under_two_decades_get_plain_labels(lim, labels):
     assert not any("10^" in t or "times" in t for t in shown), shown
 
 
-def test_cached_sweep_trains_once_per_folder_and_recipe(tmp_path, monkeypatch):
+def test_an_alpha_sweep_trains_once_per_folder_and_recipe(tmp_path, monkeypatch):
     import sys
 
     import numpy as np
     import torch
 
     import models
+    from interp.figures import _kit as fk
 
-    fk = _figkit()
     task, net = models.tasks.Square(), models.MLPConfig(d_in=1, widths=(8,), d_out=1)
-    recipe = dict(alphas=[4.0, 1.0], seeds=[0, 1], steps=40, decay_every=20)
-    first = fk.cached_sweep(tmp_path, "sq", True, task, net, recipe)
-    assert (tmp_path / "_cache" / "sq_quick").is_dir() and first.alphas.tolist() == [1.0, 4.0]
+    recipe = fk.SweepRecipe(alphas=(4.0, 1.0), seeds=(0, 1), steps=40, decay_every=20)
+    first = fk.alpha_sweep(tmp_path, task, net, recipe)
+    assert len(list(fk.runs_dir(tmp_path).glob("*/result.json"))) == 4 and first.alphas.tolist() == [1.0, 4.0]
 
     train_module, steps_run = sys.modules["models.train"], []
     real_objective = train_module.objective
     monkeypatch.setattr(train_module, "objective", lambda *a, **k: steps_run.append(1) or real_objective(*a, **k))
-    again = fk.cached_sweep(tmp_path, "sq", True, task, net, recipe)
+    again = fk.alpha_sweep(tmp_path, task, net, recipe)
     assert not steps_run                                              # read back, not trained
     for (name, p), q in zip(first.model.state_dict().items(), again.model.state_dict().values()):
         assert torch.equal(p, q), name
     assert np.array_equal(again.loss, first.loss) and np.array_equal(again.live, first.live)
-    fk.cached_sweep(tmp_path, "sq", False, task, net, recipe)        # the other recipe has its own folder
-    assert len(steps_run) == 40
-    longer = fk.cached_sweep(tmp_path, "sq", True, task, net, dict(recipe, steps=50))
-    assert len(steps_run) == 50 and longer.steps == 50                # more steps go on from the cached run
-    with pytest.raises(ValueError, match="checkpoint"):              # another schedule cannot reuse it
-        fk.cached_sweep(tmp_path, "sq", True, task, net, dict(recipe, steps=50, decay_every=10))
-
-
-def test_every_registered_figure_script_imports_with_a_run_function():
-    import inspect
-
-    for name in rp.FIGURES:
-        params = inspect.signature(rp.load_example(name).run).parameters
-        assert list(params)[:2] == ["out_dir", "quick"], name
-
+    longer = fk.alpha_sweep(tmp_path, task, net, dataclasses.replace(recipe, steps=50))
+    assert len(steps_run) == 50 and longer.steps == 50                # another recipe: other runs
+    assert len(list(fk.runs_dir(tmp_path).glob("*/result.json"))) == 8

@@ -38,8 +38,8 @@ def calibration_panel(resource: str, x, strength):
     Returns (figure, calibration, claims): measured means ± std, the calibrated curve of
     skill 1 (solid) and the predictions for skills 2..5 (dashed); one claim on the fitted
     constant and one RMS claim per predicted skill."""
-    import _figkit as fk
-    from interp.emergence import calibrate
+    from ..emergence import calibrate
+    from . import _kit as fk
 
     label, const_name, paper, xlabel, xs, logx = PANELS[resource]
     x = np.asarray(x, dtype=float)

@@ -1,17 +1,19 @@
-"""Small helpers shared by the figure scripts: figures, claim rows, saving, a script entry point.
-
-Not a figure itself (``interp reproduce`` only runs the registered scripts)."""
+"""Small helpers shared by the figures: recipes of α sweeps, figures, claim rows, saving, and
+the entry point of the scripts in ``examples/``. Not a figure itself."""
 from __future__ import annotations
 
 import argparse
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from interp.reproduce import jsonable
+from models.atomic import write_text, writing
+
+from ..jsonable import jsonable
 
 
 def figure(n_panels: int, size=(4.2, 3.4), rows: int = 1):
@@ -25,20 +27,48 @@ def figure(n_panels: int, size=(4.2, 3.4), rows: int = 1):
     return fig, [fig.add_subplot(rows, n_panels, i + 1) for i in range(rows * n_panels)]
 
 
-def cached_sweep(out_dir, name: str, quick: bool, task, net, recipe: dict, device="cpu"):
-    """``interp.sweep_alpha`` over ``recipe['alphas'] × recipe['seeds']`` (``steps``,
-    ``decay_every``), trained once per output folder and recipe: the run is the trainer's
-    checkpoint under ``<out>/_cache/<name>_<quick|full>/``, so the figures that share a sweep
-    (x²: Figs. 2 and 6; series: Figs. 4, 7 and 8) read it back instead of training again.
-    Delete the folder to train anew."""
-    import models
-    from interp.sweep import sweep_alpha
+def runs_dir(out_dir) -> Path:
+    """Where the figures of one output folder keep their training runs (one folder per run,
+    named by its content hash): a run that two figures share is trained once."""
+    return Path(out_dir) / "_runs"
 
-    cfg = models.TrainConfig(steps=recipe["steps"], lr_decay_every=recipe["decay_every"], progress=False,
-                             eval_points=10)
-    folder = Path(out_dir) / "_cache" / f"{name}_{'quick' if quick else 'full'}"
-    return sweep_alpha(task, net, sorted(set(recipe["alphas"])), recipe["seeds"], cfg, checkpoint=folder,
-                       device=device)
+
+@dataclass(frozen=True)
+class SweepRecipe:
+    """An α × seeds sweep: Adam lr 0.01 × 0.3 every ``decay_every`` of ``steps`` steps, batch
+    500 fresh samples, λ1 = 1e-4, λ2 = 5e-4 (SPEC A), history at 10 log-spaced steps."""
+
+    alphas: tuple[float, ...]
+    seeds: tuple[int, ...]
+    steps: int
+    decay_every: int
+
+    def train(self):
+        import models
+        return models.TrainConfig(steps=self.steps, lr_decay_every=self.decay_every, progress=False, eval_points=10)
+
+
+def alpha_grid(task, net, recipe: SweepRecipe):
+    """The runs of ``recipe``'s α × seeds sweep of MLPs shaped ``net`` on ``task``
+    (``interp.sweep.alpha_grid``; α sorted, each once)."""
+    from interp.sweep import alpha_grid as grid
+    return grid(task, net, sorted(set(recipe.alphas)), recipe.seeds, recipe.train())
+
+
+def train_runs(out_dir, sweep, device="cpu"):
+    """Train the runs of ``sweep`` under ``runs_dir(out_dir)`` that are not there yet (in this
+    process; ``interp reproduce`` has trained them already when it ran every figure's
+    sweeps first). Returns the sweep's table."""
+    from interp.runs import execute
+    return execute(sweep, runs_dir(out_dir), device=device, progress=False)
+
+
+def alpha_sweep(out_dir, task, net, recipe: SweepRecipe, device="cpu"):
+    """``interp.sweep_alpha`` over the runs of ``alpha_grid``, kept under ``runs_dir(out_dir)``
+    (trained there unless done already)."""
+    from interp.sweep import sweep_alpha
+    return sweep_alpha(task, net, sorted(set(recipe.alphas)), recipe.seeds, recipe.train(),
+                       checkpoint=runs_dir(out_dir), device=device)
 
 
 NO_FIT = "no fit: fewer than 3 usable points or 3 distinct x (e.g. counts saturated at the width)"
@@ -95,32 +125,32 @@ def finish(out_dir, name: str, fig, numbers: dict, claims: list[dict], summary: 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tidy(fig)
-    fig.savefig(out / f"{name}.png", dpi=110)
+    with writing(out / f"{name}.png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     res = {"figure": name, "png": f"{name}.png", "claims": claims, "summary": summary,
            "numbers": jsonable(numbers)}
     if t0 is not None:
         res["seconds"] = round(time.time() - t0, 1)
-    (out / f"{name}.json").write_text(json.dumps(jsonable(res), indent=1))
+    write_text(out / f"{name}.json", json.dumps(jsonable(res), indent=1))
     return res
 
 
-def main(run, name: str, doc: str) -> None:
-    """Script entry point: ``python examples/<name>.py [--full] [--out DIR] [--device D]``."""
-    ap = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+def main(figure) -> None:
+    """Entry point of ``examples/<name>.py``: ``[--full] [--out DIR] [--device D]`` runs
+    ``figure`` (a module of ``interp.figures``) with its QUICK or FULL recipe and prints its
+    claims."""
+    ap = argparse.ArgumentParser(description=(figure.__doc__ or "").split("\n\n")[0])
     ap.add_argument("--full", action="store_true", help="the paper's settings (meant for a GPU)")
-    ap.add_argument("--out", default=f"runs/{name}")
+    ap.add_argument("--out", default=f"runs/{figure.NAME}")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
-    import inspect
-
-    kw = {"device": args.device} if "device" in inspect.signature(run).parameters else {}
     t0 = time.time()
-    res = run(args.out, quick=not args.full, **kw)
+    res = figure.run(args.out, figure.FULL if args.full else figure.QUICK, device=args.device)
     for c in res.get("claims", []):
         iv = c.get("interval")
         print(f"- {c['claim']}: paper {c['paper']}, ours {c['ours']}"
               + (f" [{iv[0]:.3g}, {iv[1]:.3g}]" if iv else "") + f", agree: {c['agree']}")
-    print(f"wrote {args.out}/{name}.png and .json in {time.time() - t0:.0f} s")
+    print(f"wrote {args.out}/{figure.NAME}.png and .json in {time.time() - t0:.0f} s")
 
 
 def log_ticks(ax, which="both"):
