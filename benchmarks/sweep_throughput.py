@@ -1,5 +1,5 @@
-"""Sweep throughput: the quick x² sweep (7 α × 3 seeds, width 100) in-process against a
-2-worker Dask LocalCluster on this machine, and the Dask path's overhead per task.
+"""Sweep throughput: the quick x² sweep (8 α × 3 seeds, width 100: Figs. 2 and 6's) in-process
+against a 2-worker Dask LocalCluster on this machine, and the Dask path's overhead per task.
 
 Each configuration trains the same runs into a fresh folder, side by side in one run of
 this script. Throughput is runs per minute (median over ``--repeats``); the overhead per
@@ -16,17 +16,18 @@ import statistics
 import tempfile
 import time
 
-import numpy as np
+from dataclasses import replace
 
 import models
 from interp.executors import Dask, InProcess
+from interp.figures import _square
 from interp.runs import Sweep, execute
 
 
 def quick_sweep(steps: int, group_size: int | None) -> Sweep:
-    train = models.TrainConfig(steps=steps, lr_decay_every=max(1, steps // 5), eval_points=10, progress=False)
-    return Sweep.grid(models.MLPConfig(d_in=1, widths=(100,), d_out=1), models.tasks.Square(), train,
-                      over={"train.alpha": np.geomspace(1, 512, 7), "model.seed": range(3)}, group_size=group_size)
+    recipe = replace(_square.QUICK, steps=steps, decay_every=max(1, steps // 5))
+    (sweep,) = _square.sweeps(recipe)
+    return Sweep(sweep.runs, group_size)
 
 
 def timed(sweep: Sweep, executor, repeats: int) -> list[float]:
@@ -46,7 +47,8 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=40, help="1-step groups for the overhead measurement")
     args = ap.parse_args()
     cores = os.cpu_count()
-    print(f"{cores} cores; quick x² sweep: 21 runs, width 100, {args.steps} steps each\n")
+    n_runs = len(quick_sweep(args.steps, None))
+    print(f"{cores} cores; quick x² sweep: {n_runs} runs, width 100, {args.steps} steps each\n")
     from distributed import LocalCluster
 
     t0 = time.perf_counter()
@@ -59,13 +61,13 @@ def main() -> None:
     for ex in (InProcess(), dask):  # imports and first calls, outside the timings
         timed(warm, ex, 1)
     rows = []
-    configs = [("in-process, 1 ensemble of 21, torch threads = cores", None, InProcess()),
-               ("in-process, 2 groups (11 + 10), torch threads = cores", 11, InProcess()),
-               ("Dask LocalCluster 2 workers, 2 groups (11 + 10)", 11, dask),
-               ("Dask LocalCluster 2 workers, 3 groups (7 each)", 7, dask)]
+    configs = [(f"in-process, 1 ensemble of {n_runs}, torch threads = cores", None, InProcess()),
+               ("in-process, 2 groups of 12, torch threads = cores", 12, InProcess()),
+               ("Dask LocalCluster 2 workers, 2 groups of 12", 12, dask),
+               ("Dask LocalCluster 2 workers, 4 groups of 6", 6, dask)]
     for label, size, ex in configs:
         t = statistics.median(timed(quick_sweep(args.steps, size), ex, args.repeats))
-        rows.append((label, t, 21 / t * 60))
+        rows.append((label, t, n_runs / t * 60))
     base = rows[0][1]
     print(f"{'configuration':55s} {'seconds':>8s} {'runs/min':>9s} {'vs first':>9s}")
     for label, t, rpm in rows:

@@ -13,7 +13,7 @@ def test_sweep_writes_runs_that_allocate_reads_and_resumes(tmp_path, capsys):
     out = tmp_path / "sweep"
     assert main(["sweep", *SMALL, "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "6 runs in 1 groups" in text and "slope of log loss" in text
+    assert "6 runs in 1 groups" in text and "[1, 512]" in text and "slope of log loss" in text
     table = pd.read_csv(out / "sweep.csv")
     assert len(table) == 6 and set(table.status) == {"done"}
     assert json.loads((out / "sweep.json").read_text())["live"] == table.live.to_numpy().reshape(3, 2).tolist()
