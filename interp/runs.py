@@ -25,7 +25,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -228,13 +230,31 @@ def _write_run(root: Path, run: Run, model, history: dict, result: dict) -> None
     final = root / run.key
     if (final / RESULT).is_file():
         return
-    tmp = root / f".{run.key}.tmp"
+    tmp = root / f".{run.key}.tmp{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     models.save(model, tmp, task=run.task, train_config=run.train, history=history)
     write_text(tmp / "run.json", json.dumps(run.to_config(), indent=1))
     write_text(tmp / RESULT, json.dumps(result, indent=1))
-    shutil.rmtree(final, ignore_errors=True)  # a folder without result.json is an unfinished write
-    tmp.rename(final)
+    if final.exists() and not (final / RESULT).is_file():
+        shutil.rmtree(final, ignore_errors=True)  # a folder without result.json is an unfinished write
+    try:
+        tmp.rename(final)
+    except OSError:
+        if not (final / RESULT).is_file():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)  # another worker wrote it meanwhile
+
+
+@contextmanager
+def _torch_threads(n: int | None):
+    """Run the block with ``n`` torch threads (None: as they are), then restore them."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def train_group(group: Group, root: str | Path, checkpoint_every: int = 1000, device: str = "cpu",
@@ -243,9 +263,9 @@ def train_group(group: Group, root: str | Path, checkpoint_every: int = 1000, de
     are done, write each run's folder, and return their result rows. ``progress`` shows the
     trainer's step bar when the runs' ``TrainConfig.progress`` asks for it too."""
     root = Path(root)
-    if threads is not None:
-        torch.set_num_threads(threads)
-    if not all(is_done(root, r) for r in group.runs):
+    if all(is_done(root, r) for r in group.runs):
+        return [read_result(root, r) for r in group.runs]
+    with _torch_threads(threads):
         first = group.runs[0]
         model = _build(group).to(device)
         stacked = models.mlp.n_members(model) is not None
