@@ -1,24 +1,12 @@
 """Emergence Fig. 3: loss vs compute, envelope C^(-α/(α+2)).
 
-    python examples/emergence_fig3_compute.py                     # quick recipe, CPU
-    python examples/emergence_fig3_compute.py --full --device cuda   # full recipe
-    python examples/emergence_fig3_compute.py --out DIR           # default: runs/emergence_fig3_compute
+    python examples/emergence_fig3_compute.py                        # quick recipe, on the CPU
+    python examples/emergence_fig3_compute.py --full --device cuda   # the papers' settings
 
-Writes ``emergence_fig3_compute.png`` and ``emergence_fig3_compute.json`` (every number, and the paper's claims beside
-ours) into the output folder, and prints the claims. What the figure trains, measures and
-draws, and what the quick recipe trades away, is told in ``interp/figures/emergence_fig3_compute.py``;
-``interp reproduce emergence_fig3_compute`` runs the same code.
-
-The quick recipe (a 2-core CPU):
-
-    alphas=[0.3, 0.6, 0.9], n_widths=25, n_compute=40, n_skills=100000
-
-The full recipe (the papers' settings; a GPU job):
-
-    alphas=[0.3, 0.6, 0.9], n_widths=97, n_compute=120, n_skills=100000
-
-Another recipe is one line away, e.g. ``dataclasses.replace(figure.QUICK, ...)`` passed
-to ``figure.run(out_dir, recipe)``.
+Writes ``emergence_fig3_compute.png`` and ``emergence_fig3_compute.json`` into ``--out`` (default ``runs/emergence_fig3_compute``) and
+prints the claims beside the paper's. The figure, its recipes ``QUICK`` and ``FULL``, and what
+the quick one trades away live in ``interp/figures/emergence_fig3_compute.py``; to change a knob, pass
+``dataclasses.replace(figure.QUICK, ...)`` to ``figure.run(out_dir, recipe)``.
 """
 from interp.figures import emergence_fig3_compute as figure
 from interp.figures._kit import main

@@ -261,7 +261,7 @@ def train_group(group: Group, root: str | Path, checkpoint_every: int = 1000, de
                 threads: int | None = None, progress: bool = False) -> list[dict]:
     """Train ``group`` (resuming its checkpoint under ``root/_groups/``) unless all its runs
     are done, write each run's folder, and return their result rows. ``progress`` shows the
-    trainer's step bar when the runs' ``TrainConfig.progress`` asks for it too."""
+    trainer's step bar (whatever the runs' ``TrainConfig.progress``: it is no part of a run)."""
     root = Path(root)
     if all(is_done(root, r) for r in group.runs):
         return [read_result(root, r) for r in group.runs]
@@ -270,7 +270,7 @@ def train_group(group: Group, root: str | Path, checkpoint_every: int = 1000, de
         model = _build(group).to(device)
         stacked = models.mlp.n_members(model) is not None
         alpha = tuple(r.train.alpha for r in group.runs) if stacked else first.train.alpha
-        config = replace(first.train, alpha=alpha, progress=progress and first.train.progress,
+        config = replace(first.train, alpha=alpha, progress=progress,
                          checkpoint_every=first.train.checkpoint_every or checkpoint_every)
         folder = root / GROUPS / group.key
         try:
@@ -340,8 +340,9 @@ def execute(sweep: Sweep, root: str | Path, executor=None, checkpoint_every: int
     todo = [g for g in groups if not all(is_done(root, r) for r in g.runs)]
     bar = _Progress(len(sweep.runs), len(sweep.runs) - sum(len(g.runs) for g in todo), progress)
     try:
+        steps_bar = progress and isinstance(executor, InProcess)  # workers' bars would interleave
         for group, rows, error in executor.run(train_group, todo, root=root, checkpoint_every=checkpoint_every,
-                                               device=device, progress=progress, on_start=bar.start):
+                                               device=device, progress=steps_bar, on_start=bar.start):
             bar.finish(group, rows, error)
     finally:
         bar.close()

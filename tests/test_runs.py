@@ -158,7 +158,7 @@ def test_killed_at_random_moments_and_rerun_ends_bitwise_identical(tmp_path):
         p.send_signal(signal.SIGKILL)
         p.wait()
         kills += 1
-        mid_save += any(root.glob("_groups/*/.train_state.safetensors.tmp*"))
+        mid_save += any(root.glob("_groups/*/.*.tmp*"))  # a save was cut short
     p = _start(script, root, 1)
     assert p.stdout.read().strip() == "finished" and p.wait() == 0
     assert kills == 5, "the run finished before five kills: make it longer"
