@@ -95,7 +95,7 @@ def test_default_init_with_output_projections_halved():
 
 def test_the_earlier_variant_is_kept_bit_for_bit():
     """causal=False, mean read-out, learned tables, normal init: the model the figure used before."""
-    net = _net(causal=False, readout="mean", embedding="learned", init="normal", init_std=0.02)
+    net = _net(causal=False, readout="mean", embedding="learned", init="normal", init_std=0.02).requires_grad_(False)
     assert net.W_U.shape == (16, 1) and net.W_pos.shape == (10, 16) and net.W_E.shape == (2, 16)
     g = torch.Generator().manual_seed(0)
     for w in net.weights():
