@@ -3,13 +3,14 @@ parameters N) measured on the model itself, beside the theoretical power laws
 L ∝ T^(-α/(α+1)), D^(-α/(α+1)), N^(-α) with prefactors computed by ``interp.emergence``
 (not copied: the paper's time prefactors 1.29, 1.20, 1.06 appear only in the paper column).
 
-Quick recipe trades away: the range of skills that sets each fit (30..3000 quick, 100..10⁴
-full) and fewer fit points. Pure computation (no network)."""
+Quick recipe scales down the range of skills that sets each fit (30..3000 instead of
+100..10⁴) and the fit points (15 instead of 30). Pure computation (no network)."""
 from __future__ import annotations
 
 import math
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,21 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _figkit as fk  # noqa: E402
 
-from interp.emergence import Multilinear  # noqa: E402
+from interp.multilinear import Multilinear  # noqa: E402
 
 NAME = "emergence_fig2_laws"
-QUICK = dict(alphas=[0.3, 0.6, 0.9], skill_range=(30, 3000), n_points=15, n_skills=100_000)
-FULL = dict(alphas=[0.3, 0.6, 0.9], skill_range=(100, 10_000), n_points=30, n_skills=100_000)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    alphas: tuple[float, ...] = (0.3, 0.6, 0.9)     # the paper's α (Zipf exponent α+1)
+    skill_range: tuple[int, int] = (100, 10_000)    # skills at the frontier over each fit's range
+    n_points: int = 30                              # points per fit
+    n_skills: int = 100_000                         # n_s
+
+
+FULL = Recipe()
+QUICK = Recipe(skill_range=(30, 3000), n_points=15)
 PAPER_TIME = {0.3: 1.29, 0.6: 1.20, 0.9: 1.06}
 
 
@@ -29,10 +40,10 @@ def run(out_dir, quick: bool = True) -> dict:
     t0 = time.time()
     r = QUICK if quick else FULL
     fig, axes = fk.figure(3)
-    claims, numbers = [], {"recipe": r, "checks": {}}
-    for j, a in enumerate(r["alphas"]):
-        m = Multilinear(alpha=a, n_skills=r["n_skills"], scale=1.0, init=0.1)
-        checks = m.scaling_laws(tuple(r["skill_range"]), r["n_points"], resources=("time", "data", "parameters"),
+    claims, numbers = [], {"recipe": asdict(r), "checks": {}}
+    for j, a in enumerate(r.alphas):
+        m = Multilinear(alpha=a, n_skills=r.n_skills, scale=1.0, init=0.1)
+        checks = m.scaling_laws(tuple(r.skill_range), r.n_points, resources=("time", "data", "parameters"),
                                 n_boot=200)
         for ax, ck in zip(axes, checks):
             ax.loglog(ck.x, ck.y, "o", ms=3, color=f"C{j}", label=f"α={a}: model")
