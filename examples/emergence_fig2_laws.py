@@ -5,8 +5,6 @@ L ∝ T^(-α/(α+1)), D^(-α/(α+1)), N^(-α) with prefactors computed by ``inte
 
 Quick recipe scales down the range of skills that sets each fit (30..3000 instead of
 100..10⁴) and the fit points (15 instead of 30). Pure computation (no network)."""
-from __future__ import annotations
-
 import math
 import sys
 import time

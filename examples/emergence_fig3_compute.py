@@ -9,8 +9,6 @@ own frontier L·C^(α/(α+2)).
 
 Quick recipe scales down only the grid: 25 widths and 40 compute points instead of 97 and
 120. Pure computation (no network)."""
-from __future__ import annotations
-
 import math
 import sys
 import time
