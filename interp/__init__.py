@@ -15,10 +15,11 @@ from . import bridge
 from .bridge import boot_native, load_hf, wrap_hf
 
 # -- scaling fits and the two theories --
-from . import emergence, fits, scaling
+from . import calibration, emergence, fits, multilinear, scaling
 from .fits import PowerLawFit, fit_power_law
 from .scaling import (GrowthTest, OptimalAllocation, ParamsScaling, chinchilla_conversion, composite_loss,
                       exponent_from_ratio, homogeneous_growth, optimal_allocation)
 from .sweep import SweepResult, sweep_alpha
-from .emergence import (Calibration, Multilinear, calibrate, calibrate_history, calibrated_strength,
-                        calibration_offset, emergence_law, emergence_step, skill_frequencies)
+from .multilinear import Multilinear, skill_frequencies
+from .calibration import (Calibration, calibrate, calibrate_history, calibrated_strength, calibration_offset,
+                          emergence_law, emergence_step, emergence_times)

@@ -263,8 +263,14 @@ class SparseParity(Task):
     Zipf exponent itself ``alpha``). With ``loss_type="mse"`` the target is ``scale·(±1)``
     (``+scale`` for even parity), ``d_out = 1``; with ``loss_type="ce"`` the target is the
     parity class (0 or 1), ``d_out = 2``. ``disjoint=True`` gives skill k the bits
-    ``[k·m, (k+1)·m)``; otherwise each skill draws ``m`` of the ``n_bits`` bits at random
-    from ``bits_seed``.
+    ``[k·m, (k+1)·m)``, or, with ``random_positions=True``, ``n_skills·m`` distinct bits at
+    random positions drawn from ``bits_seed`` (as the emergence paper's authors draw them);
+    ``disjoint=False`` lets each skill draw ``m`` of the ``n_bits`` bits at random from
+    ``bits_seed``, redrawing a skill whose bit set an earlier skill already reads (two skills
+    never share one set).
+
+    >>> SparseParity(3, 12, 3, random_positions=True, bits_seed=1).skill_bits.tolist()
+    [[1, 4, 6], [0, 8, 11], [2, 3, 5]]
     """
 
     n_skills: int = 5
@@ -275,6 +281,7 @@ class SparseParity(Task):
     loss_type: str = "mse"
     disjoint: bool = True
     bits_seed: int = 0
+    random_positions: bool = False
 
     def __post_init__(self):
         check_positive("n_skills", self.n_skills, integer=True)
@@ -289,6 +296,11 @@ class SparseParity(Task):
         check(self.alpha >= 0 and math.isfinite(self.alpha), "alpha", self.alpha, "a finite number ≥ 0 (the paper's α)")
         check(self.scale > 0, "scale", self.scale, "a number > 0")
         check(self.loss_type in ("mse", "ce"), "loss_type", self.loss_type, "'mse' or 'ce'")
+        check(isinstance(self.random_positions, bool), "random_positions", self.random_positions, "True or False")
+        if not self.disjoint:
+            n_sets = math.comb(self.n_bits, self.bits_per_skill)
+            check(self.n_skills <= n_sets, "n_skills", self.n_skills,
+                  f"at most C(n_bits, bits_per_skill) = {n_sets} skills, so that no two skills read the same bits")
 
     @property
     def d_in(self):
@@ -312,10 +324,18 @@ class SparseParity(Task):
     def skill_bits(self) -> torch.Tensor:
         """Indices (into the ``n_bits`` data bits) of each skill's bits, ``[n_skills, m]``."""
         m = self.bits_per_skill
-        if self.disjoint:
-            return torch.arange(self.n_skills * m).reshape(self.n_skills, m)
         g = torch.Generator().manual_seed(self.bits_seed)
-        return torch.stack([torch.randperm(self.n_bits, generator=g)[:m].sort().values for _ in range(self.n_skills)])
+        if self.disjoint:
+            if not self.random_positions:
+                return torch.arange(self.n_skills * m).reshape(self.n_skills, m)
+            return torch.randperm(self.n_bits, generator=g)[: self.n_skills * m].reshape(self.n_skills, m).sort(-1).values
+        rows, seen = [], set()
+        while len(rows) < self.n_skills:   # rejection: a set already read by an earlier skill is drawn again
+            row = torch.randperm(self.n_bits, generator=g)[:m].sort().values
+            if tuple(row.tolist()) not in seen:
+                seen.add(tuple(row.tolist()))
+                rows.append(row)
+        return torch.stack(rows)
 
     def _make(self, skill: torch.Tensor, generator: torch.Generator) -> Batch:
         n = skill.numel()
@@ -357,9 +377,18 @@ class SparseParity(Task):
     def skill_strength(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         """R_k / S for each skill, ``[..., n_skills]``: the projection of the centred output on
         skill k's centred target over skill k's inputs, divided by the target's squared norm,
-        so 1 means the skill is learned and 0 that the output ignores it. For ``loss_type="ce"`` the output is the logit margin."""
+        so 1 means the skill is learned and 0 that the output ignores it. For ``loss_type="ce"``
+        the output is the logit margin logit₁ − logit₀ (positive for odd parity, class 1),
+        projected on the target ``scale·(2·parity − 1)`` of the same sign: a model that has
+        learned every skill scores margin/scale > 0.
+
+        >>> t = SparseParity(3, 9, 3, 0.5, loss_type="ce")
+        >>> b = t.eval_batch(300, torch.Generator().manual_seed(0))
+        >>> t.skill_strength(torch.nn.functional.one_hot(b.y, 2).double() * 4, b).tolist()
+        [4.0, 4.0, 4.0]
+        """
         f = pred[..., 0] if self.loss_type == "mse" else pred[..., 1] - pred[..., 0]
-        y = batch.y.squeeze(-1).to(f.dtype) if self.loss_type == "mse" else (1 - 2 * batch.y).to(f.dtype) * self.scale
+        y = batch.y.squeeze(-1).to(f.dtype) if self.loss_type == "mse" else (2 * batch.y - 1).to(f.dtype) * self.scale
         f = f - self._per_skill_mean(f, batch.subtask)[..., batch.subtask]
         y = y - self._per_skill_mean(y, batch.subtask)[..., batch.subtask]
         return self._per_skill_mean(f * y, batch.subtask) / self._per_skill_mean(y * y, batch.subtask).clamp_min(1e-30)

@@ -1,16 +1,28 @@
 """The sparse-parity transformer of SPEC B Fig. 4, on TransformerLens hook points.
 
-Each input bit (0/1) is a token, embedded one-hot (a learned row per bit value) plus a
-learned position embedding; pre-LN blocks of bidirectional multi-head attention and a 4x
-MLP; a final LayerNorm, the mean over positions and a linear read-out to ``d_out``
-(a scalar for MSE). Neurons sit at ``blocks.{l}.mlp.hook_post`` ``[batch, pos, d_mlp]``,
-with the usual TransformerLens names elsewhere (``hook_embed``, ``blocks.{l}.hook_resid_pre``,
+Defaults are the emergence paper's authors' model: each input bit (0/1, control bits
+included) becomes the fixed one-hot vector [bit value, position] (``n_tokens + n_ctx``
+entries), mapped by a linear layer with bias and a ReLU to ``d_model``; pre-LN blocks of
+*causal* multi-head attention and a 4x ReLU MLP; a final LayerNorm; the read-out flattens
+every position into one linear map ``n_ctx·d_model → d_out``. Initialisation is PyTorch's
+default for each linear map (weights and biases U(±1/sqrt(fan_in))) with the attention and
+MLP output projections divided by sqrt(their number of weight and bias tensors): halved for
+one block, as in the authors' code.
+
+The earlier variant stays available: ``causal=False, readout="mean", embedding="learned",
+init="normal"`` (bidirectional attention, mean over positions, learned token and position
+tables, every weight N(0, init_std²), zero biases).
+
+Neurons sit at ``blocks.{l}.mlp.hook_post`` ``[batch, pos, d_mlp]``, with the usual
+TransformerLens names elsewhere (``hook_embed``, ``blocks.{l}.hook_resid_pre``,
 ``blocks.{l}.attn.hook_pattern``, ...).
 
 >>> import torch
 >>> net = ParityTransformer(ParityTransformerConfig(n_ctx=12, d_model=32))
 >>> net(torch.randint(0, 2, (5, 12)).float()).shape
 torch.Size([5, 1])
+>>> n_params(ParityTransformer(ParityTransformerConfig(n_ctx=37)))   # the authors' 32 bits + 5 skills
+3192833
 """
 from __future__ import annotations
 
@@ -25,11 +37,20 @@ from transformer_lens.hook_points import HookPoint
 from .mlp import ACTIVATIONS
 from .validate import check, check_positive
 
+READOUTS = ("flatten", "mean")
+EMBEDDINGS = ("onehot", "learned")
+INITS = ("default", "normal")
+
 
 @dataclass(frozen=True)
 class ParityTransformerConfig:
     """``n_ctx`` is the sequence length (the task's ``d_in``); ``d_mlp`` defaults to
-    4·``d_model``; weights are drawn from N(0, init_std²) with ``seed``."""
+    4·``d_model``. ``causal``: each position attends only to itself and earlier ones.
+    ``readout``: 'flatten' (every position into one linear map) or 'mean' (mean over
+    positions, then a linear map). ``embedding``: 'onehot' (fixed one-hot [value, position]
+    → linear with bias → ReLU) or 'learned' (token table + position table).
+    ``init``: 'default' (PyTorch's, output projections scaled down) or 'normal' (weights
+    N(0, init_std²), zero biases). ``seed`` fixes the initialisation."""
 
     n_ctx: int
     d_model: int = 512
@@ -41,6 +62,10 @@ class ParityTransformerConfig:
     activation: str = "relu"
     init_std: float = 0.02
     seed: int = 0
+    causal: bool = True
+    readout: str = "flatten"
+    embedding: str = "onehot"
+    init: str = "default"
 
     def __post_init__(self):
         for name in ("n_ctx", "d_model", "n_heads", "n_layers", "d_out", "n_tokens"):
@@ -51,6 +76,10 @@ class ParityTransformerConfig:
         check(self.d_model % self.n_heads == 0, "n_heads", self.n_heads, f"a divisor of d_model={self.d_model}")
         check(self.activation in ACTIVATIONS, "activation", self.activation, f"one of {sorted(ACTIVATIONS)}")
         check_positive("init_std", self.init_std)
+        check(isinstance(self.causal, bool), "causal", self.causal, "True or False")
+        check(self.readout in READOUTS, "readout", self.readout, f"one of {READOUTS}")
+        check(self.embedding in EMBEDDINGS, "embedding", self.embedding, f"one of {EMBEDDINGS}")
+        check(self.init in INITS, "init", self.init, f"one of {INITS}")
 
     @property
     def d_head(self) -> int:
@@ -60,6 +89,7 @@ class ParityTransformerConfig:
 class Attention(nn.Module):
     def __init__(self, cfg: ParityTransformerConfig):
         super().__init__()
+        self.causal = cfg.causal
         h, d, dh = cfg.n_heads, cfg.d_model, cfg.d_head
         self.W_Q, self.W_K, self.W_V = (nn.Parameter(torch.empty(h, d, dh)) for _ in range(3))
         self.W_O = nn.Parameter(torch.empty(h, dh, d))
@@ -73,6 +103,10 @@ class Attention(nn.Module):
         k = self.hook_k(torch.einsum("bpd,hde->bphe", x, self.W_K) + self.b_K)
         v = self.hook_v(torch.einsum("bpd,hde->bphe", x, self.W_V) + self.b_V)
         scores = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(q.shape[-1])
+        if self.causal:   # position q sees keys k ≤ q only
+            n = scores.shape[-1]
+            later = torch.ones(n, n, dtype=torch.bool, device=scores.device).triu(1)
+            scores = scores.masked_fill(later, float("-inf"))
         pattern = self.hook_pattern(scores.softmax(-1))
         z = self.hook_z(torch.einsum("bhqk,bkhe->bqhe", pattern, v))
         return torch.einsum("bqhe,hed->bqd", z, self.W_O) + self.b_O
@@ -112,34 +146,73 @@ class ParityTransformer(HookedRootModule):
     def __init__(self, config: ParityTransformerConfig):
         super().__init__()
         self.config = cfg = config
-        self.W_E = nn.Parameter(torch.empty(cfg.n_tokens, cfg.d_model))
-        self.W_pos = nn.Parameter(torch.empty(cfg.n_ctx, cfg.d_model))
-        self.hook_embed, self.hook_pos_embed = HookPoint(), HookPoint()
+        if cfg.embedding == "onehot":   # rows: one per token value, then one per position
+            self.W_E = nn.Parameter(torch.empty(cfg.n_tokens + cfg.n_ctx, cfg.d_model))
+            self.b_E = nn.Parameter(torch.zeros(cfg.d_model))
+        else:
+            self.W_E = nn.Parameter(torch.empty(cfg.n_tokens, cfg.d_model))
+            self.W_pos = nn.Parameter(torch.empty(cfg.n_ctx, cfg.d_model))
+            self.hook_pos_embed = HookPoint()
+        self.hook_embed = HookPoint()
         self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layers)])
         self.ln_final = nn.LayerNorm(cfg.d_model)
-        self.W_U = nn.Parameter(torch.empty(cfg.d_model, cfg.d_out))
+        d_read = cfg.n_ctx * cfg.d_model if cfg.readout == "flatten" else cfg.d_model
+        self.W_U = nn.Parameter(torch.empty(d_read, cfg.d_out))
         self.b_U = nn.Parameter(torch.zeros(cfg.d_out))
-        g = torch.Generator().manual_seed(cfg.seed)
-        with torch.no_grad():
-            for w in self.weights():
-                w.normal_(0.0, cfg.init_std, generator=g)
+        self._initialise(torch.Generator().manual_seed(cfg.seed))
         self.setup()
 
+    def _linear_maps(self) -> list[tuple[torch.Tensor, torch.Tensor | None, int]]:
+        """(weight, bias, fan_in) of every linear map, as PyTorch's ``nn.Linear`` would see it."""
+        cfg = self.config
+        maps = [(self.W_E, getattr(self, "b_E", None), self.W_E.shape[0])]
+        for b in self.blocks:
+            a, m = b.attn, b.mlp
+            maps += [(a.W_Q, a.b_Q, cfg.d_model), (a.W_K, a.b_K, cfg.d_model), (a.W_V, a.b_V, cfg.d_model),
+                     (a.W_O, a.b_O, cfg.d_model), (m.W_in, m.b_in, cfg.d_model), (m.W_out, m.b_out, cfg.d_mlp)]
+        return maps + [(self.W_U, self.b_U, self.W_U.shape[0])]
+
+    @torch.no_grad()
+    def _initialise(self, g: torch.Generator) -> None:
+        cfg = self.config
+        if cfg.init == "normal":
+            for w in self.weights():
+                w.normal_(0.0, cfg.init_std, generator=g)
+            return
+        for w, b, fan_in in self._linear_maps():
+            bound = 1.0 / math.sqrt(fan_in)
+            w.uniform_(-bound, bound, generator=g)
+            if b is not None:
+                b.uniform_(-bound, bound, generator=g)
+        if cfg.embedding == "learned":
+            self.W_pos.normal_(0.0, 1.0, generator=g)   # nn.Embedding's default
+            self.W_E.normal_(0.0, 1.0, generator=g)
+        outs = [t for b in self.blocks for t in (b.attn.W_O, b.attn.b_O, b.mlp.W_out, b.mlp.b_out)]
+        for t in outs:
+            t.div_(math.sqrt(len(outs)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check(x.shape[-1] == self.config.n_ctx, "x", tuple(x.shape), f"[batch, n_ctx={self.config.n_ctx}]")
-        tokens = x.long().clamp(0, self.config.n_tokens - 1)
+        cfg = self.config
+        check(x.shape[-1] == cfg.n_ctx, "x", tuple(x.shape), f"[batch, n_ctx={cfg.n_ctx}]")
+        tokens = x.long().clamp(0, cfg.n_tokens - 1)
         # a one-hot product, not W_E[tokens]: that indexing's backward accumulates in thread
         # order on CPU, so two runs with one seed would drift apart
-        one_hot = torch.nn.functional.one_hot(tokens, self.config.n_tokens).to(self.W_E.dtype)
-        resid = self.hook_embed(one_hot @ self.W_E) + self.hook_pos_embed(self.W_pos)
+        one_hot = torch.nn.functional.one_hot(tokens, cfg.n_tokens).to(self.W_E.dtype)   # [batch, pos, n_tokens]
+        if cfg.embedding == "onehot":
+            pre = one_hot @ self.W_E[: cfg.n_tokens] + self.W_E[cfg.n_tokens:] + self.b_E  # [value, position] rows
+            resid = self.hook_embed(torch.relu(pre))
+        else:
+            resid = self.hook_embed(one_hot @ self.W_E) + self.hook_pos_embed(self.W_pos)
         for block in self.blocks:
             resid = block(resid)
-        return self.ln_final(resid).mean(-2) @ self.W_U + self.b_U
+        resid = self.ln_final(resid)                                                       # [batch, pos, d_model]
+        read = resid.flatten(-2) if cfg.readout == "flatten" else resid.mean(-2)
+        return read @ self.W_U + self.b_U
 
     def weights(self) -> list[torch.Tensor]:
-        """Every weight matrix (embeddings, attention, MLP, read-out); biases and LayerNorm
+        """Every weight matrix (embedding, attention, MLP, read-out); biases and LayerNorm
         gains are left out."""
-        out = [self.W_E, self.W_pos]
+        out = [self.W_E] + ([self.W_pos] if self.config.embedding == "learned" else [])
         for b in self.blocks:
             out += [b.attn.W_Q, b.attn.W_K, b.attn.W_V, b.attn.W_O, b.mlp.W_in, b.mlp.W_out]
         return out + [self.W_U]
@@ -150,3 +223,8 @@ class ParityTransformer(HookedRootModule):
 
     def to_config(self) -> dict:
         return {"type": "ParityTransformer", "config": asdict(self.config)}
+
+
+def n_params(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

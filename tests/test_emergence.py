@@ -7,7 +7,7 @@ import pytest
 
 from interp.emergence import (
     Multilinear, calibrate, calibrate_history, calibrated_strength, calibration_offset, emergence_law,
-    emergence_step, skill_frequencies, zipf_normalizer,
+    emergence_step, emergence_times, skill_frequencies, zipf_normalizer,
 )
 
 ALPHAS = (0.3, 0.6, 0.9)
@@ -86,6 +86,43 @@ def test_computed_prefactors_reproduce_the_papers_time_constants():
     for alpha, paper in zip(ALPHAS, (1.29, 1.20, 1.06)):
         const = Multilinear(alpha=alpha, n_skills=math.inf, scale=1.0, init=0.1).paper_constants()["time"]
         assert const == pytest.approx(paper, abs=0.006)
+
+
+def test_compute_constants_at_the_authors_settings():
+    """The authors' hard-coded 0.68, 0.70, 0.64 are A_C/(½S²) of curves drawn at S = 5,
+    init 0.1, η = 1, n_s = 50 000: the exact law meets α = 0.9 within 2% and misses the other
+    two by more than 10%; at S = 1 it misses all three by more than 30%."""
+    paper = {0.3: 0.68, 0.6: 0.70, 0.9: 0.64}
+    at = {a: Multilinear(alpha=a, n_skills=50_000, scale=5.0, init=0.1, lr=1.0).paper_constants()["compute"]
+          for a in ALPHAS}
+    assert at[0.9] == pytest.approx(paper[0.9], rel=0.02)
+    assert at[0.6] / paper[0.6] - 1 > 0.10 and at[0.3] / paper[0.3] - 1 > 0.30
+    for a in ALPHAS:
+        s1 = Multilinear(alpha=a, n_skills=math.inf, scale=1.0, init=0.1).paper_constants()["compute"]
+        assert s1 / paper[a] - 1 > 0.30
+    # the n_s → ∞ limit at S = 5: 0.95, 0.79, 0.646
+    limit = [Multilinear(alpha=a, n_skills=math.inf, scale=5.0, init=0.1).paper_constants()["compute"]
+             for a in ALPHAS]
+    assert np.allclose(limit, [0.952, 0.788, 0.646], atol=0.002)
+
+
+def test_emergence_times_average_the_papers_thresholds():
+    m = Multilinear(alpha=0.9, n_skills=5, scale=1.0, init=0.1, lr=1.0)
+    steps = np.linspace(0, 2000, 200_001)
+    r = m.strength(steps)                                                  # [n_T, 5]
+    t = emergence_times(steps, r)
+    assert t.thresholds == (0.05, 0.25, 0.45, 0.65) and t.per_threshold.shape == (4, 5)
+    exact = np.stack([m.emergence_time(range(1, 6), th) for th in t.thresholds])
+    assert np.allclose(t.per_threshold, exact, atol=0.011)                 # grid step 0.01
+    assert np.allclose(t.mean, exact.mean(0), atol=0.011)
+    assert np.allclose(t.spread, exact.std(0, ddof=1), atol=0.02)
+    assert emergence_law(t.mean, n_boot=50).exponent == pytest.approx(1.9, abs=0.005)
+    # a skill that never crosses the top threshold has no τ
+    r[:, 4] = np.minimum(r[:, 4], 0.5)
+    t = emergence_times(steps, r)
+    assert np.isnan(t.mean[4]) and np.isnan(t.spread[4]) and np.isfinite(t.per_threshold[:3, 4]).all()
+    with pytest.raises(ValueError, match="^thresholds="):
+        emergence_times(steps, r, thresholds=(0.5,))
 
 
 def test_tail_quadrature_matches_exact_sums():

@@ -12,6 +12,7 @@ import pytest
 
 from interp import figures
 from interp import reproduce as rp
+from interp.jsonable import jsonable
 
 # recipe overrides per figure (toy sizes); Figs. 2 and 6 share the x² sweep, Figs. 4, 7, 8 the series one
 SQUARE = dict(width=8, alphas=(1.0, 3.5, 9.0, 19.3, 128.0), seeds=(0, 1), steps=40, decay_every=20)
@@ -24,7 +25,7 @@ TINY = {
     "fig5_functions": dict(functions=("x^2", "sin^2"), nets=((8,), (4, 4)), alphas=(4.0, 64.0, 1024.0), seeds=(0,),
                            steps=40, decay_every=20),
     "emergence_fig1_time": dict(steps=60, repeats=2, width=16, eval_points=10, batch=256),
-    "emergence_fig1_data": dict(sizes=[100, 300, 1000], width=16, seeds=[0, 1], steps=40, batch=100),
+    "emergence_fig1_data": dict(sizes=(100, 300, 1000), width=16, seeds=(0, 1), epochs=40, decay_epochs=20, batch=100),
     "emergence_fig1_params": dict(widths=[2, 4, 8], seeds=[0, 1], steps=40, batch=256),
     "emergence_fig4_transformer": dict(d_model=16, steps=40, batch=64, eval_points=8),
     "skill_resources": dict(widths=(8, 16, 32), seeds=(0, 1), steps=40, batch=256),
@@ -62,6 +63,7 @@ def test_training_figure_runs_whole_at_toy_size(tmp_path, name):
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
     saved = json.loads((tmp_path / f"{name}.json").read_text())
     assert saved["figure"] == name and saved["claims"] == json.loads(json.dumps(res["claims"]))
+    assert saved["numbers"]["recipe"] == json.loads(json.dumps(jsonable(recipe)))  # what ran is what is saved
     assert res["claims"], "a figure states at least one claim"
     for c in res["claims"]:
         assert set(c) == {"claim", "paper", "ours", "interval", "agree", "note"}, c

@@ -126,3 +126,44 @@ def test_shared_bits_allowed_when_overlapping():
     task = SparseParity(n_skills=5, n_bits=10, bits_per_skill=3, disjoint=False)
     assert task.skill_bits.shape == (5, 3)
     assert all(len(set(r)) == 3 for r in task.skill_bits.tolist())
+
+
+def test_cross_entropy_skill_strength_has_the_sign_of_a_learned_skill():
+    """A classifier that puts its margin on the right class scores +margin/S on every skill."""
+    t = SparseParity(3, 9, 3, 0.5, loss_type="ce")
+    b = t.eval_batch(3000, gen())
+    right = torch.nn.functional.one_hot(b.y, 2).double() * 4          # logit 4 on the true class
+    torch.testing.assert_close(t.skill_strength(right, b), torch.full((3,), 4.0, dtype=torch.float64))
+    torch.testing.assert_close(t.skill_strength(-right, b), torch.full((3,), -4.0, dtype=torch.float64))
+    # the CE margin reads like the MSE output of the same data (+S for even parity there)
+    mse = SparseParity(3, 9, 3, 0.5, scale=2.0)
+    ce = SparseParity(3, 9, 3, 0.5, scale=2.0, loss_type="ce")
+    bm, bc = mse.eval_batch(600, gen(1)), ce.eval_batch(600, gen(1))
+    margin = torch.stack([torch.zeros_like(bm.y[:, 0]), -bm.y[:, 0]], -1)   # logit₁ − logit₀ = −y_mse
+    torch.testing.assert_close(ce.skill_strength(margin, bc), mse.skill_strength(bm.y, bm))
+
+
+def test_shared_bits_never_give_two_skills_one_bit_set():
+    for seed in range(200):
+        rows = SparseParity(100, 50, 3, disjoint=False, bits_seed=seed).skill_bits.tolist()
+        assert len(set(map(tuple, rows))) == 100, seed
+    # seeds without a duplicate keep the bit sets they always had (the first rows are unchanged)
+    g = torch.Generator().manual_seed(2)
+    first = [torch.randperm(50, generator=g)[:3].sort().values.tolist() for _ in range(81)]
+    assert SparseParity(100, 50, 3, disjoint=False, bits_seed=2).skill_bits.tolist()[:81] == first
+    with pytest.raises(ValueError, match="n_skills"):
+        SparseParity(n_skills=5, n_bits=4, bits_per_skill=3, disjoint=False)   # only C(4, 3) = 4 sets
+
+
+def test_random_disjoint_positions():
+    task = SparseParity(5, 32, 3, 0.9, random_positions=True, bits_seed=3)
+    bits = task.skill_bits
+    assert bits.shape == (5, 3) and bits.unique().numel() == 15 and int(bits.max()) < 32
+    assert not torch.equal(bits, torch.arange(15).reshape(5, 3))
+    assert torch.equal(bits, SparseParity(5, 32, 3, 0.9, random_positions=True, bits_seed=3).skill_bits)
+    assert not torch.equal(bits, SparseParity(5, 32, 3, 0.9, random_positions=True, bits_seed=4).skill_bits)
+    b = task.sample(500, gen())
+    data = b.x[:, 5:].long()
+    parity = data.gather(1, bits[b.subtask]).sum(1) % 2
+    assert torch.equal(b.y[:, 0], (1 - 2 * parity).float())
+    assert Task.from_config(task.to_config()) == task

@@ -1,26 +1,49 @@
-"""Shared setup of the emergence paper's Fig. 1 data and parameter panels (SPEC B)."""
+"""Shared setup of the emergence paper's Fig. 1 panels (SPEC B): the task, the authors'
+two-layer ReLU network (weights *and* biases drawn from N(0, init²)), training to a final
+R_k/S, and the calibrate-on-skill-1 panel of the data and parameter figures."""
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 import models
 
 TASK = dict(n_skills=5, n_bits=32, bits_per_skill=3, alpha=0.6, scale=5.0)
 
 
-def task():
-    return models.tasks.SparseParity(**TASK)
+def task(random_positions: bool = False, bits_seed: int = 0) -> models.tasks.SparseParity:
+    """n_s = 5, n_b = 32, m = 3, α = 0.6, S = 5; ``random_positions`` places the skills'
+    disjoint bits at seeded random positions, as the authors' code does."""
+    return models.tasks.SparseParity(**TASK, random_positions=random_positions, bits_seed=bits_seed)
 
 
-def train_final_strength(width: int, seeds, steps: int, lr: float, batch: int, dataset_size=None, device="cpu",
-                         decay_every: int = 10**9, optimizer: str = "adam"):
-    """Train one ensemble (one member per seed) and return its final R_k/S, ``[M, n_skills]``."""
-    t = task()
-    cfg = models.MLPConfig(d_in=t.d_in, widths=(width,), d_out=1, activation="relu")
-    net = models.Ensemble(cfg, seeds=tuple(seeds)).to(device)
-    tc = models.TrainConfig(alpha=1.0, l1=0.0, l2=0.0, optimizer=optimizer, lr=lr, lr_decay=0.5,
+def network(d_in: int, width: int, seeds, init: float, device: str = "cpu") -> models.Ensemble:
+    """One 2-layer ReLU MLP per seed (an ensemble), every weight and bias drawn from
+    N(0, init²) as in the authors' ``FCN``. The biases are drawn here, after the
+    constructor (which zeroes them), from a stream of their own per member and layer."""
+    seeds = tuple(int(s) for s in seeds)
+    cfg = models.MLPConfig(d_in=d_in, widths=(width,), d_out=1, activation="relu", init="normal", init_std=init)
+    net = models.Ensemble(cfg, seeds=seeds)
+    with torch.no_grad():
+        for layer, bias in enumerate(net.bias):                       # [M, 1, width] per layer
+            for i, s in enumerate(seeds):
+                g = torch.Generator().manual_seed(1_000_003 * (layer + 1) + s)
+                bias[i].normal_(0.0, init, generator=g)
+    return net.to(device)
+
+
+def train_final_strength(width: int, seeds, steps: int, lr: float, batch: int, *, init: float,
+                         optimizer: str = "sgd", l2: float = 0.0, lr_decay: float = 1.0, decay_every: int = 10**9,
+                         dataset_size: int | None = None, random_positions: bool = False, device: str = "cpu",
+                         eval_points: int = 8) -> np.ndarray:
+    """Train one ensemble (one member per seed) on fresh batches (or a fixed set of
+    ``dataset_size`` samples) and return its final R_k/S, ``[M, n_skills]``. ``l2`` is the
+    trainer's penalty λ2·Σw² over weights (Adam's coupled weight decay wd is λ2 = wd/2)."""
+    t = task(random_positions, bits_seed=int(tuple(seeds)[0]))
+    net = network(t.d_in, width, seeds, init, device)
+    tc = models.TrainConfig(alpha=1.0, l1=0.0, l2=l2, optimizer=optimizer, lr=lr, lr_decay=lr_decay,
                             lr_decay_every=decay_every, steps=steps, batch_size=batch, dataset_size=dataset_size,
-                            eval_size=5000, eval_points=8, progress=False)
+                            eval_size=5000, eval_points=eval_points, progress=False)
     res = models.train(net, t, tc)
     return np.asarray(res.history["skill_strength"][-1], dtype=float)
 
@@ -38,8 +61,8 @@ def calibration_panel(resource: str, x, strength):
     Returns (figure, calibration, claims): measured means ± std, the calibrated curve of
     skill 1 (solid) and the predictions for skills 2..5 (dashed); one claim on the fitted
     constant and one RMS claim per predicted skill."""
-    from ..emergence import calibrate
     from . import _kit as fk
+    from ..calibration import calibrate
 
     label, const_name, paper, xlabel, xs, logx = PANELS[resource]
     x = np.asarray(x, dtype=float)
