@@ -5,7 +5,9 @@ scaling laws and emergence that follow.
 """
 
 # -- neuron accounting --
-from .allocation import Allocation, allocate
+from .allocation import Allocation, agreement, allocate
+from . import scorers
+from .scorers import SCORERS, register_scorer
 from .neurons import Redundancy, live_neurons, redundancy
 from .clustering import Clusters, cluster_neurons
 from .ensembling import Ensembling, ensembling_from_outputs, ensembling_test, pair_symmetric

@@ -7,14 +7,17 @@ from torch import nn
 
 import interp
 import models
-from interp.allocation import _ablate_forward, _ablate_readout
+from interp.scorers import _ablate_forward, _ablate_readout
 from neuron_plants import (PLANT, PLANT_DEEP, PlantedTask, expected, planted_deep_mlp, planted_mlp,  # noqa: F401
                            single_thread)
 
 
-@pytest.mark.parametrize("method", ["weights", "ablation", "attribution"])
-def test_every_method_recovers_the_planted_one_layer_net(method):
-    alloc = interp.allocate(planted_mlp(), PlantedTask(), method=method, n_samples=2000)
+METHODS = [("weights", None), ("ablation", None), ("verified", None), ("attribution", {"attribution": "magnitude"})]
+
+
+@pytest.mark.parametrize("method, options", METHODS)
+def test_every_method_recovers_the_planted_one_layer_net(method, options):
+    alloc = interp.allocate(planted_mlp(), PlantedTask(), method=method, n_samples=2000, options=options)
     assert alloc.method == method
     assert alloc.assignment("hidden.0") == expected(PLANT)
     assert alloc.counts() == {"A": 4, "B": 4}
@@ -26,9 +29,10 @@ def test_every_method_recovers_the_planted_one_layer_net(method):
     assert np.all(scores[[0, 1], 0] > 0.1) and np.all(scores[[2, 3], 1] > 0.1)
 
 
-@pytest.mark.parametrize("method", ["weights", "ablation", "attribution"])
-def test_every_method_recovers_the_planted_two_layer_net(method):
-    alloc = interp.allocate(planted_deep_mlp(), PlantedTask(deep=True), method=method, n_samples=2000)
+@pytest.mark.parametrize("method, options", METHODS)
+def test_every_method_recovers_the_planted_two_layer_net(method, options):
+    alloc = interp.allocate(planted_deep_mlp(), PlantedTask(deep=True), method=method, n_samples=2000,
+                            options=options)
     assert alloc.assignment("hidden.0") == expected(PLANT)
     assert alloc.assignment("hidden.1") == expected(PLANT_DEEP)
     assert alloc.by_layer()["hidden.1"] == {"A": 2, "B": 2, "shared": 1, "unallocated": 0, "dead": 1, "live": 5,
@@ -83,9 +87,11 @@ def test_ensemble_gives_one_allocation_per_member():
         b.layers[0].bias.copy_(a.layers[0].bias[perm])
         b.layers[1].weight.copy_(a.layers[1].weight[:, perm])
     ens = models.Ensemble.stack([a, b])
-    for method in ("weights", "ablation", "attribution"):
+    for method in ("weights", "ablation", "verified"):
         allocs = interp.allocate(ens, PlantedTask(), method=method, n_samples=1000)
+        assert isinstance(allocs, interp.Allocation) and len(allocs) == 2 and allocs.n_members == 2
         assert [al.member for al in allocs] == [0, 1]
+        assert allocs.counts()["A"].tolist() == [4, 4] and allocs.n_live.tolist() == [6, 6]
         assert allocs[0].assignment("hidden.0") == expected(PLANT)
         assert allocs[1].assignment("hidden.0") == [expected(PLANT)[i] for i in perm]
 
