@@ -313,11 +313,14 @@ def _upper_bound(hits: int, n: int, confidence: float = 0.95) -> float:
                                    "screen's candidates and a random sample, estimated for the rest")
 def verified_scorer(ctx: ScoreContext) -> Scores:
     """``options``: ``candidates`` (share of live neurons verified in the screen's order,
-    default 0.05, at least 64) and ``sample`` (random non-candidates verified, default 128)."""
+    default 0.05, at least ``min_candidates``, 64) and ``sample`` (random non-candidates
+    verified, default 128)."""
     share = float(ctx.options.get("candidates", 0.05))
     n_sample = int(ctx.options.get("sample", 128))
+    n_min = int(ctx.options.get("min_candidates", 64))
     check(0 < share <= 1, "options['candidates']", share, "a share in (0, 1]")
     check(n_sample >= 0, "options['sample']", n_sample, "an integer ≥ 0")
+    check(n_min >= 0, "options['min_candidates']", n_min, "an integer ≥ 0")
     sums = attribution_sums(ctx)
     est, mag = sums["signed"], sums["magnitude"]
     # one flat list of live neurons over sites, ranked by the screen's magnitude
@@ -330,7 +333,7 @@ def verified_scorer(ctx: ScoreContext) -> Scores:
             rows.append((float(key[j]), i, j))
     n_live = len(rows)
     rows.sort(key=lambda r: -r[0])
-    n_cand = min(n_live, max(64, math.ceil(share * n_live)))
+    n_cand = min(n_live, max(n_min, math.ceil(share * n_live)))
     cand, rest = rows[:n_cand], rows[n_cand:]
     g = np.random.default_rng(ctx.seed)
     pick = sorted(g.choice(len(rest), size=min(n_sample, len(rest)), replace=False).tolist()) if rest else []
