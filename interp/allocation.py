@@ -54,6 +54,7 @@ from .neurons import live_mask, live_rule_for
 from .scorers import SCORERS, ScoreContext, _bar, output_of, scorer
 
 METHODS = ("auto", *sorted(SCORERS))
+"""The built-in methods (``interp.scorers.SCORERS`` holds these and any registered later)."""
 DEFAULT_THRESHOLDS = {name: s.default_threshold for name, s in SCORERS.items()}
 SHARED, UNALLOCATED = "shared", "unallocated"
 ABLATION_LIMIT = 4096
@@ -372,7 +373,7 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
     >>> alloc.method, sorted(alloc.counts()), alloc.live_rule
     ('ablation', ['x^2'], 'absolute')
     """
-    check(method in METHODS, "method", method, f"one of {METHODS}")
+    check(method == "auto" or method in SCORERS, "method", method, f"one of {['auto', *sorted(SCORERS)]}")
     check(isinstance(live_threshold, (int, float)) and live_threshold >= 0, "live_threshold", live_threshold,
           "a number ≥ 0")
     check(isinstance(max_elements, int) and max_elements >= 1, "max_elements", max_elements, "an integer ≥ 1")
@@ -412,7 +413,7 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
         notes["auto"] = (f"{n_live} live neurons: exact ablation of each" if method == "ablation" else
                          f"{n_live} live neurons > {ABLATION_LIMIT}: attribution screen verified by exact ablation")
     if threshold is None:
-        threshold = DEFAULT_THRESHOLDS[method]
+        threshold = scorer(method).default_threshold
     ctx = ScoreContext(model=model, task=task, pieces=pieces, sites=names, base=base, live=live, members=members,
                        threshold=float(threshold), dominance=float(dominance), max_elements=max_elements,
                        progress=progress, seed=seed, options=dict(options or {}))
