@@ -19,7 +19,6 @@ Quick recipe trades away: 4 sequences of 32 tokens per subtask (512 tokens), 0.4
 neurons (at least 64) verified as candidates and 64 sampled. The full recipe uses 16
 sequences of 64 tokens, 2% and 256. Needs the ``lm`` extra (SmolLM2's weights).
 """
-from __future__ import annotations
 
 import inspect
 import sys

@@ -57,6 +57,7 @@ FIGURES: dict[str, Figure] = {f.name: f for f in [
     _fig("emergence_fig3_compute", "Emergence Fig. 3: loss vs compute, envelope C^(-α/(α+2))"),
     _fig("emergence_fig4_transformer", "Emergence Fig. 4: transformer emergence times τ_k ∝ k^(α+1)"),
     _fig("skill_resources", "Beyond the papers: neurons per skill in sparse-parity MLPs"),
+    _fig("lm_resources", "Beyond the papers: the resource model on SmolLM2-135M (30 × 1536 MLP neurons)"),
 ]}
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

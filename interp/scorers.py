@@ -313,9 +313,9 @@ def _upper_bound(hits: int, n: int, confidence: float = 0.95) -> float:
                                    "screen's candidates and a random sample, estimated for the rest")
 def verified_scorer(ctx: ScoreContext) -> Scores:
     """``options``: ``candidates`` (share of live neurons verified in the screen's order,
-    default 0.05, at least ``min_candidates``, 64) and ``sample`` (random non-candidates
-    verified, default 128)."""
-    share = float(ctx.options.get("candidates", 0.05))
+    default 0.005, at least ``min_candidates``, 64) and ``sample`` (random non-candidates
+    verified, default 128). On SmolLM2 (46 080 neurons) that is 230 + 128 exact ablations."""
+    share = float(ctx.options.get("candidates", 0.005))
     n_sample = int(ctx.options.get("sample", 128))
     n_min = int(ctx.options.get("min_candidates", 64))
     check(0 < share <= 1, "options['candidates']", share, "a share in (0, 1]")
