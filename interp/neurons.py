@@ -1,8 +1,19 @@
 """Plain measurements on neurons: which are alive, and how redundant they are.
 
 A neuron is *live* (allocated) when the variance of its activation over the inputs exceeds
-``threshold`` (1e-3, SPEC A). Its *redundancy* is the number of other neurons in the same
-layer whose activation correlates with it above ``threshold`` (0.75, SPEC A Fig. 7).
+a threshold, under one of two rules:
+
+- ``"absolute"``: variance > ``threshold`` (1e-3, the paper's rule, SPEC A), for the toy zoo,
+  whose activations and targets are of order one;
+- ``"relative"``: variance > ``threshold`` × the site's scale, the 90th percentile of its
+  neurons' variances (robust to a few outlier neurons and to up to 90% dead ones), so the
+  rule means the same on every architecture: a random Llama-shaped model's activations have
+  a variance near 1e-4 and a trained one's near 1e-2, and neither scale says who is alive.
+
+``rule="auto"`` picks ``relative`` for language models (TransformerLens bridges and hooked
+models) and ``absolute`` for everything else. Its *redundancy* is the number of other
+neurons in the same layer whose activation correlates with it above ``threshold`` (0.75,
+SPEC A Fig. 7).
 
 >>> import torch, models, interp
 >>> net = models.MLP(models.MLPConfig(d_in=1, widths=(6,), d_out=1))
@@ -30,9 +41,58 @@ def _check_threshold(name: str, value: float, low: float = 0.0, high: float = fl
           f"a number in [{low}, {high}]")
 
 
-def live_neurons(model: nn.Module, inputs: Any, threshold: float = 1e-3, *, sites: str | Sequence[str] | None = None,
-                 batch_size: int = 1024, n_samples: int = 4096, seed: int = 0) -> dict[str, torch.Tensor]:
-    """Per site, which neurons are live: activation variance over ``inputs`` > ``threshold``.
+LIVE_RULES = ("auto", "absolute", "relative")
+RELATIVE_QUANTILE = 0.9
+"""The site's scale under the relative rule: this quantile of its neurons' variances."""
+
+
+def live_rule_for(model: nn.Module, rule: str = "auto") -> str:
+    """The live rule ``rule`` stands for on ``model``: ``auto`` is ``relative`` on language
+    models (a TransformerLens bridge or hooked model), ``absolute`` elsewhere.
+
+    >>> import models
+    >>> live_rule_for(models.MLP(models.MLPConfig(d_in=1, widths=(4,), d_out=1)))
+    'absolute'
+    """
+    check(rule in LIVE_RULES, "live_rule", rule, f"one of {LIVE_RULES}")
+    if rule != "auto":
+        return rule
+    from probes.sites import _hook_dict
+
+    language = _hook_dict(model) is not None and getattr(model, "sites", None) is None
+    return "relative" if language else "absolute"
+
+
+def site_scale(variance: torch.Tensor) -> torch.Tensor:
+    """A site's activation scale, ``[(M,)]``: the 90th percentile of its neurons' variances
+    ``[(M,) width]``.
+
+    >>> site_scale(torch.arange(11.0)).item()
+    9.0
+    """
+    return torch.quantile(variance.double(), RELATIVE_QUANTILE, dim=-1)
+
+
+def live_mask(variance: torch.Tensor, rule: str = "absolute", threshold: float = 1e-3) -> torch.Tensor:
+    """Which neurons are live, ``bool [(M,) width]``, from their variances ``[(M,) width]``:
+    ``absolute``: variance > threshold; ``relative``: variance > threshold × ``site_scale``.
+
+    >>> v = torch.tensor([2e-4, 1e-4, 1e-9, 3e-4])      # a random LM's scale: all tiny
+    >>> live_mask(v, "absolute").tolist(), live_mask(v, "relative").tolist()
+    ([False, False, False, False], [True, True, False, True])
+    """
+    check(rule in ("absolute", "relative"), "live_rule", rule, "'absolute' or 'relative' (or 'auto' upstream)")
+    _check_threshold("live_threshold", threshold)
+    if rule == "absolute":
+        return variance > threshold
+    return variance > threshold * site_scale(variance).unsqueeze(-1).to(variance.dtype)
+
+
+def live_neurons(model: nn.Module, inputs: Any, threshold: float = 1e-3, *, rule: str = "auto",
+                 sites: str | Sequence[str] | None = None, batch_size: int = 1024, n_samples: int = 4096,
+                 seed: int = 0) -> dict[str, torch.Tensor]:
+    """Per site, which neurons are live under ``rule`` (see the module docs): activation
+    variance over ``inputs`` > ``threshold`` (× the site's scale for ``relative``).
 
     ``inputs``: a tensor ``[N, ...]``, a ``Batch``, a list of them, or a ``Task`` (then
     ``n_samples`` of its evaluation inputs drawn with ``seed``). Returns ``site -> bool
@@ -46,9 +106,10 @@ def live_neurons(model: nn.Module, inputs: Any, threshold: float = 1e-3, *, site
     [True, False, True]
     """
     _check_threshold("threshold", threshold)
+    rule = live_rule_for(model, rule)
     x = as_input(model, None, inputs, n_samples, seed)
     acts = probes.capture(model, x, sites=sites, stats=("var",), batch_size=batch_size)
-    return {site: s.var > threshold for site, s in acts.items()}
+    return {site: live_mask(s.var, rule, threshold) for site, s in acts.items()}
 
 
 @dataclass(frozen=True)

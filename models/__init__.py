@@ -1,6 +1,9 @@
 """The model zoo: tasks, toy MLPs and ensembles, the sparse-parity transformer, the shared
 trainer and checkpoints.
 
+Names load on first use, so ``import models`` stays light (the zoo's models pull in
+TransformerLens for their hook points when first touched).
+
 >>> import models
 >>> task = models.tasks.Square()
 >>> net = models.MLP(models.MLPConfig(d_in=1, widths=(16,), d_out=1))
@@ -8,14 +11,47 @@ trainer and checkpoints.
 >>> sorted(result.history)
 ['loss', 'step', 'task_loss']
 """
+import importlib
+import sys
+import types
+
 __version__ = "0.1.0"
 
-from . import tasks
-from .checkpoint import Checkpoint, load, save
-from .mlp import MLP, Ensemble, MLPConfig
-from .token_task import TokenTask
-from .train import TrainConfig, TrainingDiverged, TrainResult, train
-from .transformer import ParityTransformer, ParityTransformerConfig
+_WHERE = {
+    "Checkpoint": ".checkpoint", "load": ".checkpoint", "save": ".checkpoint",
+    "MLP": ".mlp", "Ensemble": ".mlp", "MLPConfig": ".mlp",
+    "TokenTask": ".token_task",
+    "TrainConfig": ".train", "TrainingDiverged": ".train", "TrainResult": ".train", "train": ".train",
+    "ParityTransformer": ".transformer", "ParityTransformerConfig": ".transformer",
+}
+_SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "transformer", "validate"]
 
 __all__ = ["tasks", "TokenTask", "MLP", "Ensemble", "MLPConfig", "ParityTransformer", "ParityTransformerConfig",
            "TrainConfig", "TrainResult", "TrainingDiverged", "train", "save", "load", "Checkpoint", "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
+
+
+class _Package(types.ModuleType):
+    """``models.train`` is the trainer, not its module: importing ``models.train`` (the module)
+    must not rebind the name."""
+
+    def __setattr__(self, name, value):
+        if name == "train" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

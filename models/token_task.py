@@ -106,6 +106,59 @@ class TokenTask(Task):
         w = torch.tensor(self.subtask_weights if self.subtask_weights is not None else [1.0] * len(self.sequences))
         return w / w.sum()
 
+    # -- description -----------------------------------------------------------------------
+    def summary(self) -> str:
+        """One line: per subtask its sequences and counted tokens, and the vocabulary size
+        (never the token ids themselves).
+
+        >>> TokenTask(sequences=(((1, 2, 3),), ((4, 5), (6, 7))), names=("a", "b")).summary()
+        'TokenTask(a: 1 seq, 2 counted tokens; b: 2 seq, 2 counted tokens; length 3, d_vocab 8)'
+        """
+        parts = []
+        for k, (name, group) in enumerate(zip(self.subtasks, self.sequences)):
+            if self.positions is None or self.positions[k] is None:
+                counted = sum(len(s) - 1 for s in group)
+            else:
+                counted = sum(len(p) for p in self.positions[k])
+            w = "" if self.subtask_weights is None else f", weight {self.weights[k].item():.3g}"
+            parts.append(f"{name}: {len(group)} seq, {counted} counted tokens{w}")
+        return f"TokenTask({'; '.join(parts)}; length {self.d_in}, d_vocab {self.d_out})"
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    @classmethod
+    def from_texts(cls, texts: dict, tokenizer, seq_len: int = 64, max_sequences: int | None = None,
+                   d_vocab: int | None = None) -> "TokenTask":
+        """Subtasks from text: ``texts`` maps a subtask name to its strings; each string is
+        tokenized with ``tokenizer.encode`` (no special tokens) and cut into windows of
+        ``seq_len`` tokens (a shorter tail of at least 2 tokens is kept), at most
+        ``max_sequences`` per subtask. Every position from 1 on counts.
+
+        >>> class Chars:                      # any object with encode(text) -> ids
+        ...     def encode(self, text, add_special_tokens=False):
+        ...         return [ord(c) - 96 for c in text]
+        >>> TokenTask.from_texts({"abc": ["abcabc"], "xyz": ["xyzx"]}, Chars(), seq_len=4).summary()
+        'TokenTask(abc: 2 seq, 4 counted tokens; xyz: 1 seq, 3 counted tokens; length 4, d_vocab 27)'
+        """
+        check(isinstance(texts, dict) and texts and all(isinstance(v, (list, tuple)) and v for v in texts.values()),
+              "texts", type(texts).__name__, "a dict: subtask name -> non-empty list of strings")
+        check(hasattr(tokenizer, "encode"), "tokenizer", type(tokenizer).__name__, "an object with encode(text)")
+        check(isinstance(seq_len, int) and seq_len >= 2, "seq_len", seq_len, "an integer ≥ 2")
+        check(max_sequences is None or (isinstance(max_sequences, int) and max_sequences >= 1), "max_sequences",
+              max_sequences, "None or an integer ≥ 1")
+        groups = []
+        for name, strings in texts.items():
+            seqs = []
+            for text in strings:
+                check(isinstance(text, str), "texts", f"{name}: {type(text).__name__}", "strings")
+                ids = list(tokenizer.encode(text, add_special_tokens=False))
+                seqs += [tuple(int(t) for t in ids[i:i + seq_len]) for i in range(0, len(ids), seq_len)
+                         if len(ids[i:i + seq_len]) >= 2]
+            check(len(seqs) > 0, "texts", name, "texts of at least 2 tokens for every subtask")
+            groups.append(tuple(seqs[:max_sequences]))
+        return cls(sequences=tuple(groups), names=tuple(texts), d_vocab=d_vocab)
+
     # -- data ----------------------------------------------------------------------------
     def _rows(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Every sequence once: tokens ``[S, L]``, targets ``[S, L]``, subtask ``[S]``."""

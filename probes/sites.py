@@ -24,13 +24,22 @@ from typing import Callable, Iterator, Sequence
 import torch
 from torch import nn
 
-from models.mlp import n_members  # noqa: F401 - re-exported
 from models.validate import check
 
 ACTIVATION_MODULES = (nn.ReLU, nn.SiLU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU, nn.ELU, nn.Softplus, nn.Mish,
                       nn.Hardswish, nn.ReLU6, nn.SELU, nn.CELU, nn.GLU)
 
 _MLP_POST = re.compile(r"^blocks\.(\d+)\.mlp\.hook_post$")
+
+
+def n_members(model: nn.Module) -> int | None:
+    """The number of stacked members of an ensemble-like model (``model.n_members``), else None.
+
+    >>> n_members(nn.Linear(2, 2)) is None
+    True
+    """
+    m = getattr(model, "n_members", None)
+    return int(m) if m is not None else None
 
 
 def model_device(model: nn.Module) -> torch.device:

@@ -165,7 +165,7 @@ def broadcast_targets(t: torch.Tensor, act: torch.Tensor, members: int | None) -
 
 def capture(model: nn.Module, inputs: Any, sites: str | Sequence[str] | None = None,
             stats: Sequence[str] = ("mean", "var"), *, batch_size: int = 1024,
-            targets: torch.Tensor | Callable | None = None) -> Activations:
+            targets: torch.Tensor | Callable | None = None, progress: bool = True) -> Activations:
     """Stream ``model`` over ``inputs`` and keep ``stats`` at each site.
 
     ``inputs``: a tensor ``[N, ...]`` or ``models.tasks.Batch`` (cut into ``batch_size``
@@ -174,7 +174,8 @@ def capture(model: nn.Module, inputs: Any, sites: str | Sequence[str] | None = N
     float64), ``cov``/``corr`` (co-moments, ``width²`` memory), ``cross`` (correlation with
     ``targets``: a tensor ``[N]``/``[N, k]`` aligned with the inputs, or a function of a piece
     of input giving ``[batch]``/``[batch, k]``) and ``raw`` (every activation, float32: the
-    only stat whose memory grows with the inputs). Runs under ``torch.no_grad`` in eval mode.
+    only stat whose memory grows with the inputs). Runs under ``torch.no_grad`` in eval mode;
+    ``progress`` shows a bar once a capture has run for two seconds.
 
     >>> import torch, models
     >>> ens = models.Ensemble(models.MLPConfig(d_in=1, widths=(4,), d_out=1), seeds=(0, 1, 2))
@@ -210,8 +211,11 @@ def capture(model: nn.Module, inputs: Any, sites: str | Sequence[str] | None = N
 
     start = 0
     device = model_device(model)
+    from tqdm.auto import tqdm
+
     with torch.no_grad(), evaluating(model), attached(model, names, on_act):
-        for piece in batches(inputs, batch_size, members):
+        for piece in tqdm(batches(inputs, batch_size, members), desc="capture", disable=not progress, delay=2.0,
+                          leave=False, unit="batch"):
             x = piece.x if isinstance(piece, Batch) else piece
             current["y"] = _targets_for(targets, piece, x, start)
             model(x.to(device))

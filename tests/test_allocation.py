@@ -7,14 +7,17 @@ from torch import nn
 
 import interp
 import models
-from interp.allocation import _ablate_forward, _ablate_readout
+from interp.scorers import _ablate_forward, _ablate_readout
 from neuron_plants import (PLANT, PLANT_DEEP, PlantedTask, expected, planted_deep_mlp, planted_mlp,  # noqa: F401
                            single_thread)
 
 
-@pytest.mark.parametrize("method", ["weights", "ablation", "attribution"])
-def test_every_method_recovers_the_planted_one_layer_net(method):
-    alloc = interp.allocate(planted_mlp(), PlantedTask(), method=method, n_samples=2000)
+METHODS = [("weights", None), ("ablation", None), ("verified", None), ("attribution", {"attribution": "magnitude"})]
+
+
+@pytest.mark.parametrize("method, options", METHODS)
+def test_every_method_recovers_the_planted_one_layer_net(method, options):
+    alloc = interp.allocate(planted_mlp(), PlantedTask(), method=method, n_samples=2000, options=options)
     assert alloc.method == method
     assert alloc.assignment("hidden.0") == expected(PLANT)
     assert alloc.counts() == {"A": 4, "B": 4}
@@ -26,9 +29,10 @@ def test_every_method_recovers_the_planted_one_layer_net(method):
     assert np.all(scores[[0, 1], 0] > 0.1) and np.all(scores[[2, 3], 1] > 0.1)
 
 
-@pytest.mark.parametrize("method", ["weights", "ablation", "attribution"])
-def test_every_method_recovers_the_planted_two_layer_net(method):
-    alloc = interp.allocate(planted_deep_mlp(), PlantedTask(deep=True), method=method, n_samples=2000)
+@pytest.mark.parametrize("method, options", METHODS)
+def test_every_method_recovers_the_planted_two_layer_net(method, options):
+    alloc = interp.allocate(planted_deep_mlp(), PlantedTask(deep=True), method=method, n_samples=2000,
+                            options=options)
     assert alloc.assignment("hidden.0") == expected(PLANT)
     assert alloc.assignment("hidden.1") == expected(PLANT_DEEP)
     assert alloc.by_layer()["hidden.1"] == {"A": 2, "B": 2, "shared": 1, "unallocated": 0, "dead": 1, "live": 5,
@@ -83,9 +87,11 @@ def test_ensemble_gives_one_allocation_per_member():
         b.layers[0].bias.copy_(a.layers[0].bias[perm])
         b.layers[1].weight.copy_(a.layers[1].weight[:, perm])
     ens = models.Ensemble.stack([a, b])
-    for method in ("weights", "ablation", "attribution"):
+    for method in ("weights", "ablation", "verified"):
         allocs = interp.allocate(ens, PlantedTask(), method=method, n_samples=1000)
+        assert isinstance(allocs, interp.Allocation) and len(allocs) == 2 and allocs.n_members == 2
         assert [al.member for al in allocs] == [0, 1]
+        assert allocs.counts()["A"].tolist() == [4, 4] and allocs.n_live.tolist() == [6, 6]
         assert allocs[0].assignment("hidden.0") == expected(PLANT)
         assert allocs[1].assignment("hidden.0") == [expected(PLANT)[i] for i in perm]
 
@@ -152,3 +158,81 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="zoo MLP"):
         interp.allocate(models.ParityTransformer(models.ParityTransformerConfig(n_ctx=7, d_model=8, n_heads=2)),
                         models.tasks.SparseParity(n_skills=2, n_bits=5, bits_per_skill=2), method="weights")
+
+
+def test_signed_attribution_is_the_derivative_of_the_ablation_path():
+    """attribution = d/dε of the loss with a ← a + ε·(mean − a), at ε = 0, relative to the loss."""
+    net, task = planted_deep_mlp(), PlantedTask(deep=True)
+    batch = task.eval_batch(400, torch.Generator().manual_seed(0))
+    alloc = interp.allocate(net, task, method="attribution", inputs=batch, progress=False)
+    import probes
+    mu = probes.capture(net, batch.x, stats=("mean",))["hidden.0"].mean.float()
+    eps = 1e-3
+
+    def path(e, j):
+        def hook(site, a):
+            a = a.clone()
+            a[:, j] = a[:, j] + e * (mu[j] - a[:, j])
+            return a
+        with torch.no_grad(), probes.attached(net, ["hidden.0"], hook):
+            return task.subtask_losses(net(batch.x).double(), batch)
+    base = path(0.0, 0)
+    for j in (0, 2, 6):
+        slope = (path(eps, j) - path(-eps, j)) / (2 * eps) / base
+        assert np.allclose(alloc.scores["hidden.0"][j], slope.numpy(), rtol=2e-2, atol=1e-6)
+
+
+def test_a_registered_scorer_runs_through_allocate():
+    from interp.scorers import SCORERS, Scores, register_scorer
+
+    @register_scorer("first_half", 0.5, "1 for the first half of each site's neurons")
+    def first_half(ctx):
+        out = {}
+        for s in ctx.sites:
+            n = ctx.live[s].shape[-1]
+            v = torch.zeros(n, len(ctx.task.subtasks))
+            v[: n // 2] = 1.0
+            out[s] = v
+        return Scores(out)
+    try:
+        alloc = interp.allocate(planted_mlp(), PlantedTask(), method="first_half", n_samples=300)
+        assert alloc.method == "first_half" and alloc.threshold == 0.5
+        assert alloc.assignment("hidden.0") == ["shared", "shared", "shared", "shared"] + ["unallocated"] * 4
+    finally:
+        del SCORERS["first_half"]
+    with pytest.raises(ValueError, match="first_half"):
+        interp.allocate(planted_mlp(), PlantedTask(), method="first_half")
+
+
+def test_agreement_of_methods_on_the_planted_net():
+    net, task = planted_deep_mlp(), PlantedTask(deep=True)
+    exact = interp.allocate(net, task, method="ablation", n_samples=1000)
+    magnitude = interp.allocate(net, task, method="attribution", n_samples=1000,
+                                options={"attribution": "magnitude"})
+    agree = interp.agreement(magnitude, exact)
+    assert agree["neurons"] == 11 and agree["jaccard"] == {"A": 1.0, "B": 1.0}
+    assert agree["assigned_a"] == agree["assigned_b"] == exact.counts()
+    assert all(r > 0.5 for r in agree["spearman"].values())
+    with pytest.raises(ValueError, match="same sites"):
+        interp.agreement(exact, interp.allocate(planted_mlp(), PlantedTask(), method="ablation", n_samples=100))
+
+
+def test_ensemble_allocation_round_trips_and_says_how_to_get_a_member(tmp_path):
+    ens = models.Ensemble.stack([planted_mlp(), planted_mlp()])
+    alloc = interp.allocate(ens, PlantedTask(), method="ablation", n_samples=500)
+    back = interp.Allocation.from_json(alloc.to_json(tmp_path / "ens.json"))
+    assert back.n_members == 2 and [m.assignment("hidden.0") for m in back] == [expected(PLANT)] * 2
+    with pytest.raises(ValueError, match=r"alloc\[i\]"):
+        alloc.by_layer()
+    with pytest.raises(ValueError, match="member"):
+        alloc[2]
+    assert "member=1" in alloc.table()
+
+
+def test_bad_arguments_are_refused_before_any_work():
+    net = planted_mlp()
+    for kwargs, name in [({"batch_size": 0}, "batch_size"), ({"batch_tokens": -1}, "batch_tokens"),
+                         ({"live_rule": "loose"}, "live_rule"), ({"options": [1]}, "options"),
+                         ({"method": "verified", "options": {"candidates": 2.0}}, "candidates")]:
+        with pytest.raises(ValueError, match=name):
+            interp.allocate(net, PlantedTask(), n_samples=100, **kwargs)

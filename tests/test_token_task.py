@@ -58,3 +58,26 @@ def test_config_round_trip_and_registration():
 def test_bad_input_names_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
         TokenTask(**kwargs)
+
+
+def test_summary_names_sizes_not_token_ids():
+    task = TokenTask(sequences=SEQS, names=("count", "other"), positions=(((2,), (2,)), None))
+    assert repr(task) == task.summary() == \
+        "TokenTask(count: 2 seq, 2 counted tokens; other: 1 seq, 3 counted tokens; length 4, d_vocab 9)"
+
+
+class _Chars:
+    def encode(self, text, add_special_tokens=False):
+        return [ord(c) - 96 for c in text]
+
+
+def test_from_texts_cuts_windows_and_checks_its_input():
+    task = TokenTask.from_texts({"a": ["abcdefg"], "b": ["xy", "zz"]}, _Chars(), seq_len=3)
+    assert task.sequences == (((1, 2, 3), (4, 5, 6)), ((24, 25), (26, 26)))  # the 1-token tail "g" is dropped
+    assert task.subtasks == ("a", "b") and task.positions is None
+    with pytest.raises(ValueError, match="texts"):
+        TokenTask.from_texts({"a": []}, _Chars())
+    with pytest.raises(ValueError, match="seq_len"):
+        TokenTask.from_texts({"a": ["abc"]}, _Chars(), seq_len=1)
+    with pytest.raises(ValueError, match="tokenizer"):
+        TokenTask.from_texts({"a": ["abc"]}, object())

