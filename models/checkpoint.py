@@ -16,7 +16,8 @@ whole at each save.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import stat
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,12 @@ from .validate import check
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
 STATE = "train_state.safetensors"
 PICKLES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
+MAX_CONFIG_BYTES = 256 * 2**20
+"""A config.json larger than this is refused before it is read (histories make it large)."""
+MAX_PARAMETERS = 2**31
+"""A model config asking for more parameters (8 GiB of float32) is refused before building."""
+MAX_MEMBERS = 2**16
+"""An ensemble of more members is refused before building (each member is initialised alone)."""
 
 
 @dataclass
@@ -56,16 +63,52 @@ def model_config(model: nn.Module) -> dict:
     return model.to_config()
 
 
-def build_model(config: dict) -> nn.Module:
-    """A freshly initialised model from ``model.to_config()``'s dictionary."""
-    kind = config.get("type")
-    if kind == "MLP":
-        return MLP(MLPConfig(**config["config"]))
-    if kind == "Ensemble":
-        return Ensemble(MLPConfig(**config["config"]), seeds=config["seeds"])
+_MODELS = {"MLP": MLPConfig, "Ensemble": MLPConfig, "ParityTransformer": ParityTransformerConfig}
+
+
+def _n_parameters(kind: str, c, members: int) -> int:
+    """Parameters a model config asks for, counted before anything is allocated."""
     if kind == "ParityTransformer":
-        return ParityTransformer(ParityTransformerConfig(**config["config"]))
-    raise ValueError(f"model type={kind!r} is not allowed: expected 'MLP', 'Ensemble' or 'ParityTransformer'")
+        d, m, L = c.d_model, c.d_mlp, c.n_layers
+        return (2 * c.n_ctx + 1) * d + L * (4 * d * d + 2 * d * m + 4 * d + m) + c.n_ctx * d * c.d_out + c.d_out
+    dims = c.dims
+    return members * sum((a + 1) * b for a, b in zip(dims[:-1], dims[1:]))
+
+
+def build_model(config: dict, source: str = "model config") -> nn.Module:
+    """A freshly initialised model from ``model.to_config()``'s dictionary. A malformed one
+    (unknown type or fields, bad values, more than ``MAX_PARAMETERS``) raises ``ValueError``
+    naming ``source`` before anything is allocated."""
+    check(isinstance(config, dict), source, config, "a JSON object with 'type' and 'config'")
+    kind = config.get("type")
+    check(kind in _MODELS, f"{source}: type", kind, f"one of {sorted(_MODELS)}")
+    cls, given = _MODELS[kind], config.get("config")
+    check(isinstance(given, dict), f"{source}: config", given, f"a JSON object of {cls.__name__} fields")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(given) - known)
+    check(not unknown, f"{source}: config", unknown, f"fields of {cls.__name__}: {sorted(known)}")
+    if "widths" in given and isinstance(given["widths"], list):
+        given = {**given, "widths": tuple(given["widths"])}
+    try:
+        c = cls(**given)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{source}: {e}") from None
+    members = 1
+    if kind == "Ensemble":
+        seeds = config.get("seeds")
+        check(isinstance(seeds, list) and 1 <= len(seeds) <= MAX_MEMBERS
+              and all(isinstance(x, int) and not isinstance(x, bool) for x in seeds),
+              f"{source}: seeds", seeds if not isinstance(seeds, list) or len(seeds) < 10 else f"[{len(seeds)} items]",
+              f"a non-empty list of at most {MAX_MEMBERS} integers, one per member")
+        members = len(seeds)
+    n = _n_parameters(kind, c, members)
+    check(n <= MAX_PARAMETERS, source, f"{kind} of {n:.3g} parameters ({4 * n / 2**30:.3g} GiB)",
+          f"at most {MAX_PARAMETERS:.3g} parameters")
+    if kind == "MLP":
+        return MLP(c)
+    if kind == "Ensemble":
+        return Ensemble(c, seeds=config["seeds"])
+    return ParityTransformer(c)
 
 
 def _train_config_dict(config: TrainConfig) -> dict:
@@ -75,6 +118,9 @@ def _train_config_dict(config: TrainConfig) -> dict:
 
 
 def _train_config(d: dict) -> TrainConfig:
+    check(isinstance(d, dict), "train", d, "a JSON object of TrainConfig fields")
+    unknown = sorted(set(d) - {f.name for f in fields(TrainConfig)})
+    check(not unknown, "train", unknown, f"fields of TrainConfig: {sorted(f.name for f in fields(TrainConfig))}")
     d = dict(d)
     if isinstance(d.get("alpha"), list):
         d["alpha"] = tuple(d["alpha"])
@@ -103,30 +149,99 @@ def save(model: nn.Module, folder: str | Path, task: Task | None = None, train_c
     return folder
 
 
+def _regular_file(folder: Path, name: str, limit: int | None = None) -> Path:
+    """``folder/name`` when it is a regular file inside ``folder`` (a link is followed only
+    when it stays inside), at most ``limit`` bytes; else ``ValueError`` naming it. Nothing is
+    opened before this says yes, so a FIFO or a device never blocks a load."""
+    path = folder / name
+    try:
+        target = path.resolve(strict=True)
+    except (FileNotFoundError, RuntimeError):
+        raise ValueError(f"{path} is not allowed: expected an existing file {name} in the checkpoint folder") from None
+    check(target.parent == folder.resolve(), str(path), f"a link to {target}",
+          f"a file inside the checkpoint folder {folder} (links out of it are not followed)")
+    st = target.stat()
+    check(stat.S_ISREG(st.st_mode), str(path), "not a regular file", "a regular file (not a FIFO, device or folder)")
+    if limit is not None:
+        check(st.st_size <= limit, str(path), f"{st.st_size} bytes", f"at most {limit} bytes")
+    return path
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path} is not allowed: expected JSON ({e})") from None
+    check(isinstance(data, dict), str(path), type(data).__name__, "a JSON object")
+    return data
+
+
+def _read_weights(path: Path, model: nn.Module) -> dict[str, torch.Tensor]:
+    """The tensors of ``path`` after checking, from its header alone, that their names, shapes
+    and dtypes are the model's."""
+    want = {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            have = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as e:  # noqa: BLE001 - safetensors raises its own error types for a bad header
+        raise ValueError(f"{path} is not allowed: expected a safetensors file ({type(e).__name__}: {e})") from None
+    missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+    check(not missing and not extra, str(path), f"missing {missing[:5]}, unexpected {extra[:5]}",
+          "the tensors of the model config.json describes")
+    wrong = [k for k in want if have[k] != want[k][0]]
+    check(not wrong, str(path), {k: have[k] for k in wrong[:5]},
+          f"shapes {({k: want[k][0] for k in wrong[:5]})} as config.json describes")
+    tensors = load_file(str(path))
+    bad = [k for k, v in tensors.items() if v.dtype != want[k][1] or not torch.isfinite(v).all()]
+    check(not bad, str(path), bad[:5], "finite tensors of the model's dtypes")
+    return tensors
+
+
 def load(folder: str | Path) -> Checkpoint:
     """Read a checkpoint folder written by ``save`` (or by ``train(..., checkpoint=...)``).
-    Refuses pickle files: only JSON and safetensors are read."""
+    Refuses pickle files: only JSON and safetensors are read, from regular files inside the
+    folder. A malformed folder raises ``ValueError`` naming the file, before any large
+    allocation."""
     folder = Path(folder)
     check(folder.suffix.lower() not in PICKLES, "folder", str(folder),
           "a checkpoint folder with config.json and weights.safetensors; pickle files are never loaded")
     check(folder.is_dir(), "folder", str(folder), "an existing checkpoint folder")
-    if not (folder / WEIGHTS).exists():
+    if not (folder / WEIGHTS).exists() and not (folder / WEIGHTS).is_symlink():
         pickles = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in PICKLES)
         hint = f"; found {pickles}, which are pickle files and are never loaded (unpickling runs code)" if pickles else ""
         raise ValueError(f"folder={str(folder)!r} is not allowed: expected a checkpoint folder with "
                          f"{WEIGHTS}{hint}")
-    check((folder / CONFIG).exists(), "folder", str(folder), f"a checkpoint folder with {CONFIG}")
-    config = json.loads((folder / CONFIG).read_text())
-    model = build_model(config["model"])
-    model.load_state_dict(load_file(str(folder / WEIGHTS)))
+    config_path = _regular_file(folder, CONFIG, MAX_CONFIG_BYTES)
+    weights_path = _regular_file(folder, WEIGHTS)
+    config = _read_json(config_path)
+    model = build_model(config.get("model"), f"{config_path}: model")
+    model.load_state_dict(_read_weights(weights_path, model))
     model.eval()
-    task = Task.from_config(config["task"]) if config.get("task") else None
-    train_config = _train_config(config["train"]) if config.get("train") else None
+    task = train_config = None
+    if config.get("task"):
+        try:
+            task = Task.from_config(config["task"])
+        except (TypeError, ValueError, KeyError) as e:
+            raise ValueError(f"{config_path}: task {config['task']!r} is not allowed: {e}") from None
+    if config.get("train"):
+        try:
+            train_config = _train_config(config["train"])
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{config_path}: train {config['train']!r} is not allowed: {e}") from None
     history = config.get("history")
     if history is None and (folder / STATE).exists():
         history = saved_progress(folder)["history"]
-    history = {k: np.asarray(v) for k, v in history.items()} if history else None
-    meta = {k: config[k] for k in ("library", "version")}
+    if history:
+        check(isinstance(history, dict), f"{config_path}: history", type(history).__name__, "a JSON object")
+        try:
+            history = {k: np.asarray(v) for k, v in history.items()}
+        except ValueError as e:
+            raise ValueError(f"{config_path}: history is not allowed: expected lists of numbers ({e})") from None
+        bad = [k for k, v in history.items() if v.dtype.kind not in "biuf"]
+        check(not bad, f"{config_path}: history", bad, "lists of numbers under each key")
+    else:
+        history = None
+    meta = {k: config.get(k) for k in ("library", "version")}
     return Checkpoint(model, task, train_config, history, meta)
 
 
