@@ -37,3 +37,11 @@ def test_overrides_of_zero_are_refused_not_ignored(tmp_path, capsys, flag, value
 def test_steps_zero_is_respected(tmp_path, capsys):
     assert main(["sweep", "--steps", "0", "--width", "8", "--seeds", "1", "--alphas", "3", "--out", str(tmp_path)]) == 0
     assert set(pd.read_csv(tmp_path / "sweep.csv")["train.steps"]) == {0}
+
+
+@pytest.mark.parametrize("command", [["sweep"], ["reproduce", "appC_allocation"],
+                                     ["train", "--task", '{"type": "Square"}', "--steps", "1"]])
+def test_an_unusable_device_is_refused_before_any_work(tmp_path, capsys, command):
+    assert main([*command, "--out", str(tmp_path / "o"), "--device", "bogus"]) == 2
+    assert "--device='bogus' is not allowed" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

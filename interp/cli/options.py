@@ -35,3 +35,18 @@ def check_sweep_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--group-size={args.group_size} is not allowed: expected an integer ≥ 1")
     if args.checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every={args.checkpoint_every} is not allowed: expected an integer ≥ 1")
+
+
+def check_device(name: str) -> str:
+    """``--device`` checked before any work: a device torch knows and this machine has."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"--device={name!r} is not allowed: expected a torch device such as 'cpu' or 'cuda'") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device={name!r} is not allowed: this machine has no CUDA device; use --device cpu")
+    if device.type not in ("cpu", "cuda", "mps", "meta"):
+        raise ValueError(f"--device={name!r} is not allowed: expected 'cpu' or 'cuda'")
+    return name

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_executor_options, check_sweep_options, executor_from
+from .options import add_executor_options, check_device, check_sweep_options, executor_from
 
 
 def add_reproduce_parser(sub) -> argparse.ArgumentParser:
@@ -36,6 +36,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if unknown:
         raise ValueError(f"figures={unknown} is not allowed: expected names from {', '.join(FIGURES)}")
     check_sweep_options(args)
+    check_device(args.device)
     results = reproduce(args.figures or None, quick=args.quick, out=args.out, redo=args.redo, device=args.device,
                         executor=executor_from(args), group_size=args.group_size,
                         checkpoint_every=args.checkpoint_every)

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .options import add_executor_options, check_sweep_options, executor_from
+from .options import add_executor_options, check_device, check_sweep_options, executor_from
 from .tasks import load_task
 
 def add_sweep_parser(sub) -> argparse.ArgumentParser:
@@ -64,6 +64,7 @@ def cmd_sweep(args) -> int:
 
     r = recipe_from(args)
     check_sweep_options(args)
+    check_device(args.device)
     task = load_task(args.task)
     executor = executor_from(args)
     alphas = np.array(sorted(set(r.alphas)))

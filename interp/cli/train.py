@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .options import check_device
 from .tasks import load_task
 
 
@@ -35,6 +36,7 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
 def cmd_train(args) -> int:
     import models
 
+    check_device(args.device)
     task = load_task(args.task)
     config = models.MLPConfig(d_in=task.d_in, widths=tuple(args.widths), d_out=task.d_out,
                               activation=args.activation, seed=args.seeds[0])
