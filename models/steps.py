@@ -4,7 +4,7 @@
 optimizer's own ``step()``, walking wide ensembles a few members at a time on the CPU.
 ``CompiledStep`` is the same step as one ``torch.compile``d graph: forward, objective
 α·ℓ + λ1·Σ|w| + λ2·Σw², its gradient (``torch.func.grad``) and the Adam or SGD update,
-written into the optimizer's own state tensors (so a checkpoint saved by either step
+written into the parameters and the optimizer's own state tensors (so a checkpoint saved by either step
 resumes under the other). Both take a batch and return the objective of each member,
 ``[M]`` (``[1]`` for a single model), without waiting for it: nothing here syncs the host.
 
@@ -23,8 +23,9 @@ import time
 import torch
 from torch import nn
 
-from .mlp import MLP, Ensemble, n_members
+from .mlp import ACTIVATIONS, MLP, Ensemble, n_members
 from .tasks import Batch, Task
+from .validate import check
 
 
 def compilable(model: nn.Module) -> bool:
@@ -70,49 +71,63 @@ class EagerStep:
         return objs[0] if len(objs) == 1 else torch.cat(objs)
 
 
-class _Objective(nn.Module):
-    """α·ℓ + λ1·Σ|w| + λ2·Σw² of the wrapped model, per member, as a module (so that
-    ``torch.func.functional_call`` can swap in the parameters being differentiated)."""
-
-    def __init__(self, model: nn.Module, task: Task, alphas: torch.Tensor, l1: float, l2: float):
-        super().__init__()
-        self.model, self.task, self.l1, self.l2 = model, task, l1, l2
-        self.stacked = n_members(model) is not None
-        self.register_buffer("alphas", alphas, persistent=False)
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor, subtask: torch.Tensor) -> torch.Tensor:
-        task_loss = self.task.loss(self.model(x), Batch(x, y, subtask)).reshape(-1)
-        l1, l2 = penalty_sums(_weights(self.model), self.stacked)
-        return self.alphas * task_loss + self.l1 * l1 + self.l2 * l2
+SMALL_FAN = 4
+"""Layers with at most this many inputs or outputs are written as broadcast products and
+sums in the compiled step (so the compiler fuses them with the activation) instead of
+batched matrix products."""
 
 
-def _gradient(objective, names, params, x, y, subtask):
-    """(gradients, per-member objective) of Σ objective over ``params``."""
-    def total(ps):
-        obj = torch.func.functional_call(objective, dict(zip(names, ps)), (x, y, subtask))
+def _layer(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``x [M, n, fan_in] @ w [M, fan_in, fan_out] + b [M, 1, fan_out]``."""
+    if w.shape[1] <= SMALL_FAN:
+        return (x.unsqueeze(-1) * w.unsqueeze(1)).sum(-2) + b
+    if w.shape[2] <= SMALL_FAN:
+        return (x.unsqueeze(-1) * w.unsqueeze(1)).sum(-2) + b
+    return torch.baddbmm(b, x, w)
+
+
+def _objective(weights, biases, x, y, subtask, alphas, task, activation, stacked, l1, l2):
+    """α·ℓ + λ1·Σ|w| + λ2·Σw² per member ``[M]`` of the stacked MLP (``weights[i]``
+    ``[M, fan_in, fan_out]``, ``biases[i]`` ``[M, 1, fan_out]``) on ``x [M or 1, n, d_in]``."""
+    act = ACTIVATIONS[activation]
+    h = x if x.shape[0] == weights[0].shape[0] else x.expand(weights[0].shape[0], *x.shape[1:])
+    for w, b in zip(weights[:-1], biases[:-1]):
+        h = act(_layer(h, w, b))
+    out = _layer(h, weights[-1], biases[-1])
+    if not stacked:
+        out = out[0]
+    task_loss = task.loss(out, Batch(x if stacked else x[0], y, subtask)).reshape(-1)
+    pen1, pen2 = penalty_sums(weights, True)
+    return alphas * task_loss + l1 * pen1 + l2 * pen2
+
+
+def _gradient(weights, biases, *args):
+    """(gradients of Σ objective over weights and biases, the objective per member)."""
+    def total(ws, bs):
+        obj = _objective(ws, bs, *args)
         return obj.sum(), obj.detach()
-    return torch.func.grad(total, has_aux=True)(params)
+    return torch.func.grad(total, argnums=(0, 1), has_aux=True)(weights, biases)
 
 
-def _adam(objective, names, params, exp_avgs, exp_avg_sqs, steps, x, y, subtask, lr, beta1, beta2, eps):
-    """One Adam step in place, as ``torch.optim.Adam`` does it (no weight decay, no amsgrad)."""
-    grads, obj = _gradient(objective, names, params, x, y, subtask)
+def _adam(weights, biases, exp_avgs, exp_avg_sqs, t, lr, beta1, beta2, eps, *args):
+    """One Adam step in place, as ``torch.optim.Adam`` does it (no weight decay, no amsgrad);
+    ``t`` is the step count after this step."""
+    (gw, gb), obj = _gradient(weights, biases, *args)
+    bias1 = 1 - beta1**t
+    bias2 = (1 - beta2**t).sqrt()
     with torch.no_grad():
-        for p, g, m, v, t in zip(params, grads, exp_avgs, exp_avg_sqs, steps):
-            t.add_(1)
-            bias1 = 1 - beta1**t
-            bias2 = 1 - beta2**t
+        for p, g, m, v in zip([*weights, *biases], [*gw, *gb], exp_avgs, exp_avg_sqs):
             m.lerp_(g, 1 - beta1)
             v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            p.sub_((lr / bias1) * m / (v.sqrt() / bias2.sqrt() + eps))
+            p.sub_((lr / bias1) * m / (v.sqrt() / bias2 + eps))
     return obj
 
 
-def _sgd(objective, names, params, buffers, x, y, subtask, lr, momentum, weight_decay):
+def _sgd(weights, biases, buffers, lr, momentum, weight_decay, *args):
     """One SGD step in place, as ``torch.optim.SGD`` does it (no dampening, no Nesterov)."""
-    grads, obj = _gradient(objective, names, params, x, y, subtask)
+    (gw, gb), obj = _gradient(weights, biases, *args)
     with torch.no_grad():
-        for i, (p, g) in enumerate(zip(params, grads)):
+        for i, (p, g) in enumerate(zip([*weights, *biases], [*gw, *gb])):
             if weight_decay != 0:
                 g = g + weight_decay * p
             if momentum != 0:
@@ -125,6 +140,9 @@ _COMPILED: dict[str, object] = {}
 RECOMPILE_LIMIT = 64
 """How many shapes (or other static settings) one process may compile the step for; torch's
 default of 8 would quietly run later sweeps' steps uncompiled."""
+CHUNK_ELEMENTS = 2**19
+"""Hidden activations per compiled call on the CPU: wide ensembles run a few members (a
+divisor of M, so every call has one shape) at a time, so the step's buffers stay in cache."""
 
 
 def _compiled(name: str):
@@ -133,25 +151,39 @@ def _compiled(name: str):
     return _COMPILED[name]
 
 
-class CompiledStep:
-    """The whole step as one compiled graph, updating ``model`` and ``opt``'s state in place.
+def compiled_chunk(members: int, rows: int, width: int, cuda: bool = False) -> int:
+    """Members per compiled call: the largest divisor of ``members`` whose activations
+    (``rows × width`` each) fit ``CHUNK_ELEMENTS``; all of them on a GPU.
 
-    ``warmup_s`` is the wall time of the first call, compilation included.
+    >>> compiled_chunk(64, 500, 16), compiled_chunk(21, 500, 100), compiled_chunk(8, 500, 1000)
+    (64, 7, 1)
+    """
+    if cuda:
+        return members
+    size = max(1, CHUNK_ELEMENTS // (rows * width))
+    return max(d for d in range(1, members + 1) if members % d == 0 and d <= size)
+
+
+class CompiledStep:
+    """The whole step as one compiled graph per chunk of members, updating ``model`` and
+    ``opt``'s state in place. ``warmup_s`` is the wall time of the first step, compilation
+    included.
     """
 
     def __init__(self, model: nn.Module, task: Task, config, opt: torch.optim.Optimizer):
-        self.opt = opt
+        check(compilable(model), "model", type(model).__name__, "an MLP or an Ensemble for the compiled step")
+        self.opt, self.kind = opt, config.optimizer
         group = opt.param_groups[0]
-        params = [p for p in group["params"]]
-        device = params[0].device
-        named = {id(p): n for n, p in model.named_parameters()}
-        self.names = tuple("model." + named[id(p)] for p in params)
-        self.objective = _Objective(model, task, config.alphas(n_members(model)).to(params[0]),
-                                    float(config.l1), float(config.l2))
-        self.params = [p.detach() for p in params]  # aliases: updates land in the model
-        self.lr = torch.tensor(float(group["lr"]), dtype=params[0].dtype, device=device)
-        self.kind = config.optimizer
-        for p in params:  # the optimizer's own state layout, created up front
+        self.stacked = isinstance(model, Ensemble)
+        if self.stacked:
+            weights, biases = list(model.weight), list(model.bias)
+        else:
+            weights, biases = [l.weight for l in model.layers], [l.bias for l in model.layers]
+        ordered = [*weights, *biases]
+        check({id(p) for p in ordered} == {id(p) for p in group["params"]} and len(opt.param_groups) == 1,
+              "opt", opt, "one parameter group holding the model's weights and biases")
+        device = ordered[0].device
+        for p in ordered:  # the optimizer's own state layout, created up front
             state = opt.state[p]
             if self.kind == "adam" and not state:
                 state["step"] = torch.tensor(0.0)
@@ -159,29 +191,64 @@ class CompiledStep:
                 state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             if self.kind == "sgd" and group["momentum"] != 0 and state.get("momentum_buffer") is None:
                 state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        states = [opt.state[p] for p in ordered]
+        n_w = len(weights)
+        # stacked views [M, fan_in, fan_out] / [M, 1, fan_out] of the parameters and their state
+        view_w = (lambda t: t) if self.stacked else (lambda t: t.T.unsqueeze(0))
+        view_b = (lambda t: t) if self.stacked else (lambda t: t[None, None])
+
+        def views(tensors):
+            return [view_w(t.detach()) for t in tensors[:n_w]] + [view_b(t.detach()) for t in tensors[n_w:]]
+
+        self.tensors = views(ordered)
         if self.kind == "adam":
-            states = [opt.state[p] for p in params]
-            for s in states:  # the step counter sits with the parameters, so the graph owns it
-                s["step"] = s["step"].to(device=device, dtype=params[0].dtype)
+            self.exp_avgs = views([s["exp_avg"] for s in states])
+            self.exp_avg_sqs = views([s["exp_avg_sq"] for s in states])
+            self.counts = [s["step"] for s in states]
             beta1, beta2 = group["betas"]
-            self.extra = ([s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], [s["step"] for s in states])
             self.hyper = (float(beta1), float(beta2), float(group["eps"]))
         else:
-            buffers = [opt.state[p].get("momentum_buffer") for p in params]
-            self.extra = (buffers if group["momentum"] != 0 else [],)
+            self.buffers = views([s["momentum_buffer"] for s in states]) if group["momentum"] != 0 else []
             self.hyper = (float(group["momentum"]), float(group["weight_decay"]))
+        members = n_members(model) or 1
+        size = compiled_chunk(members, config.batch_size, max(model.sites.values()), device.type == "cuda")
+        self.chunks = [slice(i, i + size) for i in range(0, members, size)] if size < members else [None]
+        self.n_w = n_w
+        self.alphas = config.alphas(n_members(model)).to(ordered[0])
+        self.static = (task, model.config.activation, self.stacked, float(config.l1), float(config.l2))
+        self.lr = torch.tensor(float(group["lr"]), dtype=ordered[0].dtype, device=device)
         self.fn = _compiled(self.kind)
         self.warmup_s = None
 
     def set_lr(self, lr: float) -> None:
         self.lr.fill_(lr)
 
+    def _call(self, sl, batch: Batch) -> torch.Tensor:
+        cut = (lambda ts: ts) if sl is None else (lambda ts: [t[sl] for t in ts])
+        x, y, subtask = batch
+        if not self.stacked:
+            x = x.unsqueeze(0)
+        elif sl is not None and x.dim() == 3:
+            x, y, subtask = x[sl], y[sl], subtask[sl]
+        params = cut(self.tensors)
+        w, b = params[:self.n_w], params[self.n_w:]
+        alphas = self.alphas if sl is None else self.alphas[sl]
+        data = (x, y, subtask, alphas, *self.static)
+        if self.kind == "adam":
+            return self.fn(w, b, cut(self.exp_avgs), cut(self.exp_avg_sqs), self.counts[0], self.lr, *self.hyper, *data)
+        return self.fn(w, b, cut(self.buffers), self.lr, *self.hyper, *data)
+
+    def _step(self, batch: Batch) -> torch.Tensor:
+        if self.kind == "adam":
+            torch._foreach_add_(self.counts, 1)
+        objs = [self._call(sl, batch) for sl in self.chunks]
+        return objs[0] if len(objs) == 1 else torch.cat(objs)
+
     def __call__(self, batch: Batch) -> torch.Tensor:
-        args = (self.objective, self.names, self.params, *self.extra, *batch, self.lr, *self.hyper)
         if self.warmup_s is not None:
-            return self.fn(*args)
+            return self._step(batch)
         t = time.perf_counter()
         with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
-            obj = self.fn(*args)
+            obj = self._step(batch)
         self.warmup_s = time.perf_counter() - t
         return obj

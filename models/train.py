@@ -483,7 +483,7 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
             restore_frozen()
         done = step + 1
         to_save = config.checkpoint_every and done % config.checkpoint_every == 0 and done < config.steps
-        if done - last["step"] == config.check_every or done in eval_at or to_save or done == config.steps:
+        if done % config.check_every == 0 or done in eval_at or to_save or done == config.steps:
             check_window(done)
         if done in eval_at:
             record(done)
