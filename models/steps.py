@@ -167,12 +167,15 @@ def compiled_chunk(members: int, rows: int, width: int, cuda: bool = False) -> i
 class CompiledStep:
     """The whole step as one compiled graph per chunk of members, updating ``model`` and
     ``opt``'s state in place. ``warmup_s`` is the wall time of the first step, compilation
-    included.
+    included. With ``fallback``, a first step that fails to compile (no C++ compiler, say)
+    warns and hands over to ``EagerStep``; ``compiled`` then turns False.
     """
 
-    def __init__(self, model: nn.Module, task: Task, config, opt: torch.optim.Optimizer):
+    def __init__(self, model: nn.Module, task: Task, config, opt: torch.optim.Optimizer, fallback: bool = False):
         check(compilable(model), "model", type(model).__name__, "an MLP or an Ensemble for the compiled step")
         self.opt, self.kind = opt, config.optimizer
+        self.fallback, self.eager, self.compiled = fallback, None, True
+        self._eager_args = (model, task, config, opt)
         group = opt.param_groups[0]
         self.stacked = isinstance(model, Ensemble)
         if self.stacked:
@@ -245,10 +248,23 @@ class CompiledStep:
         return objs[0] if len(objs) == 1 else torch.cat(objs)
 
     def __call__(self, batch: Batch) -> torch.Tensor:
+        if self.eager is not None:
+            return self.eager(batch)
         if self.warmup_s is not None:
             return self._step(batch)
         t = time.perf_counter()
-        with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
-            obj = self._step(batch)
+        try:
+            with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
+                obj = self._step(batch)
+        except Exception as e:  # compilation failed before anything was updated
+            if not self.fallback:
+                raise
+            import warnings
+            warnings.warn(f"the compiled training step failed ({type(e).__name__}: {e}); training eagerly",
+                          RuntimeWarning, stacklevel=2)
+            if self.kind == "adam":
+                torch._foreach_sub_(self.counts, 1)
+            self.eager, self.compiled, self.warmup_s = EagerStep(*self._eager_args), False, 0.0
+            return self.eager(batch)
         self.warmup_s = time.perf_counter() - t
         return obj

@@ -4,7 +4,9 @@
 Adam and SGD keep them independent), fresh batches or a fixed data set of size D, and
 records a history of per-subtask losses (and skill strengths for parity tasks) at
 log-spaced steps. With ``checkpoint=FOLDER`` it saves every ``checkpoint_every`` steps and
-resumes from the folder's last save.
+resumes from the folder's last save. Each member's data stream is drawn a block of steps at
+a time, the objective is looked at for NaN/inf every ``check_every`` steps, and long runs of
+MLPs compile their step (``compile="auto"``; see ``models.steps``).
 
 >>> import models
 >>> net = models.MLP(models.MLPConfig(d_in=1, widths=(16,), d_out=1))
@@ -393,7 +395,10 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     if state is not None:
         start, history, failed = state
         frozen = {i: [p.detach()[i].clone() for p in params] for i in failed}
-    step_fn = (CompiledStep if compiled else EagerStep)(model, task, config, opt)
+    if compiled:
+        step_fn = CompiledStep(model, task, config, opt, fallback=config.compile == "auto")
+    else:
+        step_fn = EagerStep(model, task, config, opt)
     n_obj = members or 1
     window = torch.zeros(config.check_every, n_obj, device=device)  # objective of each step since the last check
     last = {"step": start}  # the last check: its step, and the parameters (and more) it found finite
@@ -418,7 +423,8 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     def result() -> TrainResult:
         warmup = getattr(step_fn, "warmup_s", None) or 0.0
         return TrainResult(model, {k: np.asarray(v) for k, v in history.items()}, config, dict(failed),
-                           compiled=compiled, warmup_s=warmup, train_s=seconds["train"])
+                           compiled=getattr(step_fn, "compiled", False), warmup_s=warmup,
+                           train_s=seconds["train"])
 
     def save(step: int, generators=None) -> None:
         if checkpoint is not None:
@@ -475,7 +481,7 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
             lr = config.lr_at(step)
             for group in opt.param_groups:
                 group["lr"] = lr
-            if compiled:
+            if hasattr(step_fn, "set_lr"):
                 step_fn.set_lr(lr)
         obj = step_fn(data.batch(step))
         window[step - last["step"]] = obj

@@ -159,3 +159,22 @@ def test_compile_switch_is_validated():
     assert use_compiled(ens, models.TrainConfig(steps=100_000))
     assert not use_compiled(ens, models.TrainConfig(steps=100_000, compile="off"))
     assert not use_compiled(net, models.TrainConfig(steps=10**9))
+
+
+def test_auto_falls_back_to_eager_when_compiling_fails(monkeypatch):
+    def broken(name):
+        def fn(*args):
+            raise RuntimeError("no C++ compiler")
+        return fn
+
+    monkeypatch.setattr(models.steps, "_compiled", broken)
+    monkeypatch.setattr(trainer, "AUTO_COMPILE_WORK", 0)  # auto compiles even this small run
+    make = lambda: models.Ensemble(models.MLPConfig(d_in=1, widths=(8,), d_out=1), seeds=(0, 1))
+    cfg = models.TrainConfig(alpha=(1.0, 3.0), **QUICK)
+    off = models.train(make(), Square(), models.TrainConfig(alpha=(1.0, 3.0), compile="off", **QUICK))
+    with pytest.warns(RuntimeWarning, match="compiled training step failed .*no C.. compiler"):
+        res = models.train(make(), Square(), cfg)
+    assert not res.compiled
+    _equal(res.model, off.model)  # the same run as eager from the start
+    with pytest.raises(RuntimeError, match="no C"):  # "on" means on
+        models.train(make(), Square(), models.TrainConfig(alpha=(1.0, 3.0), compile="on", **QUICK))
