@@ -4,9 +4,10 @@
 optimizer's own ``step()``, walking wide ensembles a few members at a time on the CPU.
 ``CompiledStep`` is the same step as one ``torch.compile``d graph: forward, objective
 α·ℓ + λ1·Σ|w| + λ2·Σw², its gradient (``torch.func.grad``) and the Adam or SGD update,
-written into the parameters and the optimizer's own state tensors (so a checkpoint saved by either step
-resumes under the other). Both take a batch and return the objective of each member,
-``[M]`` (``[1]`` for a single model), without waiting for it: nothing here syncs the host.
+written into the parameters and the optimizer's own state tensors (so a checkpoint saved
+by either step resumes under the other). Both take a batch and return the objective of each
+member, ``[M]`` (``[1]`` for a single model), without waiting for it: nothing here syncs
+the host.
 
 >>> import torch, models
 >>> net = models.Ensemble(models.MLPConfig(d_in=1, widths=(4,), d_out=1), seeds=(0, 1))
@@ -43,12 +44,6 @@ def penalty_sums(weights: list[torch.Tensor], stacked: bool) -> tuple[torch.Tens
     return l1, l2
 
 
-def _weights(model: nn.Module) -> list[torch.Tensor]:
-    if hasattr(model, "weights"):
-        return list(model.weights())
-    return [p for p in model.parameters() if p.dim() >= 2]
-
-
 class EagerStep:
     """Forward, objective, ``backward()`` and ``opt.step()`` in eager PyTorch."""
 
@@ -79,9 +74,7 @@ batched matrix products."""
 
 def _layer(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``x [M, n, fan_in] @ w [M, fan_in, fan_out] + b [M, 1, fan_out]``."""
-    if w.shape[1] <= SMALL_FAN:
-        return (x.unsqueeze(-1) * w.unsqueeze(1)).sum(-2) + b
-    if w.shape[2] <= SMALL_FAN:
+    if min(w.shape[1], w.shape[2]) <= SMALL_FAN:
         return (x.unsqueeze(-1) * w.unsqueeze(1)).sum(-2) + b
     return torch.baddbmm(b, x, w)
 
