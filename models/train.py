@@ -400,7 +400,8 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     else:
         step_fn = EagerStep(model, task, config, opt)
     n_obj = members or 1
-    window = torch.zeros(config.check_every, n_obj, device=device)  # objective of each step since the last check
+    # the objective of each step since the last check, in the parameters' precision
+    window = torch.zeros(config.check_every, n_obj, device=device, dtype=params[0].dtype)
     last = {"step": start}  # the last check: its step, and the parameters (and more) it found finite
 
     def snapshot(step: int) -> None:
