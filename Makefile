@@ -23,8 +23,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The trainer against hand-written loops and the compute bound, at 1 and 2 threads (several
+# minutes). BASELINE=FOLDER adds an older checkout's trainer, e.g. after
+# `git worktree add /tmp/before <commit>`: make bench BASELINE=/tmp/before
 bench: $(STAMP)
-	$(PY) benchmarks/train_throughput.py
+	$(PY) benchmarks/train_throughput.py $(if $(BASELINE),--baseline $(BASELINE))
 
 clean:
 	rm -rf $(VENV) runs

@@ -60,6 +60,23 @@ class Task:
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         raise NotImplementedError
 
+    def sample_steps(self, n: int, steps: int, generator: torch.Generator) -> Batch:
+        """``steps`` batches of ``n`` samples in one draw, each tensor ``[steps, n, ...]``.
+
+        The trainer draws its data a block of steps at a time through this method. The
+        default cuts one ``sample(steps * n)`` into ``steps`` batches, which is right for
+        every task whose samples are drawn independently; a task whose samples depend on
+        each other overrides it.
+
+        >>> import torch
+        >>> Parallel(0.5).sample_steps(4, 3, torch.Generator().manual_seed(0)).x.shape   # [steps, n, d_in]
+        torch.Size([3, 4, 2])
+        """
+        check_positive("n", n, integer=True)
+        check_positive("steps", steps, integer=True)
+        batch = self.sample(n * steps, generator)
+        return Batch(*(t.reshape(steps, n, *t.shape[1:]) for t in batch))
+
     def eval_batch(self, n: int, generator: torch.Generator) -> Batch:
         """A batch for measuring: by default a plain sample."""
         return self.sample(n, generator)

@@ -4,7 +4,9 @@
 Adam and SGD keep them independent), fresh batches or a fixed data set of size D, and
 records a history of per-subtask losses (and skill strengths for parity tasks) at
 log-spaced steps. With ``checkpoint=FOLDER`` it saves every ``checkpoint_every`` steps and
-resumes from the folder's last save.
+resumes from the folder's last save. Each member's data stream is drawn a block of steps at
+a time, the objective is looked at for NaN/inf every ``check_every`` steps, and long runs of
+MLPs compile their step (``compile="auto"``; see ``models.steps``).
 
 >>> import models
 >>> net = models.MLP(models.MLPConfig(d_in=1, widths=(16,), d_out=1))
@@ -14,7 +16,9 @@ resumes from the folder's last save.
 """
 from __future__ import annotations
 
+import copy
 import math
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -39,6 +43,13 @@ class TrainConfig:
     otherwise each member draws its own stream from (``seed``, its model seed), exactly as
     it would if trained alone. ``eval_points`` log-spaced steps are measured on
     ``eval_size`` held-out samples.
+
+    ``compile`` ("auto", "on" or "off") picks the compiled training step (one graph for
+    forward, objective, backward and update; MLPs and ensembles) or the eager one; "auto"
+    compiles when the run is long enough to repay the warm-up (see ``use_compiled``). The two
+    agree to float tolerance, not bit for bit, so a run resumes only under the same setting.
+    ``check_every`` is how many steps may pass between looks at the objective for NaN/inf
+    (each look waits for the device).
     """
 
     alpha: float | tuple[float, ...] = 1.0
@@ -59,6 +70,8 @@ class TrainConfig:
     eval_points: int = 50
     checkpoint_every: int = 0
     progress: bool = True
+    compile: str = "auto"
+    check_every: int = 100
 
     def __post_init__(self):
         alphas = self.alpha if isinstance(self.alpha, (tuple, list)) else (self.alpha,)
@@ -82,6 +95,8 @@ class TrainConfig:
         check_positive("eval_points", self.eval_points, integer=True)
         check(isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 0, "checkpoint_every",
               self.checkpoint_every, "an integer ≥ 0 (0: only at the end)")
+        check(self.compile in ("auto", "on", "off"), "compile", self.compile, "'auto', 'on' or 'off'")
+        check_positive("check_every", self.check_every, integer=True)
 
     def alphas(self, n_members: int | None) -> torch.Tensor:
         """α per member, ``[M]`` (``[1]`` for a single model)."""
@@ -111,12 +126,18 @@ class TrainingDiverged(RuntimeError):
 class TrainResult:
     """What ``train`` returns: the trained ``model``, the ``history`` (numpy arrays keyed by
     name: ``step [P]``, ``task_loss [P(, M)]``, ``loss [P(, M), n_subtasks]``, and for parity
-    tasks ``skill_strength`` likewise) and ``failed``: ensemble member -> what went wrong."""
+    tasks ``skill_strength`` likewise) and ``failed``: ensemble member -> what went wrong.
+    ``compiled`` says whether the step was compiled; ``warmup_s`` is the wall time of its
+    first call (compilation included; 0 when eager) and ``train_s`` that of the whole
+    training loop, warm-up included."""
 
     model: nn.Module
     history: dict[str, np.ndarray]
     config: TrainConfig
     failed: dict[int, str] = field(default_factory=dict)
+    compiled: bool = False
+    warmup_s: float = 0.0
+    train_s: float = 0.0
 
 
 def weights_of(model: nn.Module) -> list[torch.Tensor]:
@@ -130,14 +151,13 @@ def weights_of(model: nn.Module) -> list[torch.Tensor]:
 def penalties(model: nn.Module, members: slice | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(Σ|w|, Σw²) over the weights, each ``[M]`` for an ensemble (or the ``members`` slice)
     and ``[1]`` otherwise."""
+    from .steps import penalty_sums
+
     stacked = n_members(model) is not None
-    sl = slice(None) if members is None else members
-    l1 = l2 = 0
-    for w in weights_of(model):
-        flat = w[sl].flatten(1) if stacked else w.reshape(1, -1)
-        l1 = l1 + flat.abs().sum(1)
-        l2 = l2 + flat.pow(2).sum(1)
-    return l1, l2
+    weights = weights_of(model)
+    if stacked and members is not None:
+        weights = [w[members] for w in weights]
+    return penalty_sums(weights, stacked)
 
 
 def _members_of(batch: Batch, members: slice | None) -> Batch:
@@ -153,13 +173,15 @@ def predict(model: nn.Module, x: torch.Tensor, members: slice | None = None) -> 
 
 
 def objective(model: nn.Module, task: Task, batch: Batch, config: TrainConfig,
-              members: slice | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+              members: slice | None = None, alphas: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(objective, task loss), each ``[M]`` (``[1]`` for a single model; the slice's length
-    with ``members``): α·ℓ + λ1·Σ|w| + λ2·Σw²."""
+    with ``members``): α·ℓ + λ1·Σ|w| + λ2·Σw². ``alphas`` (those of ``members``) saves
+    building them from ``config`` again."""
     batch = _members_of(batch, members)
     task_loss = task.loss(predict(model, batch.x, members), batch).reshape(-1)
     l1, l2 = penalties(model, members)
-    alphas = config.alphas(n_members(model))[slice(None) if members is None else members]
+    if alphas is None:
+        alphas = config.alphas(n_members(model))[slice(None) if members is None else members]
     return alphas.to(task_loss) * task_loss + config.l1 * l1 + config.l2 * l2, task_loss
 
 
@@ -180,6 +202,11 @@ def member_chunks(model: nn.Module, rows: int) -> list[slice | None]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
+AUTO_COMPILE_WORK = 5e9
+"""``compile="auto"`` compiles a run when steps × members × batch × hidden neurons reaches this:
+about half a minute of eager work on one core, enough to repay the compiler's warm-up."""
+
+
 def _model_seeds(model: nn.Module) -> list[int]:
     if n_members(model) is not None:
         return list(model.seeds)
@@ -190,32 +217,100 @@ def _generator(*seeds: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence(list(seeds)).generate_state(1, np.uint64)[0] >> 1))
 
 
-class _Data:
-    """Per-member (or shared) streams of training batches, fresh or from a fixed set."""
+BLOCK_ELEMENTS = 2**18
+"""Numbers per data stream (1 MB of float32) that one draw of training data may hold."""
+MAX_BLOCK_STEPS = 128
 
-    def __init__(self, task: Task, config: TrainConfig, model_seeds: list[int]):
+
+def block_steps(task: Task, config: TrainConfig) -> int:
+    """How many steps of data each stream draws at a time: up to ``MAX_BLOCK_STEPS``, fewer for
+    big batches. It depends only on the task's shape and the batch size, never on the number
+    of members, so a member alone and in an ensemble draws the same blocks.
+
+    >>> import models
+    >>> block_steps(models.tasks.Square(), models.TrainConfig(batch_size=500)), block_steps(
+    ...     models.tasks.SparseParity(n_skills=5, n_bits=32), models.TrainConfig(batch_size=500))
+    (128, 13)
+    """
+    per_step = config.batch_size * (task.d_in + task.d_out + 1)
+    return max(1, min(MAX_BLOCK_STEPS, BLOCK_ELEMENTS // per_step))
+
+
+class _Data:
+    """Per-member (or shared) streams of training batches, fresh or from a fixed set.
+
+    Each stream draws ``block_steps`` steps of data at once, in blocks aligned to step
+    numbers (block b holds steps ``[b·K, (b+1)·K)``); the blocks of all streams are stacked
+    ``[K, streams, batch, ...]`` on the model's device, so a step's batch is one slice and no
+    Python loop over members runs per step. ``generator_states(step)`` are the states from
+    which ``batch(step)`` is drawn again: the states at the start of that step's block.
+    """
+
+    def __init__(self, task: Task, config: TrainConfig, model_seeds: list[int], device=None):
         self.task, self.config = task, config
+        self.device = torch.device("cpu") if device is None else torch.device(device)
         streams = [(config.seed,)] if config.shared_data else [(config.seed, s) for s in model_seeds]
         self.generators = [_generator(*s) for s in streams]
+        self.block = block_steps(task, config)
         self.datasets = None
+        self._pool = None
         if config.dataset_size is not None:
             self.datasets = [task.sample(config.dataset_size, g) for g in self.generators]
+            self._pool = Batch(*(torch.stack(t).to(self.device) for t in zip(*self.datasets)))  # [S, D, ...]
+            self._rows = torch.arange(len(streams), device=self.device).unsqueeze(1)
+        self._start: int | None = None  # first step of the block held in _buf
+        self._states: list[torch.Tensor] | None = None  # generator states at that block's start
+        self._buf = None
+        self._next = 0
 
-    def _one(self, i: int) -> Batch:
-        g = self.generators[i]
+    def _squeeze(self, batch: Batch) -> Batch:
+        if len(self.generators) == 1:  # one stream: a shared batch broadcasts over ensemble members
+            return Batch(*(t[0] for t in batch))
+        return batch
+
+    def _draw(self, start: int) -> None:
+        self._states = [g.get_state() for g in self.generators]
+        self._start = start
+        K, n = self.block, self.config.batch_size
         if self.datasets is None:
-            return self.task.sample(self.config.batch_size, g)
-        data = self.datasets[i]
-        if self.config.batch_size >= self.config.dataset_size:
-            return data
-        idx = torch.randint(self.config.dataset_size, (self.config.batch_size,), generator=g)
-        return Batch(*(t[idx] for t in data))
+            parts = [self.task.sample_steps(n, K, g) for g in self.generators]
+            self._buf = Batch(*(torch.stack(t, 1).to(self.device, non_blocking=True) for t in zip(*parts)))
+        else:
+            idx = [torch.randint(self.config.dataset_size, (K, n), generator=g) for g in self.generators]
+            self._buf = torch.stack(idx, 1).to(self.device, non_blocking=True)  # [K, S, batch]
+
+    def batch(self, step: int) -> Batch:
+        """The training batch of ``step``: ``[streams, batch, ...]``, or ``[batch, ...]`` for one
+        stream. Steps are asked for in order (a resumed run starts at its saved step)."""
+        if self._pool is not None and self.config.batch_size >= self.config.dataset_size:
+            return self._squeeze(self._pool)  # the whole data set every step
+        if self._start is None or step >= self._start + self.block:
+            self._draw(step - step % self.block)
+        j = step - self._start
+        if self._pool is None:
+            return self._squeeze(Batch(*(t[j] for t in self._buf)))
+        idx = self._buf[j]
+        return self._squeeze(Batch(*(t[self._rows, idx] for t in self._pool)))
 
     def next(self) -> Batch:
-        parts = [self._one(i) for i in range(len(self.generators))]
-        if len(parts) == 1:
-            return parts[0]  # one stream: a shared batch broadcasts over ensemble members
-        return Batch(*(torch.stack(t) for t in zip(*parts)))
+        """The batch of the step after the last one asked for."""
+        self._next += 1
+        return self.batch(self._next - 1)
+
+    def generator_states(self, step: int) -> list[torch.Tensor]:
+        """States to restore so that ``batch(step)`` (the next step to run) is drawn again."""
+        if self._start is not None and step < self._start + self.block:
+            return [s.clone() for s in self._states]
+        return [g.get_state() for g in self.generators]
+
+    def generators_at(self, step: int) -> list[torch.Generator]:
+        """Copies of the generators in ``generator_states(step)``."""
+        out = []
+        for s in self.generator_states(step):
+            g = torch.Generator()
+            g.set_state(s)
+            out.append(g)
+        return out
 
 
 def _to(batch: Batch, device: torch.device) -> Batch:
@@ -234,33 +329,64 @@ def check_fits(model: nn.Module, task: Task) -> None:
     check(out.shape[-1] == task.d_out, "task", task, f"a task with d_out={out.shape[-1]} to match the model's output")
 
 
+def use_compiled(model: nn.Module, config: TrainConfig) -> bool:
+    """Whether ``train`` compiles its step: ``compile="on"``/``"off"`` say so; ``"auto"``
+    compiles MLPs and ensembles when the run is big enough to repay the warm-up (5-25 s on a
+    2-core CPU): ``steps × members × batch_size × hidden neurons ≥ AUTO_COMPILE_WORK``.
+
+    >>> import models
+    >>> net = models.Ensemble(models.MLPConfig(d_in=1, widths=(100,), d_out=1), seeds=tuple(range(21)))
+    >>> use_compiled(net, TrainConfig(steps=1_500)), use_compiled(net, TrainConfig(steps=20_000))
+    (False, True)
+    """
+    from .steps import compilable
+
+    if config.compile == "off":
+        return False
+    if config.compile == "on":
+        check(compilable(model), "compile", config.compile,
+              f"'auto' or 'off' for a {type(model).__name__} (the compiled step handles MLPs and ensembles)")
+        return True
+    if not compilable(model):
+        return False
+    work = config.steps * (n_members(model) or 1) * config.batch_size * sum(model.sites.values())
+    return work >= AUTO_COMPILE_WORK
+
+
 def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
           checkpoint: str | Path | None = None) -> TrainResult:
     """Train ``model`` (an MLP, an Ensemble, a ParityTransformer or any ``nn.Module``
     mapping ``[batch, d_in]`` to ``[batch, d_out]``) on ``task`` in place.
 
-    An ensemble member whose objective becomes NaN/inf is frozen and listed in
-    ``result.failed``; the others train on. A single model that diverges raises
-    ``TrainingDiverged`` (its ``.result`` holds the history so far). With ``checkpoint``,
-    the run is saved there every ``config.checkpoint_every`` steps and at the end, and a
-    call on a folder holding an unfinished run of the same configuration resumes it.
+    The step is compiled or eager as ``config.compile`` says (see ``use_compiled``); the
+    result says which, and how long the compiled step's warm-up took. The objective is
+    checked for NaN/inf every ``config.check_every`` steps (and before every history point
+    and save), so the host does not wait on the device every step. An ensemble member whose
+    objective became NaN/inf is rolled back to its state at the last check and frozen, and
+    listed in ``result.failed`` with the step it diverged at; the others train on. A single
+    model that diverges raises ``TrainingDiverged`` (its ``.result`` holds the history so
+    far, and the model is rolled back likewise). With ``checkpoint``, the run is saved there
+    every ``config.checkpoint_every`` steps and at the end, and a call on a folder holding
+    an unfinished run of the same configuration resumes it, bit for bit.
     """
     from .checkpoint import load_train_state, save_train_state  # checkpoint imports train's types
+    from .steps import CompiledStep, EagerStep
 
     check(isinstance(task, Task), "task", task, "a models.tasks.Task")
     check_fits(model, task)
     members = n_members(model)
     stacked = members is not None
     config.alphas(members)  # validates the length of alpha
+    compiled = use_compiled(model, config)
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "adam":
         opt = torch.optim.Adam(params, lr=config.lr)
     else:
         opt = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-    data = _Data(task, config, _model_seeds(model))
-    device = next(model.parameters()).device  # data is drawn on the CPU, then moved to the model
+    device = next(model.parameters()).device
+    data = _Data(task, config, _model_seeds(model), device)
     eval_batch = _to(task.eval_batch(config.eval_size, _generator(config.seed, 2**31 - 1)), device)
-    eval_at = config.eval_steps()
+    eval_at = set(config.eval_steps())
     history: dict[str, list] = {}
     failed: dict[int, str] = {}
     frozen: dict[int, list[torch.Tensor]] = {}
@@ -269,6 +395,21 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     if state is not None:
         start, history, failed = state
         frozen = {i: [p.detach()[i].clone() for p in params] for i in failed}
+    if compiled:
+        step_fn = CompiledStep(model, task, config, opt, fallback=config.compile == "auto")
+    else:
+        step_fn = EagerStep(model, task, config, opt)
+    n_obj = members or 1
+    # the objective of each step since the last check, in the parameters' precision
+    window = torch.zeros(config.check_every, n_obj, device=device, dtype=params[0].dtype)
+    last = {"step": start}  # the last check: its step, and the parameters (and more) it found finite
+
+    def snapshot(step: int) -> None:
+        last["step"] = step
+        last["params"] = [p.detach().clone() for p in params]
+        if not stacked:  # a single model that diverges is saved as it was here
+            last["opt"] = copy.deepcopy(opt.state_dict())
+            last["generators"] = data.generator_states(step)
 
     def record(step: int) -> None:
         with torch.no_grad():
@@ -278,56 +419,88 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
         for k, v in values.items():
             history.setdefault(k, []).append(v.double().cpu().numpy().tolist())
 
-    def result() -> TrainResult:
-        return TrainResult(model, {k: np.asarray(v) for k, v in history.items()}, config, dict(failed))
+    seconds = {"train": 0.0}
 
-    def save(step: int) -> None:
+    def result() -> TrainResult:
+        warmup = getattr(step_fn, "warmup_s", None) or 0.0
+        return TrainResult(model, {k: np.asarray(v) for k, v in history.items()}, config, dict(failed),
+                           compiled=getattr(step_fn, "compiled", False), warmup_s=warmup,
+                           train_s=seconds["train"])
+
+    def save(step: int, generators=None) -> None:
         if checkpoint is not None:
-            save_train_state(checkpoint, model, task, config, opt, data.generators, step, history, failed)
+            save_train_state(checkpoint, model, task, config, opt, generators or data.generators_at(step), step,
+                             history, failed)
+
+    def restore_frozen() -> None:
+        with torch.no_grad():
+            for i, saved in frozen.items():
+                for p, s in zip(params, saved):
+                    p[i] = s
+
+    def check_window(done: int) -> None:
+        """Look at the objectives since the last check; roll back and freeze what diverged."""
+        n = done - last["step"]
+        if n > 0:
+            bad = ~torch.isfinite(window[:n])
+            if bool(bad.any()):
+                bad = bad.cpu()
+                values = window[:n].cpu()
+                for i in range(n_obj):
+                    if i in failed or not bool(bad[:, i].any()):
+                        continue
+                    row = int(bad[:, i].nonzero()[0])
+                    at, value = last["step"] + row, values[row, i].item()
+                    if not stacked:
+                        with torch.no_grad():
+                            for p, s in zip(params, last["params"]):
+                                p.copy_(s)
+                        opt.load_state_dict(last["opt"])
+                        gens = [torch.Generator() for _ in last["generators"]]
+                        for g, s in zip(gens, last["generators"]):
+                            g.set_state(s)
+                        save(last["step"], gens)
+                        raise TrainingDiverged(f"training diverged at step {at}: objective={value}; try a smaller "
+                                               f"lr (lr={config.lr}) or alpha (alpha={config.alpha})", result())
+                    failed[i] = f"objective became {value} at step {at}"
+                    frozen[i] = [s[i].clone() for s in last["params"]]
+                restore_frozen()
+        snapshot(done)
 
     if start == 0 and not history:
         record(0)
+    snapshot(start)
     bar = None
     if config.progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=config.steps, initial=start, desc="train", leave=False)
-    chunks = member_chunks(model, config.batch_size)
     model.train()
+    lr = None
+    began = time.perf_counter()
     for step in range(start, config.steps):
-        for group in opt.param_groups:
-            group["lr"] = config.lr_at(step)
-        batch = _to(data.next(), device)
-        opt.zero_grad(set_to_none=True)
-        for sl in chunks:
-            obj, _ = objective(model, task, batch, config, sl)
-            finite = torch.isfinite(obj)
-            if not bool(finite.all()):
-                if not stacked:
-                    save(step)
-                    raise TrainingDiverged(f"training diverged at step {step}: objective={obj.item()}; try a smaller "
-                                           f"lr (lr={config.lr}) or alpha (alpha={config.alpha})", result())
-                for j in range(obj.numel()):
-                    i = sl.start + j
-                    if not finite[j] and i not in failed:
-                        failed[i] = f"objective became {obj[j].item()} at step {step}"
-                        frozen[i] = [p.detach()[i].clone() for p in params]
-                obj = torch.where(finite, obj, torch.zeros_like(obj))
-            obj.sum().backward()
-        opt.step()
+        if config.lr_at(step) != lr:
+            lr = config.lr_at(step)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            if hasattr(step_fn, "set_lr"):
+                step_fn.set_lr(lr)
+        obj = step_fn(data.batch(step))
+        window[step - last["step"]] = obj
         if frozen:
-            with torch.no_grad():
-                for i, saved in frozen.items():
-                    for p, s in zip(params, saved):
-                        p[i] = s
+            restore_frozen()
         done = step + 1
+        to_save = config.checkpoint_every and done % config.checkpoint_every == 0 and done < config.steps
+        if done % config.check_every == 0 or done in eval_at or to_save or done == config.steps:
+            check_window(done)
         if done in eval_at:
             record(done)
             if bar is not None:
                 bar.set_postfix(task_loss=f"{np.mean(history['task_loss'][-1]):.3g}")
-        if config.checkpoint_every and done % config.checkpoint_every == 0 and done < config.steps:
+        if to_save:
             save(done)
         if bar is not None:
             bar.update(1)
+    seconds["train"] = time.perf_counter() - began
     if bar is not None:
         bar.close()
     model.eval()

@@ -49,19 +49,18 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path, monkeypatch):
     cfg = models.TrainConfig(alpha=(1.0, 2.0), steps=120, checkpoint_every=40, lr_decay_every=50, **QUICK)
     straight = models.train(make(), task, cfg)
 
-    real_sample = SparseParity.sample
-    calls = {"n": 0}
+    from models.train import _Data
+    real_batch = _Data.batch
 
-    def flaky(self, n, generator):
-        calls["n"] += 1
-        if calls["n"] == 2 * 100:  # two members draw each step: dies during step 100
+    def flaky(self, step):
+        if step == 100:  # dies during step 100
             raise KeyboardInterrupt("power cut")
-        return real_sample(self, n, generator)
+        return real_batch(self, step)
 
-    monkeypatch.setattr(SparseParity, "sample", flaky)
+    monkeypatch.setattr(_Data, "batch", flaky)
     with pytest.raises(KeyboardInterrupt):
         models.train(make(), task, cfg, checkpoint=tmp_path / "run")
-    monkeypatch.setattr(SparseParity, "sample", real_sample)
+    monkeypatch.setattr(_Data, "batch", real_batch)
     assert saved_progress(tmp_path / "run")["step"] == 80  # the last save before the cut
     resumed = models.train(make(), task, cfg, checkpoint=tmp_path / "run")
     for a, b in zip(resumed.model.parameters(), straight.model.parameters()):

@@ -141,13 +141,15 @@ def test_task_model_mismatch_is_clear():
 
 
 def test_parity_transformer_trains_and_exposes_neurons():
-    task = SparseParity(n_skills=2, n_bits=6, bits_per_skill=3)
+    # one bit per skill: learned within 60 steps from any seed (three-bit parities sit on a
+    # plateau for hundreds of steps, where whether the loss dips is a coin flip of the data)
+    task = SparseParity(n_skills=2, n_bits=6, bits_per_skill=1)
     net = models.ParityTransformer(models.ParityTransformerConfig(n_ctx=task.d_in, d_model=16, n_heads=4))
     assert "blocks.0.mlp.hook_post" in net.hook_dict and net.sites == {"blocks.0.mlp.hook_post": 64}
     _, cache = net.run_with_cache(task.sample(3, torch.Generator().manual_seed(0)).x)
     assert cache["blocks.0.mlp.hook_post"].shape == (3, task.d_in, 64)
     res = models.train(net, task, models.TrainConfig(l1=0, l2=0, lr=3e-3, **QUICK))
-    assert res.history["task_loss"][-1] < res.history["task_loss"][0]
+    assert res.history["task_loss"][-1] < 0.8 * res.history["task_loss"][0]
 
 
 def test_bad_model_configs():

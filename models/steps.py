@@ -1,0 +1,263 @@
+"""One optimisation step of ``models.train``, eager or compiled.
+
+``EagerStep`` is the plain PyTorch step: forward, objective, ``backward()`` and the
+optimizer's own ``step()``, walking wide ensembles a few members at a time on the CPU.
+``CompiledStep`` is the same step as one ``torch.compile``d graph: forward, objective
+α·ℓ + λ1·Σ|w| + λ2·Σw², its gradient (``torch.func.grad``) and the Adam or SGD update,
+written into the parameters and the optimizer's own state tensors (so a checkpoint saved
+by either step resumes under the other). Both take a batch and return the objective of each
+member, ``[M]`` (``[1]`` for a single model), without waiting for it: nothing here syncs
+the host.
+
+>>> import torch, models
+>>> net = models.Ensemble(models.MLPConfig(d_in=1, widths=(4,), d_out=1), seeds=(0, 1))
+>>> cfg = models.TrainConfig(alpha=(1.0, 2.0))
+>>> opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+>>> step = EagerStep(net, models.tasks.Square(), cfg, opt)
+>>> step(models.tasks.Square().sample_steps(8, 2, torch.Generator().manual_seed(0))).shape  # x [M, n, d_in]
+torch.Size([2])
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import nn
+
+from .mlp import ACTIVATIONS, MLP, Ensemble, n_members
+from .tasks import Batch, Task
+from .validate import check
+
+
+def compilable(model: nn.Module) -> bool:
+    """Whether ``CompiledStep`` handles ``model``: the toy MLPs and their ensembles."""
+    return isinstance(model, (MLP, Ensemble))
+
+
+def penalty_sums(weights: list[torch.Tensor], stacked: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Σ|w|, Σw²) over ``weights``: per member ``[M]`` when ``stacked``, else ``[1]``."""
+    l1 = l2 = 0
+    for w in weights:
+        flat = w.flatten(1) if stacked else w.reshape(1, -1)
+        l1 = l1 + flat.abs().sum(1)
+        l2 = l2 + flat.pow(2).sum(1)
+    return l1, l2
+
+
+class EagerStep:
+    """Forward, objective, ``backward()`` and ``opt.step()`` in eager PyTorch."""
+
+    def __init__(self, model: nn.Module, task: Task, config, opt: torch.optim.Optimizer):
+        from .train import member_chunks
+        self.model, self.task, self.config, self.opt = model, task, config, opt
+        self.alphas = config.alphas(n_members(model)).to(next(model.parameters()))
+        self.chunks = member_chunks(model, config.batch_size)
+
+    def __call__(self, batch: Batch) -> torch.Tensor:
+        from .train import objective
+        self.opt.zero_grad(set_to_none=True)
+        objs = []
+        for sl in self.chunks:
+            obj, _ = objective(self.model, self.task, batch, self.config, sl,
+                               alphas=self.alphas if sl is None else self.alphas[sl])
+            obj.sum().backward()
+            objs.append(obj.detach())
+        self.opt.step()
+        return objs[0] if len(objs) == 1 else torch.cat(objs)
+
+
+SMALL_FAN = 4
+"""Layers with at most this many inputs or outputs are written as broadcast products and
+sums in the compiled step (so the compiler fuses them with the activation) instead of
+batched matrix products."""
+
+
+def _layer(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``x [M, n, fan_in] @ w [M, fan_in, fan_out] + b [M, 1, fan_out]``."""
+    if min(w.shape[1], w.shape[2]) <= SMALL_FAN:
+        return (x.unsqueeze(-1) * w.unsqueeze(1)).sum(-2) + b
+    return torch.baddbmm(b, x, w)
+
+
+def _objective(weights, biases, x, y, subtask, alphas, task, activation, stacked, l1, l2):
+    """α·ℓ + λ1·Σ|w| + λ2·Σw² per member ``[M]`` of the stacked MLP (``weights[i]``
+    ``[M, fan_in, fan_out]``, ``biases[i]`` ``[M, 1, fan_out]``) on ``x [M or 1, n, d_in]``."""
+    act = ACTIVATIONS[activation]
+    h = x if x.shape[0] == weights[0].shape[0] else x.expand(weights[0].shape[0], *x.shape[1:])
+    for w, b in zip(weights[:-1], biases[:-1]):
+        h = act(_layer(h, w, b))
+    out = _layer(h, weights[-1], biases[-1])
+    if not stacked:
+        out = out[0]
+    task_loss = task.loss(out, Batch(x if stacked else x[0], y, subtask)).reshape(-1)
+    pen1, pen2 = penalty_sums(weights, True)
+    return alphas * task_loss + l1 * pen1 + l2 * pen2
+
+
+def _gradient(weights, biases, *args):
+    """(gradients of Σ objective over weights and biases, the objective per member)."""
+    def total(ws, bs):
+        obj = _objective(ws, bs, *args)
+        return obj.sum(), obj.detach()
+    return torch.func.grad(total, argnums=(0, 1), has_aux=True)(weights, biases)
+
+
+def _adam(weights, biases, exp_avgs, exp_avg_sqs, t, lr, beta1, beta2, eps, *args):
+    """One Adam step in place, as ``torch.optim.Adam`` does it (no weight decay, no amsgrad);
+    ``t`` is the step count after this step."""
+    (gw, gb), obj = _gradient(weights, biases, *args)
+    bias1 = 1 - beta1**t
+    bias2 = (1 - beta2**t).sqrt()
+    with torch.no_grad():
+        for p, g, m, v in zip([*weights, *biases], [*gw, *gb], exp_avgs, exp_avg_sqs):
+            m.lerp_(g, 1 - beta1)
+            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+            p.sub_((lr / bias1) * m / (v.sqrt() / bias2 + eps))
+    return obj
+
+
+def _sgd(weights, biases, buffers, lr, momentum, weight_decay, *args):
+    """One SGD step in place, as ``torch.optim.SGD`` does it (no dampening, no Nesterov)."""
+    (gw, gb), obj = _gradient(weights, biases, *args)
+    with torch.no_grad():
+        for i, (p, g) in enumerate(zip([*weights, *biases], [*gw, *gb])):
+            if weight_decay != 0:
+                g = g + weight_decay * p
+            if momentum != 0:
+                g = buffers[i].mul_(momentum).add_(g)
+            p.sub_(lr * g)
+    return obj
+
+
+_COMPILED: dict[str, object] = {}
+RECOMPILE_LIMIT = 64
+"""How many shapes (or other static settings) one process may compile the step for; torch's
+default of 8 would quietly run later sweeps' steps uncompiled."""
+CHUNK_ELEMENTS = 2**19
+"""Hidden activations per compiled call on the CPU: wide ensembles run a few members (a
+divisor of M, so every call has one shape) at a time, so the step's buffers stay in cache."""
+
+
+def _compiled(name: str):
+    if name not in _COMPILED:  # one compiled function per update rule, shared by every run
+        _COMPILED[name] = torch.compile({"adam": _adam, "sgd": _sgd}[name], dynamic=False)
+    return _COMPILED[name]
+
+
+def compiled_chunk(members: int, rows: int, width: int, cuda: bool = False) -> int:
+    """Members per compiled call: the largest divisor of ``members`` whose activations
+    (``rows × width`` each) fit ``CHUNK_ELEMENTS``; all of them on a GPU.
+
+    >>> compiled_chunk(64, 500, 16), compiled_chunk(21, 500, 100), compiled_chunk(8, 500, 1000)
+    (64, 7, 1)
+    """
+    if cuda:
+        return members
+    size = max(1, CHUNK_ELEMENTS // (rows * width))
+    return max(d for d in range(1, members + 1) if members % d == 0 and d <= size)
+
+
+class CompiledStep:
+    """The whole step as one compiled graph per chunk of members, updating ``model`` and
+    ``opt``'s state in place. ``warmup_s`` is the wall time of the first step, compilation
+    included. With ``fallback``, a first step that fails to compile (no C++ compiler, say)
+    warns and hands over to ``EagerStep``; ``compiled`` then turns False.
+    """
+
+    def __init__(self, model: nn.Module, task: Task, config, opt: torch.optim.Optimizer, fallback: bool = False):
+        check(compilable(model), "model", type(model).__name__, "an MLP or an Ensemble for the compiled step")
+        self.opt, self.kind = opt, config.optimizer
+        self.fallback, self.eager, self.compiled = fallback, None, True
+        self._eager_args = (model, task, config, opt)
+        group = opt.param_groups[0]
+        self.stacked = isinstance(model, Ensemble)
+        if self.stacked:
+            weights, biases = list(model.weight), list(model.bias)
+        else:
+            weights, biases = [l.weight for l in model.layers], [l.bias for l in model.layers]
+        ordered = [*weights, *biases]
+        check({id(p) for p in ordered} == {id(p) for p in group["params"]} and len(opt.param_groups) == 1,
+              "opt", opt, "one parameter group holding the model's weights and biases")
+        device = ordered[0].device
+        for p in ordered:  # the optimizer's own state layout, created up front
+            state = opt.state[p]
+            if self.kind == "adam" and not state:
+                state["step"] = torch.tensor(0.0)
+                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            if self.kind == "sgd" and group["momentum"] != 0 and state.get("momentum_buffer") is None:
+                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        states = [opt.state[p] for p in ordered]
+        n_w = len(weights)
+        # stacked views [M, fan_in, fan_out] / [M, 1, fan_out] of the parameters and their state
+        view_w = (lambda t: t) if self.stacked else (lambda t: t.T.unsqueeze(0))
+        view_b = (lambda t: t) if self.stacked else (lambda t: t[None, None])
+
+        def views(tensors):
+            return [view_w(t.detach()) for t in tensors[:n_w]] + [view_b(t.detach()) for t in tensors[n_w:]]
+
+        self.tensors = views(ordered)
+        if self.kind == "adam":
+            self.exp_avgs = views([s["exp_avg"] for s in states])
+            self.exp_avg_sqs = views([s["exp_avg_sq"] for s in states])
+            self.counts = [s["step"] for s in states]
+            beta1, beta2 = group["betas"]
+            self.hyper = (float(beta1), float(beta2), float(group["eps"]))
+        else:
+            self.buffers = views([s["momentum_buffer"] for s in states]) if group["momentum"] != 0 else []
+            self.hyper = (float(group["momentum"]), float(group["weight_decay"]))
+        members = n_members(model) or 1
+        size = compiled_chunk(members, config.batch_size, max(model.sites.values()), device.type == "cuda")
+        self.chunks = [slice(i, i + size) for i in range(0, members, size)] if size < members else [None]
+        self.n_w = n_w
+        self.alphas = config.alphas(n_members(model)).to(ordered[0])
+        self.static = (task, model.config.activation, self.stacked, float(config.l1), float(config.l2))
+        self.lr = torch.tensor(float(group["lr"]), dtype=ordered[0].dtype, device=device)
+        self.fn = _compiled(self.kind)
+        self.warmup_s = None
+
+    def set_lr(self, lr: float) -> None:
+        self.lr.fill_(lr)
+
+    def _call(self, sl, batch: Batch) -> torch.Tensor:
+        cut = (lambda ts: ts) if sl is None else (lambda ts: [t[sl] for t in ts])
+        x, y, subtask = batch
+        if not self.stacked:
+            x = x.unsqueeze(0)
+        elif sl is not None and x.dim() == 3:
+            x, y, subtask = x[sl], y[sl], subtask[sl]
+        params = cut(self.tensors)
+        w, b = params[:self.n_w], params[self.n_w:]
+        alphas = self.alphas if sl is None else self.alphas[sl]
+        data = (x, y, subtask, alphas, *self.static)
+        if self.kind == "adam":
+            return self.fn(w, b, cut(self.exp_avgs), cut(self.exp_avg_sqs), self.counts[0], self.lr, *self.hyper, *data)
+        return self.fn(w, b, cut(self.buffers), self.lr, *self.hyper, *data)
+
+    def _step(self, batch: Batch) -> torch.Tensor:
+        if self.kind == "adam":
+            torch._foreach_add_(self.counts, 1)
+        objs = [self._call(sl, batch) for sl in self.chunks]
+        return objs[0] if len(objs) == 1 else torch.cat(objs)
+
+    def __call__(self, batch: Batch) -> torch.Tensor:
+        if self.eager is not None:
+            return self.eager(batch)
+        if self.warmup_s is not None:
+            return self._step(batch)
+        t = time.perf_counter()
+        try:
+            with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
+                obj = self._step(batch)
+        except Exception as e:  # compilation failed before anything was updated
+            if not self.fallback:
+                raise
+            import warnings
+            warnings.warn(f"the compiled training step failed ({type(e).__name__}: {e}); training eagerly",
+                          RuntimeWarning, stacklevel=2)
+            if self.kind == "adam":
+                torch._foreach_sub_(self.counts, 1)
+            self.eager, self.compiled, self.warmup_s = EagerStep(*self._eager_args), False, 0.0
+            return self.eager(batch)
+        self.warmup_s = time.perf_counter() - t
+        return obj
