@@ -23,7 +23,7 @@ import numpy as np
 from scipy import optimize, special
 
 from .fits import PowerLawFit, _check, _short, fit_power_law
-from .multilinear import RESOURCES, _is_number, skill_frequencies
+from .multilinear import RESOURCES, _is_number, skill_frequencies  # noqa: F401 (the doctests use it)
 
 __all__ = ["calibration_offset", "calibrated_strength", "Calibration", "calibrate", "calibrate_history",
            "emergence_step", "emergence_times", "EmergenceTimes", "PAPER_THRESHOLDS", "emergence_law"]

@@ -9,8 +9,10 @@ batches of 4000, 500 000 steps (100 000 epochs of 5 batches), widths 1..20, 50 r
 Adam's weight decay is applied as the trainer's L2 penalty λ2 = 2.5e-4 on the weights
 (the same gradient, wd·w); the authors' also decays the biases. The quick recipe scales
 down, for the CPU: widths 1..20 → 8 of them from 2 to 20, steps 500 000 → 5 000 (1/100),
-batch 4000 → 1000 (1/4), seeds 50 → 3 repeats. Adam at lr 0.05 settles within a few
-thousand steps; a skill still learning at the end would read as lack of width."""
+batch 4000 → 1000 (1/4), seeds 50 → 3 repeats, and lr 0.05 → 0.01: in 5 000 steps Adam at
+0.05 (with the weight decay) learned almost nothing at any width (R_1/S 0.31 at width 20),
+while 0.01 learned skills 1 and 2 at width 16 in 3 000. A skill still learning at the end
+reads as lack of width."""
 from __future__ import annotations
 
 import time
@@ -37,7 +39,7 @@ class Recipe:
 
 
 FULL = Recipe()
-QUICK = Recipe(widths=(2, 4, 6, 8, 10, 12, 16, 20), steps=5000, batch=1000, seeds=(0, 1, 2))
+QUICK = Recipe(widths=(2, 4, 6, 8, 10, 12, 16, 20), lr=0.01, steps=5000, batch=1000, seeds=(0, 1, 2))
 
 
 def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
