@@ -142,7 +142,8 @@ def show(title: str, res: dict) -> None:
     v = res["verified_notes"]
     print(f"time: attribution {s['attribution']:.1f}s, verified {s['verified']:.1f}s, exact ablation of the compared "
           f"neurons {s['exact_on_compared']:.1f}s; verified: {v['n_candidates']} candidates + {v['n_sample']} sampled, "
-          f"missed ≈ {v['missed_estimate']:.0f} (95% bound {v['missed_upper_95']:.0f})")
+          f"serving but unverified ≈ {v['missed_estimate']:.0f} (95% bound {v['missed_upper_95']:.0f}), of which "
+          f"misassigned by the estimate ≈ {v['misassigned_estimate']:.0f} (95% bound {v['misassigned_upper_95']:.0f})")
 
 
 def main(argv=None) -> int:

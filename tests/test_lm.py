@@ -89,6 +89,8 @@ def test_verified_scores_are_exact_ablation_where_measured_and_bound_the_rest(fo
         m = ver.exact[s]
         assert np.allclose(ver.scores[s][m], exact.scores[s][m], rtol=1e-6, atol=1e-9)
     assert 0 <= ver.notes["missed_estimate"] <= ver.notes["missed_upper_95"] <= 256 - 26
+    assert 0 <= ver.notes["misassigned_estimate"] <= ver.notes["misassigned_upper_95"] <= 256 - 26
+    assert 0 <= ver.notes["sample_misassigned"] <= ver.notes["n_sample"]
     rho = ver.notes["screen_agreement"]["spearman_first_order_vs_exact"]
     assert set(rho) == {"low", "high"}
 
