@@ -154,18 +154,20 @@ def main(argv=None) -> int:
                    help="SmolLM2: share of live neurons the verified method checks in the screen's order")
     p.add_argument("--sample", type=int, default=64, help="SmolLM2: random others the verified method checks")
     p.add_argument("--skip-smollm2", action="store_true")
+    p.add_argument("--skip-gpt2", action="store_true")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     torch.manual_seed(0)
     out = {}
-    task = synthetic_task()
-    t0 = time.time()
-    model, loss = trained_gpt2(task, args.steps)
-    print(f"trained 2-layer GPT-2 (512 MLP neurons) for {args.steps} steps in {time.time() - t0:.0f}s, "
-          f"final loss {loss:.3f}")
-    inputs = task.eval_batch(10_000, torch.Generator().manual_seed(1))
-    out["trained_gpt2"] = compare(model, task, inputs, sample=None)
-    show("trained 2-layer GPT-2, every live neuron", out["trained_gpt2"])
+    if not args.skip_gpt2:
+        task = synthetic_task()
+        t0 = time.time()
+        model, loss = trained_gpt2(task, args.steps)
+        print(f"trained 2-layer GPT-2 (512 MLP neurons) for {args.steps} steps in {time.time() - t0:.0f}s, "
+              f"final loss {loss:.3f}")
+        inputs = task.eval_batch(10_000, torch.Generator().manual_seed(1))
+        out["trained_gpt2"] = compare(model, task, inputs, sample=None)
+        show("trained 2-layer GPT-2, every live neuron", out["trained_gpt2"])
     if not args.skip_smollm2:
         from interp.bridge import load_smollm2
         from lm_resources import study_task
