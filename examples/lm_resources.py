@@ -15,7 +15,7 @@ mean-ablated exactly, and the sample bounds the serving neurons the screen misse
   neurons allocated to k, and against removing as many random live neurons; the exponent of
   ℓ_k against the N_k − n neurons left is fitted with a bootstrap 95% interval.
 
-Quick recipe trades away: 4 sequences of 32 tokens per subtask (512 tokens), 0.2% of the live
+Quick recipe trades away: 4 sequences of 32 tokens per subtask (512 tokens), 0.4% of the live
 neurons (at least 64) verified as candidates and 64 sampled. The full recipe uses 16
 sequences of 64 tokens, 2% and 256. Needs the ``lm`` extra (SmolLM2's weights).
 """
@@ -47,7 +47,7 @@ class Recipe:
     seed: int = 0
 
 
-QUICK = Recipe(per_subtask=4, seq_len=32, candidates=0.002, min_candidates=64, sample=64,
+QUICK = Recipe(per_subtask=4, seq_len=32, candidates=0.004, min_candidates=64, sample=64,
                removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256))
 FULL = Recipe(per_subtask=16, seq_len=64, candidates=0.02, min_candidates=256, sample=256,
               removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
