@@ -312,8 +312,12 @@ class Allocation:
         v = self.notes.get("missed_upper_95")
         if v is not None:
             lines.append(f"verified by exact ablation: {self.notes['n_candidates']} top candidates of the "
-                         f"attribution screen and a random sample of {self.notes['n_sample']} others; neurons the "
-                         f"screen may have missed: {self.notes['missed_estimate']:.0f} (95% bound {v:.0f})")
+                         f"attribution screen and a random sample of {self.notes['n_sample']} others; serving "
+                         f"neurons left unverified (the screen may have missed them): "
+                         f"{self.notes['missed_estimate']:.0f} (95% bound {v:.0f}); of those left, assigned "
+                         f"otherwise by the estimate than by exact ablation: "
+                         f"{self.notes['misassigned_estimate']:.0f} (95% bound "
+                         f"{self.notes['misassigned_upper_95']:.0f})")
         return "\n".join(lines)
 
     def __str__(self) -> str:

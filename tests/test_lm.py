@@ -89,21 +89,18 @@ def test_verified_scores_are_exact_ablation_where_measured_and_bound_the_rest(fo
         m = ver.exact[s]
         assert np.allclose(ver.scores[s][m], exact.scores[s][m], rtol=1e-6, atol=1e-9)
     assert 0 <= ver.notes["missed_estimate"] <= ver.notes["missed_upper_95"] <= 256 - 26
+    assert 0 <= ver.notes["misassigned_estimate"] <= ver.notes["misassigned_upper_95"] <= 256 - 26
+    assert 0 <= ver.notes["sample_misassigned"] <= ver.notes["n_sample"]
     rho = ver.notes["screen_agreement"]["spearman_first_order_vs_exact"]
     assert set(rho) == {"low", "high"}
 
 
-def test_auto_records_what_ran_and_why(folders):
+def test_auto_records_what_ran_and_why(folders, monkeypatch):
     bridge = load_hf(folders / "llama")
     alloc = interp.allocate(bridge, _task(), progress=False)
     assert alloc.method == "ablation" and "exact ablation" in alloc.notes["auto"]
-    big = interp.allocate(bridge, _task(), progress=False, options={"sample": 10})
-    import interp.allocation as A
-    old, A.ABLATION_LIMIT = A.ABLATION_LIMIT, 16
-    try:
-        big = interp.allocate(bridge, _task(), progress=False, options={"sample": 10, "min_candidates": 8})
-    finally:
-        A.ABLATION_LIMIT = old
+    monkeypatch.setattr(interp.allocation, "ABLATION_LIMIT", 16)    # a model "too large" to ablate whole
+    big = interp.allocate(bridge, _task(), progress=False, options={"sample": 10, "min_candidates": 8})
     assert big.method == "verified" and "verified by exact ablation" in big.notes["auto"]
     assert "missed_upper_95" in big.notes and "screen_agreement" in big.notes
     assert "screen may have missed" in big.table()

@@ -284,7 +284,8 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                "live_relative": live_rel, "live_absolute": live_abs, "verified": notes, "concentration": conc,
                "removal": removal, "loss_ratio_top": top, "loss_ratio_random": rnd, "fits": fits,
                "seconds": {"load": t_load, "allocate": t_alloc, "removal": t_removal}}
-    summary = (f"{alloc.n_live} live neurons of {30 * 1536}; serving: "
+    n_total = sum(v.size for v in alloc.live.values())
+    summary = (f"{alloc.n_live} live neurons of {n_total}; serving: "
                + ", ".join(f"{k} {v}" for k, v in counts.items())
                + f"; missed ≤ {notes['missed_upper_95']:.0f} (95%).")
     return fk.finish(out_dir, NAME, fig, numbers, claims, summary, t0)
