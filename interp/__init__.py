@@ -9,7 +9,7 @@ are imported by the analyses that need them.
 >>> interp.allocate.__module__
 'interp.allocation'
 """
-import importlib
+from models.lazy import lazy_names
 
 _NAMES = {
     # -- neuron accounting --
@@ -40,15 +40,4 @@ _WHERE = {name: module for module, names in _NAMES.items() for name in names}
 __all__ = sorted(_WHERE) + _SUBMODULES
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, _SUBMODULES)

@@ -11,9 +11,10 @@ TransformerLens for their hook points when first touched).
 >>> sorted(result.history)
 ['loss', 'step', 'task_loss']
 """
-import importlib
 import sys
 import types
+
+from .lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -30,18 +31,7 @@ __all__ = ["tasks", "TokenTask", "MLP", "Ensemble", "MLPConfig", "ParityTransfor
            "TrainConfig", "TrainResult", "TrainingDiverged", "train", "save", "load", "Checkpoint", "__version__"]
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, _SUBMODULES)
 
 
 class _Package(types.ModuleType):
