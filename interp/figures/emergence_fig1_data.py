@@ -66,6 +66,5 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                                           "calibration": cal.to_dict()}, claims, f"D_c = {cal.constant:.0f}.", t0)
 
 
-
 def sweeps(r: Recipe) -> list:
     return []

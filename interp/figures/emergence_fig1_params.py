@@ -55,6 +55,5 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                                           "calibration": cal.to_dict()}, claims, f"N_c = {cal.constant:.2f}.", t0)
 
 
-
 def sweeps(r: Recipe) -> list:
     return []

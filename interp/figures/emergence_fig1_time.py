@@ -112,6 +112,5 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     return fk.finish(out_dir, NAME, fig, numbers, claims, summary, t0)
 
 
-
 def sweeps(r: Recipe) -> list:
     return []

@@ -90,6 +90,5 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                      "compute frontier of the multilinear model at the authors' settings.", t0)
 
 
-
 def sweeps(r: Recipe) -> list:
     return []

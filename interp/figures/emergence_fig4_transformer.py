@@ -110,6 +110,5 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                      f"τ_k = {np.round(tau.mean, 0).tolist()} ± {np.round(tau.spread, 0).tolist()}.", t0)
 
 
-
 def sweeps(r: Recipe) -> list:
     return []
