@@ -20,7 +20,6 @@ torch.Size([2])
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -158,27 +157,16 @@ def compiled_chunk(members: int, rows: int, width: int, cuda: bool = False) -> i
     return max(d for d in range(1, members + 1) if members % d == 0 and d <= size)
 
 
-@contextmanager
-def _one_thread():
-    """Run the compiled step's CPU kernels on one thread: its fused loops are small, and the
-    2-thread OpenMP version ran 8x slower than one thread on a 2-core machine (a 9 × 100
-    ensemble: 70 against 560 steps/s)."""
-    before = torch.get_num_threads()
-    if before == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 class CompiledStep:
     """The whole step as one compiled graph per chunk of members, updating ``model`` and
     ``opt``'s state in place. ``warmup_s`` is the wall time of the first step, compilation
     included. With ``fallback``, a first step that fails to compile (no C++ compiler, say)
     warns and hands over to ``EagerStep``; ``compiled`` then turns False.
+
+    Its CPU kernels run on ``torch.get_num_threads()`` threads as set when the step is first
+    compiled in the process. On a quiet 2-core machine 2 threads beat 1 by 1.2-1.6x; with
+    another job busy on one of the cores they lose (21 × 100: 4 485 against 6 809
+    model-steps/s), so on a shared machine set ``torch.set_num_threads`` to the free cores.
     """
 
     def __init__(self, model: nn.Module, task: Task, config, opt: torch.optim.Optimizer, fallback: bool = False):
@@ -261,11 +249,10 @@ class CompiledStep:
         if self.eager is not None:
             return self.eager(batch)
         if self.warmup_s is not None:
-            with _one_thread():
-                return self._step(batch)
+            return self._step(batch)
         t = time.perf_counter()
         try:
-            with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT), _one_thread():
+            with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
                 obj = self._step(batch)
         except Exception as e:  # compilation failed before anything was updated
             if not self.fallback:
