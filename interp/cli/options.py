@@ -121,7 +121,7 @@ def _writable(option: str, given: str, folder: Path) -> None:
         else:
             os.close(fd)
             os.unlink(probe)
-    check(why is None, option, given, f"a location this process can write ({folder}: {why})")
+    check(why is None, option, given, f"a location this process can write (cannot create a file in {folder}: {why})")
 
 
 def check_output_file(option: str, path: str) -> Path:
@@ -129,10 +129,10 @@ def check_output_file(option: str, path: str) -> Path:
     existing folder this process can write. Checked before any work, so a bad path costs
     nothing.
 
-    >>> check_output_file("--json", "/no/such/folder/out.json")
+    >>> check_output_file("--json", "/no/such/out.json")
     Traceback (most recent call last):
     ...
-    ValueError: --json='/no/such/folder/out.json' is not allowed: expected a file in an existing folder (/no/such/folder does not exist)
+    ValueError: --json='/no/such/out.json' is not allowed: expected a file in an existing folder (/no/such does not exist)
     """
     p = Path(path)
     check(path != "" and not p.is_dir(), option, path, "a file path, not a folder")
