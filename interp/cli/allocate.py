@@ -83,7 +83,7 @@ def _load_model(where: str):
         return load_smollm2(), None
     path = Path(where)
     if path.is_file() and path.suffix == ".gguf":
-        return load_hf(path), None
+        return _outside(load_hf, path, where), None
     if not path.is_dir():
         raise ValueError(f"checkpoint={where!r} is not allowed: expected an existing folder, a .gguf file or "
                          f"'smollm2'")
@@ -91,9 +91,19 @@ def _load_model(where: str):
         ck = models.load(path)
         return ck.model, ck.task
     if is_hf_folder(path):
-        return load_hf(path), None
+        return _outside(load_hf, path, where), None
     raise ValueError(f"checkpoint={where!r} is not allowed: expected a checkpoint folder (config.json and "
                      f"weights.safetensors, from models.save) or a Hugging Face model folder")
+
+
+def _outside(load, path: Path, where: str):
+    """An outside model, ``load(path)``; a folder or file it cannot read (missing weights,
+    unreadable files) is refused naming it."""
+    try:
+        return load(path)
+    except OSError as e:
+        raise ValueError(f"checkpoint={where!r} is not allowed: expected a model folder or file that loads "
+                         f"({type(e).__name__}: {e})") from None
 
 
 def cmd_allocate(args) -> int:
