@@ -74,14 +74,19 @@ def check_int(option: str, value: int | None, low: int = 0, high: int = INT_MAX)
     """
     if value is None:
         return
-    allowed = f"an integer ≥ {low}" if high == INT_MAX else f"an integer in [{low}, {high}]"
+    allowed = f"an integer in [{low}, {high}]"
+    if high == INT_MAX:
+        allowed = f"an integer ≥ {low}" + (" and < 2**63" if isinstance(value, int) and value > high else "")
     check(isinstance(value, int) and low <= value <= high, option, value, allowed)
 
 
 def check_ints(option: str, values: Iterable[int], low: int = 0, high: int = INT_MAX) -> None:
     """Every one of ``values`` (an option taking several) is an integer in ``[low, high]``."""
     values = list(values)
-    allowed = f"integers ≥ {low}" if high == INT_MAX else f"integers in [{low}, {high}]"
+    allowed = f"integers in [{low}, {high}]"
+    if high == INT_MAX:
+        beyond = any(isinstance(v, int) and v > high for v in values)
+        allowed = f"integers ≥ {low}" + (" and < 2**63" if beyond else "")
     check(all(isinstance(v, int) and low <= v <= high for v in values), option, values, allowed)
 
 
@@ -129,13 +134,14 @@ def check_output_file(option: str, path: str) -> Path:
     existing folder this process can write. Checked before any work, so a bad path costs
     nothing.
 
-    >>> check_output_file("--json", "/no/such/out.json")
+    >>> check_output_file("--json", "/no/such/o.json")
     Traceback (most recent call last):
     ...
-    ValueError: --json='/no/such/out.json' is not allowed: expected a file in an existing folder (/no/such does not exist)
+    ValueError: --json='/no/such/o.json' is not allowed: expected a file in an existing folder (/no/such does not exist)
     """
     p = Path(path)
-    check(path != "" and not p.is_dir(), option, path, "a file path, not a folder")
+    check(path != "", option, path, "a file path")
+    check(not p.is_dir(), option, path, "a file path, not a folder")
     parent = p.absolute().parent
     check(parent.exists(), option, path, f"a file in an existing folder ({p.parent} does not exist)")
     check(parent.is_dir(), option, path, f"a file in a folder ({p.parent} is not a folder)")

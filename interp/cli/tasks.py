@@ -23,7 +23,7 @@ def _read_task_file(option: str, spec: str) -> str:
     except OSError as e:
         raise ValueError(f"{option}={spec!r} is not allowed: expected {_EXAMPLE} "
                          f"({'no such file' if isinstance(e, FileNotFoundError) else e.strerror or e})") from None
-    check(not stat.S_ISDIR(st.st_mode), option, spec, f"a JSON file, not a folder; or {_EXAMPLE}")
+    check(not stat.S_ISDIR(st.st_mode), option, spec, "a JSON file, not a folder")
     check(stat.S_ISREG(st.st_mode), option, spec, "a regular JSON file (not a FIFO or device)")
     check(st.st_size <= MAX_TASK_BYTES, option, spec, f"a JSON file of at most {MAX_TASK_BYTES} bytes "
                                                       f"(this one has {st.st_size})")
