@@ -26,6 +26,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
@@ -300,6 +301,45 @@ def load_run(root: str | Path, run: Run) -> models.Checkpoint:
     """A finished run's checkpoint (model, task, training config, history)."""
     check(is_done(root, run), "run", run.key, f"a finished run under {root}")
     return models.load(Path(root) / run.key)
+
+
+def discard(root: str | Path) -> list[str]:
+    """Remove what :func:`execute` wrote under ``root``: the finished run folders
+    (``<key>/`` holding ``run.json``), half-written ones (``.<key>.tmp<pid>/``), the group
+    checkpoints under ``_groups/`` and ``sweep.csv``; any other file or folder stays. A
+    sweep run afterwards trains every run from the start. Returns the names removed.
+
+    >>> import tempfile
+    >>> discard(tempfile.mkdtemp())
+    []
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    removed = []
+    for path in sorted(root.iterdir()):
+        run = _KEY.fullmatch(path.name) and path.is_dir() and not path.is_symlink() and (path / "run.json").is_file()
+        partial = _PARTIAL.fullmatch(path.name) and path.is_dir() and not path.is_symlink()
+        if run or partial:
+            shutil.rmtree(path)
+            removed.append(path.name)
+        elif (path.name == TABLE or _PARTIAL_FILE.fullmatch(path.name)) and not path.is_dir():
+            path.unlink()
+            removed.append(path.name)
+    groups = root / GROUPS
+    if groups.is_dir() and not groups.is_symlink():
+        for path in sorted(groups.iterdir()):
+            if _KEY.fullmatch(path.name) and path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+                removed.append(f"{GROUPS}/{path.name}")
+        if not any(groups.iterdir()):
+            groups.rmdir()
+    return removed
+
+
+_KEY = re.compile(r"[0-9a-f]{16}")
+_PARTIAL = re.compile(r"\.[0-9a-f]{16}\.tmp\d+")
+_PARTIAL_FILE = re.compile(re.escape(f".{TABLE}.tmp") + r"\d+")
 
 
 # -- the results table ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 import models
+from models.atomic import write_text
 from models.validate import check
 
 from .fits import PowerLawFit, fit_power_law
@@ -65,7 +66,7 @@ class SweepResult:
         """Write ``sweep.json`` and the trained ensemble (a checkpoint) into ``folder``."""
         folder = Path(folder)
         models.save(self.model, folder / "ensemble")
-        (folder / "sweep.json").write_text(json.dumps(self.to_dict(), indent=1))
+        write_text(folder / "sweep.json", json.dumps(self.to_dict(), indent=1))
         return folder
 
 

@@ -39,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
-        parser.print_help()
+        parser.print_help(sys.stderr)
+        print("interp: error: a COMMAND is required", file=sys.stderr)
         return 2
     try:
         return int(args.func(args) or 0)

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from .options import INT_MAX, check_int, check_number, check_output_file
 from .tasks import load_task
 
 
@@ -43,6 +44,32 @@ def add_allocate_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def check_allocate_options(args) -> None:
+    """The options' values, before anything is loaded or computed."""
+    if args.json_out is not None:
+        check_output_file("--json", args.json_out)
+        _not_the_checkpoint(args.json_out, args.checkpoint)
+    check_number("--threshold", args.threshold, low=0)
+    check_number("--dominance", args.dominance, low=0, high=1)
+    check_number("--live-threshold", args.live_threshold, low=0)
+    check_int("--n-samples", args.n_samples, low=1)
+    check_int("--batch-size", args.batch_size, low=1)
+    check_int("--batch-tokens", args.batch_tokens, low=1)
+    check_int("--seed", args.seed, low=0, high=INT_MAX)
+    check_int("--member", args.member, low=0)
+
+
+def _not_the_checkpoint(json_out: str, checkpoint: str) -> None:
+    """``--json`` must not overwrite the checkpoint it reads (or a file of its folder)."""
+    out, ck = Path(json_out).resolve(), Path(checkpoint).resolve()
+    clash = out == ck or (ck.is_dir() and out.parent == ck and out.name in _CHECKPOINT_FILES)
+    if clash:
+        raise ValueError(f"--json={json_out!r} is not allowed: expected a file other than the checkpoint "
+                         f"{checkpoint!r} and its own files")
+
+
+_CHECKPOINT_FILES = ("config.json", "weights.safetensors", "train_state.safetensors", "tokenizer.json",
+                     "tokenizer_config.json", "generation_config.json", "model.safetensors")
 
 
 def _load_model(where: str):
@@ -56,7 +83,7 @@ def _load_model(where: str):
         return load_smollm2(), None
     path = Path(where)
     if path.is_file() and path.suffix == ".gguf":
-        return load_hf(path), None
+        return _outside(load_hf, path, where), None
     if not path.is_dir():
         raise ValueError(f"checkpoint={where!r} is not allowed: expected an existing folder, a .gguf file or "
                          f"'smollm2'")
@@ -64,14 +91,27 @@ def _load_model(where: str):
         ck = models.load(path)
         return ck.model, ck.task
     if is_hf_folder(path):
-        return load_hf(path), None
+        return _outside(load_hf, path, where), None
     raise ValueError(f"checkpoint={where!r} is not allowed: expected a checkpoint folder (config.json and "
                      f"weights.safetensors, from models.save) or a Hugging Face model folder")
 
 
+def _outside(load, path: Path, where: str):
+    """An outside model, ``load(path)``; a folder or file it cannot read (missing weights,
+    unreadable files) is refused naming it."""
+    try:
+        return load(path)
+    except OSError as e:
+        raise ValueError(f"checkpoint={where!r} is not allowed: expected a model folder or file that loads "
+                         f"({type(e).__name__}: {e})") from None
+
+
 def cmd_allocate(args) -> int:
+    from models.atomic import write_text
+
     from ..allocation import allocate
 
+    check_allocate_options(args)
     model, task = _load_model(args.checkpoint)
     if args.task is not None:
         task = load_task(args.task)
@@ -83,10 +123,6 @@ def cmd_allocate(args) -> int:
         if not 0 <= args.member < model.n_members:
             raise ValueError(f"--member={args.member} is not allowed: expected an index in [0, {model.n_members})")
         model = model.member(args.member)
-    for name, v in (("--batch-size", args.batch_size), ("--batch-tokens", args.batch_tokens),
-                    ("--n-samples", args.n_samples)):
-        if v is not None and v < 1:
-            raise ValueError(f"{name}={v} is not allowed: expected an integer ≥ 1")
     result = allocate(model, task, method=args.method, threshold=args.threshold, dominance=args.dominance,
                       live_rule=args.live_rule, live_threshold=args.live_threshold, n_samples=args.n_samples,
                       seed=args.seed, batch_size=args.batch_size, batch_tokens=args.batch_tokens,
@@ -105,6 +141,6 @@ def cmd_allocate(args) -> int:
         print("counts: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     if args.json_out:
         data = result.to_dict() if args.member is None else allocs[0].to_dict()
-        Path(args.json_out).write_text(json.dumps(data, indent=1))
+        write_text(args.json_out, json.dumps(data, indent=1))
         print(f"\nwrote {args.json_out}")
     return 0

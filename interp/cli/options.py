@@ -1,8 +1,21 @@
-"""Options that several subcommands share: where training runs (this process, a local Dask
-cluster, or a Dask scheduler)."""
+"""Options that several subcommands share, and the checks every subcommand runs on its
+options before any work: where training runs (this process, a local Dask cluster, or a Dask
+scheduler), where output goes, and the numbers it is given. Each failed check is a
+``ValueError`` naming the option, its value and what is allowed (``main`` prints it and
+exits with status 2)."""
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+from models.validate import check
+
+INT_MAX = 2**63 - 1
+"""The largest integer torch and numpy hold (seeds, steps and sizes beyond it overflow)."""
 
 
 def add_executor_options(p: argparse.ArgumentParser) -> None:
@@ -22,8 +35,7 @@ def executor_from(args: argparse.Namespace):
     from ..executors import Dask, InProcess
 
     if args.workers is not None:
-        if args.workers < 1:
-            raise ValueError(f"--workers={args.workers} is not allowed: expected an integer ≥ 1")
+        check_int("--workers", args.workers, low=1)
         return Dask(workers=args.workers)
     if args.scheduler is not None:
         return Dask(address=args.scheduler)
@@ -31,10 +43,9 @@ def executor_from(args: argparse.Namespace):
 
 
 def check_sweep_options(args: argparse.Namespace) -> None:
-    if args.group_size is not None and args.group_size < 1:
-        raise ValueError(f"--group-size={args.group_size} is not allowed: expected an integer ≥ 1")
-    if args.checkpoint_every < 1:
-        raise ValueError(f"--checkpoint-every={args.checkpoint_every} is not allowed: expected an integer ≥ 1")
+    check_int("--group-size", args.group_size, low=1)
+    check_int("--checkpoint-every", args.checkpoint_every, low=1)
+    check_int("--workers", args.workers, low=1)
 
 
 def check_device(name: str) -> str:
@@ -50,3 +61,109 @@ def check_device(name: str) -> str:
     if device.type not in ("cpu", "cuda", "mps", "meta"):
         raise ValueError(f"--device={name!r} is not allowed: expected 'cpu' or 'cuda'")
     return name
+
+
+# -- numbers ------------------------------------------------------------------------------------
+def check_int(option: str, value: int | None, low: int = 0, high: int = INT_MAX) -> None:
+    """``value`` (None: not given) is an integer in ``[low, high]``.
+
+    >>> check_int("--n-samples", 0, low=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: --n-samples=0 is not allowed: expected an integer ≥ 1
+    """
+    if value is None:
+        return
+    allowed = f"an integer in [{low}, {high}]"
+    if high == INT_MAX:
+        allowed = f"an integer ≥ {low}" + (" and < 2**63" if isinstance(value, int) and value > high else "")
+    check(isinstance(value, int) and low <= value <= high, option, value, allowed)
+
+
+def check_ints(option: str, values: Iterable[int], low: int = 0, high: int = INT_MAX) -> None:
+    """Every one of ``values`` (an option taking several) is an integer in ``[low, high]``."""
+    values = list(values)
+    allowed = f"integers in [{low}, {high}]"
+    if high == INT_MAX:
+        beyond = any(isinstance(v, int) and v > high for v in values)
+        allowed = f"integers ≥ {low}" + (" and < 2**63" if beyond else "")
+    check(all(isinstance(v, int) and low <= v <= high for v in values), option, values, allowed)
+
+
+def check_number(option: str, value: float | None, low: float = -math.inf, high: float = math.inf,
+                 above: bool = False) -> None:
+    """``value`` (None: not given) is a finite number in ``[low, high]`` (``(low, high]`` when
+    ``above``).
+
+    >>> check_number("--live-threshold", float("inf"), low=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: --live-threshold=inf is not allowed: expected a finite number ≥ 0
+    """
+    if value is None:
+        return
+    if math.isinf(high):
+        allowed = f"a finite number {'>' if above else '≥'} {low:g}" if math.isfinite(low) else "a finite number"
+    else:
+        allowed = f"a number in {'(' if above else '['}{low:g}, {high:g}]"
+    ok = math.isfinite(value) and (value > low if above else value >= low) and value <= high
+    check(ok, option, value, allowed)
+
+
+# -- output paths -------------------------------------------------------------------------------
+def _writable(option: str, given: str, folder: Path) -> None:
+    """This process can create files in ``folder``: asked of the file system (a probe file
+    made and removed at once), since permission bits say nothing to root or of a read-only
+    mount."""
+    why = None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        why = "permission denied"
+    else:
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".interp-probe-", dir=folder)
+        except OSError as e:
+            why = e.strerror or type(e).__name__
+        else:
+            os.close(fd)
+            os.unlink(probe)
+    check(why is None, option, given, f"a location this process can write (cannot create a file in {folder}: {why})")
+
+
+def check_output_file(option: str, path: str) -> Path:
+    """A file the command will write (whole, by a rename in its folder): not a folder, in an
+    existing folder this process can write. Checked before any work, so a bad path costs
+    nothing.
+
+    >>> check_output_file("--json", "/no/such/o.json")
+    Traceback (most recent call last):
+    ...
+    ValueError: --json='/no/such/o.json' is not allowed: expected a file in an existing folder (/no/such does not exist)
+    """
+    p = Path(path)
+    check(path != "", option, path, "a file path")
+    check(not p.is_dir(), option, path, "a file path, not a folder")
+    parent = p.absolute().parent
+    check(parent.exists(), option, path, f"a file in an existing folder ({p.parent} does not exist)")
+    check(parent.is_dir(), option, path, f"a file in a folder ({p.parent} is not a folder)")
+    _writable(option, path, parent)
+    return p
+
+
+def check_output_folder(option: str, path: str) -> Path:
+    """A folder the command will write into: an existing folder this process can write, or
+    one it can make (its nearest existing parent is a folder it can write). Nothing is made
+    here."""
+    p = Path(path)
+    check(path != "", option, path, "a folder path")
+    if p.exists():
+        check(p.is_dir(), option, path, "a folder (this is a file)")
+        _writable(option, path, p)
+        return p
+    check(not p.is_symlink(), option, path, "a folder (this is a link to nothing)")
+    ancestor = p.absolute().parent
+    while not ancestor.exists():
+        check(not ancestor.is_symlink(), option, path, f"a folder that can be made ({ancestor} is a link to nothing)")
+        ancestor = ancestor.parent
+    check(ancestor.is_dir(), option, path, f"a folder that can be made ({ancestor} is a file)")
+    _writable(option, path, ancestor)
+    return p

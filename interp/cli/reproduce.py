@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_executor_options, check_device, check_sweep_options, executor_from
+from .options import add_executor_options, check_device, check_output_folder, check_sweep_options, executor_from
 
 
 def add_reproduce_parser(sub) -> argparse.ArgumentParser:
@@ -35,6 +35,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     unknown = [n for n in args.figures if n not in FIGURES]
     if unknown:
         raise ValueError(f"figures={unknown} is not allowed: expected names from {', '.join(FIGURES)}")
+    check_output_folder("--out", args.out)
     check_sweep_options(args)
     check_device(args.device)
     results = reproduce(args.figures or None, quick=args.quick, out=args.out, redo=args.redo, device=args.device,

@@ -6,8 +6,15 @@ import argparse
 import json
 from pathlib import Path
 
-from .options import add_executor_options, check_device, check_sweep_options, executor_from
+from models.validate import check
+
+from .options import (add_executor_options, check_device, check_int, check_output_folder, check_sweep_options,
+                      executor_from)
 from .tasks import load_task
+from .train import check_size
+
+SUMMARY = "sweep.json"
+
 
 def add_sweep_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="resource sweep: live neurons and loss against alpha, and their slope",
@@ -26,6 +33,9 @@ def add_sweep_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--alphas", type=int, help="override the recipe's α values: this many, log-spaced in [1, 512]")
     p.add_argument("--out", default="runs/sweep", help="folder of the run folders, sweep.csv and sweep.json")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--restart", action="store_true",
+                   help="discard the runs already under --out (the run folders, group checkpoints, sweep.csv and "
+                        "sweep.json it wrote, nothing else) and train every run from the start")
     add_executor_options(p)
     return p
 
@@ -36,14 +46,15 @@ def recipe_from(args: argparse.Namespace):
     from dataclasses import replace
 
     import numpy as np
+    from models.checkpoint import MAX_MEMBERS
 
     from ..figures import _square
 
     r = _square.QUICK if args.recipe == "quick" else _square.FULL
-    for name, low in (("steps", 0), ("width", 1), ("seeds", 1), ("alphas", 1)):
-        value = getattr(args, name)
-        if value is not None and value < low:
-            raise ValueError(f"--{name}={value} is not allowed: expected an integer ≥ {low}")
+    for name, low in (("steps", 0), ("width", 1)):
+        check_int(f"--{name}", getattr(args, name), low=low)
+    for name in ("seeds", "alphas"):
+        check_int(f"--{name}", getattr(args, name), low=1, high=MAX_MEMBERS)
     if args.steps is not None:
         r = replace(r, steps=args.steps, decay_every=max(1, args.steps // 5))
     if args.width is not None:
@@ -55,18 +66,39 @@ def recipe_from(args: argparse.Namespace):
     return r
 
 
+def check_sweep_size(args: argparse.Namespace, r, task) -> None:
+    """At most ``MAX_MEMBERS`` runs, and groups of at most ``MAX_PARAMETERS`` parameters."""
+    from models.checkpoint import MAX_MEMBERS
+
+    runs = len(set(r.alphas)) * len(r.seeds)
+    check(runs <= MAX_MEMBERS, "--alphas × --seeds", f"{len(set(r.alphas))} × {len(r.seeds)}",
+          f"at most {MAX_MEMBERS} runs")
+    members = min(runs, args.group_size or runs)
+    check_size("--width", r.width, task.d_in, (r.width,), task.d_out, members)
+
+
 def cmd_sweep(args) -> int:
     import numpy as np
 
     import models
-    from ..runs import Sweep, execute
+    from ..runs import Sweep, discard, execute
     from ..sweep import SweepResult, alpha_grid
 
+    check_output_folder("--out", args.out)
     r = recipe_from(args)
     check_sweep_options(args)
     check_device(args.device)
     task = load_task(args.task)
+    check_sweep_size(args, r, task)
     executor = executor_from(args)
+    if args.restart:
+        removed = discard(args.out)
+        for path in [Path(args.out) / SUMMARY, *Path(args.out).glob(f".{SUMMARY}.tmp*")]:
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+                removed.append(path.name)
+        if removed:
+            print(f"restart: discarded {len(removed)} files and folders of earlier runs under {args.out}")
     alphas = np.array(sorted(set(r.alphas)))
     net = models.MLPConfig(d_in=task.d_in, widths=(r.width,), d_out=task.d_out)
     sweep = Sweep(alpha_grid(task, net, alphas, r.seeds, r.train()).runs, args.group_size)
@@ -92,6 +124,6 @@ def cmd_sweep(args) -> int:
     from models.atomic import write_text
 
     from ..reproduce import jsonable
-    write_text(Path(args.out) / "sweep.json", json.dumps(jsonable(summary), indent=1))
+    write_text(Path(args.out) / SUMMARY, json.dumps(jsonable(summary), indent=1))
     print(f"wrote {Path(args.out) / 'sweep.csv'} (one row per run) and sweep.json; run folders: {args.out}/<key>/")
     return 0
