@@ -202,9 +202,11 @@ def member_chunks(model: nn.Module, rows: int) -> list[slice | None]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-AUTO_COMPILE_WORK = 5e9
+AUTO_COMPILE_WORK = 2e9
 """``compile="auto"`` compiles a run when steps × members × batch × hidden neurons reaches this:
-about half a minute of eager work on one core, enough to repay the compiler's warm-up."""
+about 10 s of eager work on 2 cores, enough to repay the compiler's warm-up (0.3-5 s). For
+3 000 steps of 12 members of width (20, 20) on 2 threads: eager 2.8-3.5 s, compiled 1.2-1.8 s
+after the warm-up."""
 
 
 def _model_seeds(model: nn.Module) -> list[int]:
@@ -331,7 +333,7 @@ def check_fits(model: nn.Module, task: Task) -> None:
 
 def use_compiled(model: nn.Module, config: TrainConfig) -> bool:
     """Whether ``train`` compiles its step: ``compile="on"``/``"off"`` say so; ``"auto"``
-    compiles MLPs and ensembles when the run is big enough to repay the warm-up (5-25 s on a
+    compiles MLPs and ensembles when the run is big enough to repay the warm-up (0.3-5 s on a
     2-core CPU): ``steps × members × batch_size × hidden neurons ≥ AUTO_COMPILE_WORK``.
 
     >>> import models
