@@ -20,7 +20,8 @@ from typing import Callable, ClassVar, NamedTuple
 
 import torch
 
-from .validate import check, check_positive
+from .validate import (check, check_bool, check_choice, check_memory, check_number, check_positive,
+                       check_seed)
 
 
 class Batch(NamedTuple):
@@ -103,13 +104,18 @@ class Task:
 
     @staticmethod
     def from_config(config: dict) -> "Task":
-        config = dict(config)
-        name = config.pop("type")
-        if name not in TASKS:
-            raise ValueError(f"task type {name!r} is unknown; known: {sorted(TASKS)}")
+        """The task ``to_config`` described; an unknown or missing ``type`` or an unknown key
+        raises ``ValueError`` naming it and listing what is allowed."""
+        check(isinstance(config, dict), "task config", config, "a dict with a 'type' and the task's fields")
+        check("type" in config, "task config", config, f"a 'type' key, one of {sorted(TASKS)}")
+        name = config["type"]
+        check(isinstance(name, str) and name in TASKS, "type", name, f"one of {sorted(TASKS)}")
         cls = TASKS[name]
-        kwargs = {f.name: _untuple(config[f.name]) for f in fields(cls) if f.name in config}
-        return cls(**kwargs)
+        allowed = [f.name for f in fields(cls)]
+        unknown = sorted(str(k) for k in config if k != "type" and k not in allowed)
+        check(not unknown, "key", unknown[0] if len(unknown) == 1 else unknown,
+              f"a field of {name}: one of {allowed} (or 'type')")
+        return cls(**{k: _untuple(v) for k, v in config.items() if k != "type"})
 
 
 def _jsonable(v):
@@ -129,6 +135,18 @@ def _uniform(n: int, d: int, low: float, high: float, generator: torch.Generator
     return low + (high - low) * torch.rand(n, d, generator=generator)
 
 
+def _check_n(task, n) -> None:
+    """``n`` samples to draw: an integer ≥ 1 whose batch fits in memory."""
+    check_positive("n", n, integer=True)
+    check_memory("n", n, 4 * n * (task.d_in + task.d_out + 2), f"{n:.3g} samples of {task.d_in} inputs")
+
+
+def _check_interval(task) -> None:
+    check_number("low", task.low)
+    check_number("high", task.high)
+    check(task.high > task.low, "high", task.high, f"a number above low={task.low}")
+
+
 @_register
 @dataclass(frozen=True)
 class Square(Task):
@@ -140,7 +158,7 @@ class Square(Task):
     d_out: ClassVar[int] = 1
 
     def __post_init__(self):
-        check(self.high > self.low, "high", self.high, f"a number above low={self.low}")
+        _check_interval(self)
 
     @property
     def subtasks(self):
@@ -151,6 +169,7 @@ class Square(Task):
         return torch.ones(1)
 
     def sample(self, n, generator):
+        _check_n(self, n)
         x = _uniform(n, 1, self.low, self.high, generator)
         return Batch(x, x**2, torch.zeros(n, dtype=torch.long))
 
@@ -171,8 +190,8 @@ class Parallel(Task):
     d_out: ClassVar[int] = 2
 
     def __post_init__(self):
-        check(0.0 <= self.beta <= 1.0, "beta", self.beta, "a number in [0, 1]")
-        check(self.high > self.low, "high", self.high, f"a number above low={self.low}")
+        check_number("beta", self.beta, 0.0, 1.0)
+        _check_interval(self)
 
     @property
     def subtasks(self):
@@ -183,6 +202,7 @@ class Parallel(Task):
         return torch.tensor([self.beta, 1.0 - self.beta])
 
     def sample(self, n, generator):
+        _check_n(self, n)
         x = _uniform(n, 2, self.low, self.high, generator)
         return Batch(x, x**2, torch.full((n,), -1, dtype=torch.long))
 
@@ -202,7 +222,7 @@ class Series(Task):
     d_out: ClassVar[int] = 1
 
     def __post_init__(self):
-        check(self.high > self.low, "high", self.high, f"a number above low={self.low}")
+        _check_interval(self)
 
     @property
     def subtasks(self):
@@ -216,6 +236,7 @@ class Series(Task):
         return {"g": (x[..., 0] - x[..., 1]) ** 2 + (x[..., 2] - x[..., 3]) ** 2}
 
     def sample(self, n, generator):
+        _check_n(self, n)
         x = _uniform(n, 4, self.low, self.high, generator)
         return Batch(x, self.intermediates(x)["g"].sqrt().unsqueeze(-1), torch.zeros(n, dtype=torch.long))
 
@@ -250,8 +271,8 @@ class Function(Task):
     d_out: ClassVar[int] = 1
 
     def __post_init__(self):
-        check(self.name in FUNCTIONS, "name", self.name, f"one of {sorted(FUNCTIONS)}")
-        check(self.high > self.low, "high", self.high, f"a number above low={self.low}")
+        check_choice("name", self.name, sorted(FUNCTIONS))
+        _check_interval(self)
 
     @property
     def subtasks(self):
@@ -262,11 +283,22 @@ class Function(Task):
         return torch.ones(1)
 
     def sample(self, n, generator):
+        _check_n(self, n)
         x = _uniform(n, 1, self.low, self.high, generator)
         return Batch(x, FUNCTIONS[self.name](x), torch.zeros(n, dtype=torch.long))
 
     def subtask_losses(self, pred, batch):
         return _mse(pred, batch.y)
+
+
+def _enough_sets(n: int, m: int, want: int) -> bool:
+    """Whether C(n, m) ≥ want, without computing a huge binomial."""
+    c, m = 1, min(m, n - m)
+    for i in range(m):
+        c = c * (n - i) // (i + 1)
+        if c >= want:
+            return True
+    return c >= want
 
 
 @_register
@@ -304,20 +336,27 @@ class SparseParity(Task):
         check_positive("n_skills", self.n_skills, integer=True)
         check_positive("n_bits", self.n_bits, integer=True)
         check_positive("bits_per_skill", self.bits_per_skill, integer=True)
+        # the skill frequencies and bit tables (int64/float64), before anything is made of them
+        tables = 8 * (self.n_skills * (1 + self.bits_per_skill) + self.n_bits)
+        big = "n_skills" if self.n_skills * (1 + self.bits_per_skill) >= self.n_bits else "n_bits"
+        check_memory(big, getattr(self, big), tables,
+                     f"tables for {self.n_skills:.3g} skills of {self.bits_per_skill} bits over {self.n_bits:.3g} bits")
         check(self.bits_per_skill <= self.n_bits, "bits_per_skill", self.bits_per_skill,
               f"at most n_bits={self.n_bits}")
+        check_bool("disjoint", self.disjoint)
+        check_bool("random_positions", self.random_positions)
         if self.disjoint:
             check(self.n_skills * self.bits_per_skill <= self.n_bits, "bits_per_skill", self.bits_per_skill,
                   f"with disjoint bits, bits_per_skill × n_skills ≤ n_bits "
                   f"({self.bits_per_skill} × {self.n_skills} > {self.n_bits}); lower it or set disjoint=False")
-        check(self.alpha >= 0 and math.isfinite(self.alpha), "alpha", self.alpha, "a finite number ≥ 0 (the paper's α)")
-        check(self.scale > 0, "scale", self.scale, "a number > 0")
-        check(self.loss_type in ("mse", "ce"), "loss_type", self.loss_type, "'mse' or 'ce'")
-        check(isinstance(self.random_positions, bool), "random_positions", self.random_positions, "True or False")
+        check_number("alpha", self.alpha, 0.0, what="a finite number ≥ 0 (the paper's α)")
+        check_positive("scale", self.scale)
+        check_choice("loss_type", self.loss_type, ("mse", "ce"))
+        check_seed("bits_seed", self.bits_seed)
         if not self.disjoint:
-            n_sets = math.comb(self.n_bits, self.bits_per_skill)
-            check(self.n_skills <= n_sets, "n_skills", self.n_skills,
-                  f"at most C(n_bits, bits_per_skill) = {n_sets} skills, so that no two skills read the same bits")
+            check(_enough_sets(self.n_bits, self.bits_per_skill, self.n_skills), "n_skills", self.n_skills,
+                  f"at most C(n_bits, bits_per_skill) = C({self.n_bits}, {self.bits_per_skill}) skills, so that no "
+                  f"two skills read the same bits")
 
     @property
     def d_in(self):
@@ -365,11 +404,13 @@ class SparseParity(Task):
         return Batch(x, (self.scale * (1 - 2 * parity)).float().unsqueeze(1), skill)
 
     def sample(self, n, generator):
+        _check_n(self, n)
         skill = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         return self._make(skill, generator)
 
     def eval_batch(self, n, generator):
         """Equal numbers of samples of every skill, so rare skills are measured too."""
+        _check_n(self, n)
         per = max(1, n // self.n_skills)
         return self._make(torch.arange(self.n_skills).repeat_interleave(per), generator)
 
