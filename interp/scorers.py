@@ -331,7 +331,7 @@ def verified_scorer(ctx: ScoreContext) -> Scores:
     rows = []
     for i, s in enumerate(ctx.sites):
         alive = ctx.live[s] if ctx.members is None else ctx.live[s].any(0)
-        key = mag[s] if ctx.members is None else mag[s].amax(0)
+        key = torch.nan_to_num(mag[s]) if ctx.members is None else torch.nan_to_num(mag[s]).amax(0)
         key = (key / max(ctx.threshold, 1e-30)).amax(-1)  # [n], in units of the threshold
         for j in alive.nonzero().flatten().tolist():
             rows.append((float(key[j]), i, j))
@@ -387,8 +387,8 @@ def _agreement_rows(rows, est, exact, ctx) -> dict:
     from scipy.stats import spearmanr
 
     K = len(ctx.task.subtasks)
-    a = np.array([[float(est[ctx.sites[i]][..., j, k].mean()) for k in range(K)] for _, i, j in rows]).reshape(-1, K)
-    b = np.array([[float(exact[ctx.sites[i]][..., j, k].mean()) for k in range(K)] for _, i, j in rows]).reshape(-1, K)
+    a = np.array([[float(est[ctx.sites[i]][..., j, k].nanmean()) for k in range(K)] for _, i, j in rows]).reshape(-1, K)
+    b = np.array([[float(exact[ctx.sites[i]][..., j, k].nanmean()) for k in range(K)] for _, i, j in rows]).reshape(-1, K)
     out = {}
     for k, name in enumerate(ctx.task.subtasks):
         ok = a.shape[0] > 2 and np.ptp(a[:, k]) > 0 and np.ptp(b[:, k]) > 0
@@ -437,7 +437,7 @@ def weights_scorer(ctx: ScoreContext) -> Scores:
         if site in variance:
             var_prev = variance[site]
         else:
-            var_prev = probes.capture(model, [b.x for b in pieces], sites=[site], stats=("var",))[site].var
+            var_prev = probes.capture(model, (b.x for b in pieces), sites=[site], stats=("var",))[site].var
     for s in ctx.sites:
         check(s in out, "sites", s, f"sites of the MLP's hidden layers ({hidden}) for method='weights'")
     return Scores({s: out[s] for s in ctx.sites})

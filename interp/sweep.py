@@ -30,9 +30,9 @@ from .runs import EVAL_INPUTS, EVAL_SEED, Sweep, execute, load_run
 @dataclass(frozen=True)
 class SweepResult:
     """``live[a, s]``: live neurons (all hidden layers) of the member with ``alphas[a]`` and
-    ``seeds[s]``; ``loss[a, s]``: its held-out task loss at the end (NaN when it failed);
-    ``failed``: member label -> what went wrong; ``model``: the trained ensemble, members in
-    α-major order."""
+    ``seeds[s]``, and ``loss[a, s]`` its held-out task loss at the end (both NaN when it
+    failed); ``failed``: member label -> what went wrong; ``model``: the trained ensemble,
+    members in α-major order."""
 
     alphas: np.ndarray
     seeds: tuple[int, ...]
@@ -54,7 +54,8 @@ class SweepResult:
         """One row per α: live neurons and loss, mean ± sd over seeds."""
         rows = [f"{'alpha':>8} {'live N (mean ± sd)':>20} {'loss (mean ± sd)':>24}"]
         for a, n, l in zip(self.alphas, self.live, self.loss):
-            rows.append(f"{a:>8.3g} {n.mean():>11.1f} ± {n.std():<6.1f} {np.nanmean(l):>13.3e} ± {np.nanstd(l):<9.2e}")
+            rows.append(f"{a:>8.3g} {np.nanmean(n):>11.1f} ± {np.nanstd(n):<6.1f} {np.nanmean(l):>13.3e} ± "
+                        f"{np.nanstd(l):<9.2e}")
         return "\n".join(rows)
 
     def to_dict(self) -> dict:
@@ -103,5 +104,7 @@ def sweep_alpha(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence
     else:
         x = task.eval_batch(n_inputs, torch.Generator().manual_seed(EVAL_SEED)).x.to(device)
         live = sum(m.sum(-1) for m in live_neurons(ens, x, threshold=threshold).values()).cpu().numpy()
+    if (out.status == "failed").any():   # a failed member counts nothing: NaN, never 0 live neurons
+        live = np.where(out.status == "failed", np.nan, live.astype(float))
     failed = {f"alpha={r['train.alpha']:g}, seed={r['model.seed']}": r["message"] for _, r in failed_rows.iterrows()}
     return SweepResult(alphas, seeds, live.reshape(shape), loss.reshape(shape), threshold, train.steps, failed, ens)

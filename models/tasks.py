@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Callable, ClassVar, NamedTuple
+from typing import Callable, ClassVar, Iterator, NamedTuple
 
 import torch
 
@@ -81,6 +81,30 @@ class Task:
     def eval_batch(self, n: int, generator: torch.Generator) -> Batch:
         """A batch for measuring: by default a plain sample."""
         return self.sample(n, generator)
+
+    def eval_count(self, n: int) -> int:
+        """How many samples ``eval_batch(n, ...)`` holds."""
+        return n
+
+    def eval_pieces(self, n: int, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
+        """``eval_batch(n, generator)`` drawn in pieces of at most ``batch_size`` samples, so
+        memory does not grow with ``n``. For the built-in tasks the pieces hold exactly the
+        samples of the one batch; a task that overrides ``eval_batch`` (and not this) is cut
+        from one draw.
+
+        >>> import torch
+        >>> [b.x.shape[0] for b in Square().eval_pieces(10, 4, torch.Generator())]
+        [4, 4, 2]
+        """
+        check_positive("n", n, integer=True)
+        check_positive("batch_size", batch_size, integer=True)
+        if type(self).eval_batch is Task.eval_batch:
+            for start in range(0, n, batch_size):
+                yield self.sample(min(batch_size, n - start), generator)
+            return
+        batch = self.eval_batch(n, generator)
+        for start in range(0, batch.x.shape[0], batch_size):
+            yield Batch(*(t[start:start + batch_size] for t in batch))
 
     def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Loss of each subtask, ``[..., n_subtasks]``."""
@@ -413,6 +437,16 @@ class SparseParity(Task):
         _check_n(self, n)
         per = max(1, n // self.n_skills)
         return self._make(torch.arange(self.n_skills).repeat_interleave(per), generator)
+
+    def eval_count(self, n):
+        return self.n_skills * max(1, n // self.n_skills)
+
+    def eval_pieces(self, n, batch_size, generator):
+        check_positive("n", n, integer=True)
+        check_positive("batch_size", batch_size, integer=True)
+        per, total = max(1, n // self.n_skills), self.eval_count(n)
+        for start in range(0, total, batch_size):
+            yield self._make(torch.arange(start, min(start + batch_size, total)) // per, generator)
 
     def _per_skill_mean(self, values: torch.Tensor, skill: torch.Tensor) -> torch.Tensor:
         """Mean of ``values [..., n]`` over the samples of each skill: ``[..., n_skills]``."""

@@ -195,6 +195,9 @@ class TokenTask(Task):
         idx = torch.randperm(x.shape[0], generator=generator)[:n].sort().values
         return Batch(x[idx], y[idx], k[idx])
 
+    def eval_count(self, n: int) -> int:
+        return min(n, sum(len(g) for g in self.sequences))
+
     def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Mean cross-entropy over each subtask's counted positions: ``pred [..., n, L, V]`` ->
         ``[..., K]`` (0 for a subtask absent from the batch)."""
