@@ -52,7 +52,7 @@ from models.validate import check, check_bool, check_number, check_seed, is_int
 from ._common import (check_n_samples, check_piece_memory, check_task, eval_pieces, failed_members, input_groups,
                       mlp_weights, subtask_counts)
 from .neurons import live_mask, live_rule_for
-from .scorers import SCORERS, ScoreContext, _bar, output_of, scorer
+from .scorers import SCORERS, ScoreContext, _bar, check_options, output_of, scorer
 
 METHODS = ("auto", *sorted(SCORERS))
 """The built-in methods (``interp.scorers.SCORERS`` holds these and any registered later)."""
@@ -130,20 +130,25 @@ class Allocation:
         """The same scores under other thresholds or live rule (no model needed)."""
         changes = {}
         if threshold is not None:
-            check(isinstance(threshold, (int, float)) and math.isfinite(threshold), "threshold", threshold,
-                  "a finite number")
+            check_number("threshold", threshold)
             changes["threshold"] = float(threshold)
         if dominance is not None:
-            check(0 <= dominance <= 1, "dominance", dominance, "a number in [0, 1]")
+            check_number("dominance", dominance, 0.0, 1.0)
             changes["dominance"] = float(dominance)
         if live_threshold is not None or live_rule is not None:
             rule = live_rule or self.live_rule
             lt = self.live_threshold if live_threshold is None else live_threshold
             check(rule in ("absolute", "relative"), "live_rule", rule, "'absolute' or 'relative'")
-            check(isinstance(lt, (int, float)) and lt >= 0, "live_threshold", lt, "a number ≥ 0")
-            changes.update(live_threshold=float(lt), live_rule=rule,
-                           live={s: live_mask(torch.from_numpy(np.asarray(self.variance[s], dtype=float)),
-                                              rule, lt).numpy() for s in self.sites})
+            check_number("live_threshold", lt, 0.0, what="a finite number ≥ 0")
+            live = {s: live_mask(torch.nan_to_num(torch.from_numpy(np.asarray(self.variance[s], dtype=float))),
+                                 rule, lt).numpy() for s in self.sites}
+            if self.failed:   # a failed member stays without live neurons
+                for s in self.sites:
+                    if self.n_members is not None:
+                        live[s][list(self.failed)] = False
+                    else:
+                        live[s][...] = False
+            changes.update(live_threshold=float(lt), live_rule=rule, live=live)
         return replace(self, **changes)
 
     # -- per neuron --------------------------------------------------------------------
@@ -410,6 +415,7 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
           "None (pieces of batch_tokens tokens) or an integer ≥ 1")
     check(is_int(batch_tokens) and batch_tokens >= 1, "batch_tokens", batch_tokens, "an integer ≥ 1")
     check(options is None or isinstance(options, dict), "options", options, "None or a dict of scorer settings")
+    check_options(method, options or {})
     check_seed("seed", seed)
     check_bool("progress", progress)
     rule = live_rule_for(model, live_rule)

@@ -175,6 +175,18 @@ class Activations(dict):
     failed: dict[int, str] = {}
 
 
+def _forward(model: nn.Module, x: torch.Tensor):
+    """``model(x)``; a model that fails on the inputs' shape or values raises ``ValueError``."""
+    try:
+        return model(x)
+    except (RuntimeError, IndexError) as e:
+        if isinstance(e, torch.OutOfMemoryError):
+            raise
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"inputs='a piece of shape {tuple(x.shape)}' is not allowed: expected inputs the model "
+                         f"takes (it fails on these: {first})") from e
+
+
 def _targets_for(targets, piece, x: torch.Tensor, start: int) -> torch.Tensor | None:
     if targets is None:
         return None
@@ -256,7 +268,7 @@ def capture(model: nn.Module, inputs: Any, sites: str | Sequence[str] | None = N
             check_finite("inputs", x, where)
             current["y"] = _targets_for(targets, piece, x, start)
             check_finite("targets", current["y"], where)
-            model(x.to(device))
+            _forward(model, x.to(device))
             start += x.shape[0]
     out = Activations()
     out.members = members
