@@ -425,8 +425,10 @@ def _agreement_rows(rows, est, exact, ctx) -> dict:
     from scipy.stats import spearmanr
 
     K = len(ctx.task.subtasks)
-    a = np.array([[float(est[ctx.sites[i]][..., j, k].nanmean()) for k in range(K)] for _, i, j in rows]).reshape(-1, K)
-    b = np.array([[float(exact[ctx.sites[i]][..., j, k].nanmean()) for k in range(K)] for _, i, j in rows]).reshape(-1, K)
+    # mean over members; a failed member's NaN is left out
+    a = np.array([[float(est[ctx.sites[i]][..., j, k].nanmean()) for k in range(K)] for _, i, j in rows])
+    b = np.array([[float(exact[ctx.sites[i]][..., j, k].nanmean()) for k in range(K)] for _, i, j in rows])
+    a, b = a.reshape(-1, K), b.reshape(-1, K)
     out = {}
     for k, name in enumerate(ctx.task.subtasks):
         ok = a.shape[0] > 2 and np.ptp(a[:, k]) > 0 and np.ptp(b[:, k]) > 0

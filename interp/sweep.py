@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 import models
-from models.validate import check
+from models.validate import check, check_number, check_seed
 
+from ._common import check_n_samples
 from .fits import PowerLawFit, fit_power_law
 from .neurons import live_neurons
 from .runs import EVAL_INPUTS, EVAL_SEED, Sweep, execute, load_run
@@ -76,6 +77,8 @@ def alpha_grid(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence[
     alphas = np.asarray(alphas, dtype=float)
     check(alphas.ndim == 1 and len(alphas) >= 1, "alphas", alphas.tolist(), "a non-empty list of numbers")
     check(len(seeds) >= 1, "seeds", tuple(seeds), "a non-empty list of integers")
+    for i, s in enumerate(seeds):
+        check_seed(f"seeds[{i}]", s)
     return Sweep.grid(net, task, replace(train, alpha=1.0),
                       over={"train.alpha": alphas, "model.seed": [int(s) for s in seeds]})
 
@@ -90,8 +93,10 @@ def sweep_alpha(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence
     loss. ``checkpoint`` is the sweep's folder (runs kept there are not trained again, an
     interrupted one resumes; None: a temporary folder); ``device`` is where it trains and
     ``executor`` what trains it (see :mod:`interp.executors`)."""
+    check_number("threshold", threshold, 0.0, what="a finite number ≥ 0")
+    check_n_samples(n_inputs, task)
     alphas = np.asarray(alphas, dtype=float)
-    seeds = tuple(int(s) for s in seeds)
+    seeds = tuple(seeds)
     sweep = alpha_grid(task, net, alphas, seeds, train)
     with tempfile.TemporaryDirectory() if checkpoint is None else nullcontext(checkpoint) as root:
         out = execute(sweep, root, executor, device=str(device), progress=train.progress)

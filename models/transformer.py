@@ -72,6 +72,7 @@ class ParityTransformerConfig:
     def __post_init__(self):
         for name in ("n_ctx", "d_model", "n_heads", "n_layers", "d_out", "n_tokens"):
             check_positive(name, getattr(self, name), integer=True)
+        sizes = ("d_model", "n_layers", "n_ctx") + (("d_mlp",) if self.d_mlp is not None else ())
         if self.d_mlp is None:
             object.__setattr__(self, "d_mlp", 4 * self.d_model)
         check_positive("d_mlp", self.d_mlp, integer=True)
@@ -84,7 +85,7 @@ class ParityTransformerConfig:
         check_choice("embedding", self.embedding, EMBEDDINGS)
         check_choice("init", self.init, INITS)
         n = self.n_parameters
-        big = max(("d_model", "d_mlp", "n_layers", "n_ctx"), key=lambda k: getattr(self, k))
+        big = max(sizes, key=lambda k: getattr(self, k))  # name the largest size the user gave
         check_memory(big, getattr(self, big), 4 * n, f"{n:.3g} parameters of float32")
 
     @property

@@ -6,10 +6,10 @@ and what is allowed. The limits on what a user's number may make us allocate liv
 Traceback (most recent call last):
 ...
 ValueError: width=-2 is not allowed: expected an integer ≥ 1
->>> check_memory("widths", (10**12,), 4 * 10**12, "parameters of float32")
+>>> check_memory("widths", (3 * 10**9,), 4 * 3 * 10**9, "parameters")
 Traceback (most recent call last):
 ...
-ValueError: widths=(1000000000000,) is not allowed: expected at most 8 GiB; it asks for 3.73e+03 GiB (parameters of float32)
+ValueError: widths=(3000000000,) is not allowed: expected at most 8 GiB; it asks for 11.2 GiB (parameters)
 """
 from __future__ import annotations
 
