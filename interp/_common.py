@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from models.tasks import Batch, Parallel, SparseParity, Task
-from models.validate import MAX_BYTES, MAX_SAMPLES, check, check_memory, gib, is_int
+from models.validate import MAX_SAMPLES, check, check_memory, gib, is_int
 from probes import batches, check_finite, model_device, n_members, to_device
 
 
@@ -34,7 +34,7 @@ def check_piece_memory(model: nn.Module, batch_size: int, n: int | None, row_byt
     per = (n_members(model) or 1) * width * (ctx if isinstance(ctx, int) else 1)
     # float32 activations, and the float64 copies the streaming statistics make of them
     check_memory("batch_size", batch_size, piece * (row_bytes + 20 * per),
-                 f"pieces of {piece:.3g} samples, {per:.3g} activations each at the widest site", MAX_BYTES)
+                 f"pieces of {piece:.3g} samples, {per:.3g} activations each at the widest site")
 
 
 def failed_members(model: nn.Module) -> dict[int, str]:
@@ -110,7 +110,7 @@ def check_task(model: nn.Module, task: Task, outputs: bool = True) -> None:
 
 
 def eval_pieces(model: nn.Module, task: Task | None, inputs: Any, n_samples: int, seed: int,
-                batch_size: int) -> list[Batch]:
+                batch_size: int) -> list[Batch] | EvalPieces:
     """The evaluation set as re-iterable ``Batch`` pieces (for multi-pass analyses), each
     checked for NaN/inf.
 

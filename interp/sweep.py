@@ -77,6 +77,7 @@ def alpha_grid(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence[
     alphas = np.asarray(alphas, dtype=float)
     check(alphas.ndim == 1 and len(alphas) >= 1, "alphas", alphas.tolist(), "a non-empty list of numbers")
     check(len(seeds) >= 1, "seeds", tuple(seeds), "a non-empty list of integers")
+    seeds = [int(s) if isinstance(s, np.integer) else s for s in seeds]
     for i, s in enumerate(seeds):
         check_seed(f"seeds[{i}]", s)
     return Sweep.grid(net, task, replace(train, alpha=1.0),
@@ -96,7 +97,7 @@ def sweep_alpha(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence
     check_number("threshold", threshold, 0.0, what="a finite number ≥ 0")
     check_n_samples(n_inputs, task)
     alphas = np.asarray(alphas, dtype=float)
-    seeds = tuple(seeds)
+    seeds = tuple(int(s) if isinstance(s, np.integer) else s for s in seeds)
     sweep = alpha_grid(task, net, alphas, seeds, train)
     with tempfile.TemporaryDirectory() if checkpoint is None else nullcontext(checkpoint) as root:
         out = execute(sweep, root, executor, device=str(device), progress=train.progress)

@@ -14,7 +14,6 @@ ValueError: widths=(3000000000,) is not allowed: expected at most 8 GiB; it asks
 from __future__ import annotations
 
 import math
-import numbers
 
 MAX_BYTES = 2**33
 """What one object built from a user's numbers may take (8 GiB): a model's parameters, a
@@ -36,13 +35,13 @@ def check(ok: bool, name: str, value, allowed: str) -> None:
 
 
 def is_int(value) -> bool:
-    """An integer (Python or numpy), not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    """A Python integer, not a bool (configs are written as JSON, which numpy scalars are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def is_number(value) -> bool:
-    """A real number (Python or numpy), not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    """A Python int or float (numpy's float64 is one), not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def check_positive(name: str, value, integer: bool = False) -> None:
@@ -63,7 +62,7 @@ def check_number(name: str, value, low: float = -math.inf, high: float = math.in
 def check_choice(name: str, value, choices) -> None:
     """One of ``choices`` (a value of the wrong type, even unhashable, is refused the same way)."""
     choices = tuple(choices)
-    check(any(type(value) is type(c) and value == c for c in choices), name, value, f"one of {list(choices)}")
+    check(any(isinstance(value, type(c)) and value == c for c in choices), name, value, f"one of {list(choices)}")
 
 
 def check_bool(name: str, value) -> None:
