@@ -15,7 +15,7 @@ _NAMES = {
     # -- neuron accounting --
     ".allocation": ["Allocation", "agreement", "allocate"],
     ".scorers": ["SCORERS", "register_scorer"],
-    ".neurons": ["Redundancy", "live_neurons", "redundancy"],
+    ".neurons": ["LiveNeurons", "Redundancy", "live_neurons", "redundancy"],
     ".clustering": ["Clusters", "cluster_neurons"],
     ".ensembling": ["Ensembling", "ensembling_from_outputs", "ensembling_test", "pair_symmetric"],
     ".probing": ["IntermediateCorrelation", "LinearProbe", "correlations", "linear_probe", "probe_intermediate",

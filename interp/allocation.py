@@ -47,11 +47,12 @@ from torch import nn
 
 import probes
 from models.tasks import Task
-from models.validate import check
+from models.validate import check, check_bool, check_number, check_seed, is_int
 
-from ._common import check_task, eval_pieces, input_groups, mlp_weights, subtask_counts
+from ._common import (check_n_samples, check_piece_memory, check_task, eval_pieces, failed_members, input_groups,
+                      mlp_weights, subtask_counts)
 from .neurons import live_mask, live_rule_for
-from .scorers import SCORERS, ScoreContext, _bar, output_of, scorer
+from .scorers import SCORERS, ScoreContext, _bar, check_options, output_of, scorer
 
 METHODS = ("auto", *sorted(SCORERS))
 """The built-in methods (``interp.scorers.SCORERS`` holds these and any registered later)."""
@@ -79,7 +80,9 @@ class Allocation:
     (``n_members``): it is a sequence of per-member allocations (``alloc[i]``, ``for a in
     alloc``), and its counts are arrays over members. A single model's allocation is a
     sequence of one (itself). ``member``: which member this is (None for a single model or
-    the whole ensemble).
+    the whole ensemble). ``failed``: ensemble member -> what went wrong (failed in training,
+    or NaN/inf activations or losses); a failed member has no live neurons, NaN losses, and
+    NaN counts (``counts()``, ``n_live``, ...), never 0.
     """
 
     method: str
@@ -98,6 +101,7 @@ class Allocation:
     live_rule: str = "absolute"
     n_members: int | None = None
     exact: dict[str, np.ndarray] | None = None
+    failed: dict[int, str] = field(default_factory=dict)
 
     # -- an ensemble is a sequence of members ------------------------------------------
     def __len__(self) -> int:
@@ -111,7 +115,8 @@ class Allocation:
         i = int(i) % self.n_members
         pick = lambda d: None if d is None else {s: d[s][i] for s in self.sites}  # noqa: E731
         return replace(self, live=pick(self.live), variance=pick(self.variance), scores=pick(self.scores),
-                       exact=pick(self.exact), losses=self.losses[i], member=i, n_members=None)
+                       exact=pick(self.exact), losses=self.losses[i], member=i, n_members=None,
+                       failed={i: self.failed[i]} if i in self.failed else {})
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
@@ -125,20 +130,25 @@ class Allocation:
         """The same scores under other thresholds or live rule (no model needed)."""
         changes = {}
         if threshold is not None:
-            check(isinstance(threshold, (int, float)) and math.isfinite(threshold), "threshold", threshold,
-                  "a finite number")
+            check_number("threshold", threshold)
             changes["threshold"] = float(threshold)
         if dominance is not None:
-            check(0 <= dominance <= 1, "dominance", dominance, "a number in [0, 1]")
+            check_number("dominance", dominance, 0.0, 1.0)
             changes["dominance"] = float(dominance)
         if live_threshold is not None or live_rule is not None:
             rule = live_rule or self.live_rule
             lt = self.live_threshold if live_threshold is None else live_threshold
             check(rule in ("absolute", "relative"), "live_rule", rule, "'absolute' or 'relative'")
-            check(isinstance(lt, (int, float)) and lt >= 0, "live_threshold", lt, "a number ≥ 0")
-            changes.update(live_threshold=float(lt), live_rule=rule,
-                           live={s: live_mask(torch.from_numpy(np.asarray(self.variance[s], dtype=float)),
-                                              rule, lt).numpy() for s in self.sites})
+            check_number("live_threshold", lt, 0.0, what="a finite number ≥ 0")
+            live = {s: live_mask(torch.nan_to_num(torch.from_numpy(np.asarray(self.variance[s], dtype=float))),
+                                 rule, lt).numpy() for s in self.sites}
+            if self.failed:   # a failed member stays without live neurons
+                for s in self.sites:
+                    if self.n_members is not None:
+                        live[s][list(self.failed)] = False
+                    else:
+                        live[s][...] = False
+            changes.update(live_threshold=float(lt), live_rule=rule, live=live)
         return replace(self, **changes)
 
     # -- per neuron --------------------------------------------------------------------
@@ -177,9 +187,18 @@ class Allocation:
         return at(site) if site is not None else {s: at(s) for s in self.sites}
 
     # -- counts ------------------------------------------------------------------------
+    def _counted(self, n) -> Any:
+        """A count (int, or ints ``[M]``), NaN where the member failed."""
+        if np.ndim(n) == 0:
+            return math.nan if self.failed else int(n)
+        if not self.failed:
+            return np.asarray(n, dtype=int)
+        n = np.asarray(n, dtype=float)
+        n[list(self.failed)] = np.nan
+        return n
+
     def _total(self, per_site) -> Any:
-        tot = sum(per_site(s) for s in self.sites)
-        return int(tot) if np.ndim(tot) == 0 else np.asarray(tot, dtype=int)
+        return self._counted(sum(per_site(s) for s in self.sites))
 
     def counts(self, exclusive: bool = False) -> dict[str, Any]:
         """Neurons serving each subtask over all sites (a shared neuron counts for each of
@@ -190,8 +209,7 @@ class Allocation:
                 a = a & (a.sum(-1, keepdims=True) == 1)
             return a.sum(-2)  # [(M,) K]
         tot = sum(at(s) for s in self.sites)
-        return {name: (int(tot[..., k]) if tot.ndim == 1 else tot[..., k].astype(int))
-                for k, name in enumerate(self.subtasks)}
+        return {name: self._counted(tot[..., k]) for k, name in enumerate(self.subtasks)}
 
     @property
     def n_live(self):
@@ -217,8 +235,10 @@ class Allocation:
             row = {name: int((a[:, k] & (n == 1)).sum()) for k, name in enumerate(self.subtasks)}
             live = self.live[s]
             row.update(shared=int((n > 1).sum()), unallocated=int((live & (n == 0)).sum()),
-                       dead=int((~live).sum()), live=int(live.sum()), total=int(live.size))
-            out[s] = row
+                       dead=int((~live).sum()), live=int(live.sum()))
+            if self.failed:   # nothing was counted
+                row = {k: math.nan for k in row}
+            out[s] = {**row, "total": int(live.size)}
         return out
 
     def ratio(self, a: str, b: str) -> float:
@@ -247,9 +267,11 @@ class Allocation:
                 "live_threshold": self.live_threshold, "n_samples": self.n_samples, "notes": self.notes}
         if self.n_members is not None:
             return {**head, "n_members": self.n_members, "members": [m.to_dict(per_neuron) for m in self]}
-        out = {**head, "member": self.member,
+        number = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731
+        out = {**head, "member": self.member, "failed": self.failed.get(self.member) if self.failed else None,
                "losses": [None if not np.isfinite(v) else float(v) for v in self.losses],
-               "counts": self.counts(), "by_layer": self.by_layer()}
+               "counts": {k: number(v) for k, v in self.counts().items()},
+               "by_layer": {s: {k: number(v) for k, v in r.items()} for s, r in self.by_layer().items()}}
         if per_neuron:
             out["neurons"] = {s: {"live": self.live[s].tolist(), "variance": self.variance[s].tolist(),
                                   "scores": self.scores[s].tolist(), "assignment": self.assignment(s),
@@ -263,9 +285,10 @@ class Allocation:
             members = [cls.from_dict({**{k: v for k, v in d.items() if k != "members"}, **m}) for m in d["members"]]
             stack = lambda f: None if getattr(members[0], f) is None else {  # noqa: E731
                 s: np.stack([getattr(m, f)[s] for m in members]) for s in members[0].sites}
+            failed = {i: m.failed[m.member] for i, m in enumerate(members) if m.failed}
             return replace(members[0], live=stack("live"), variance=stack("variance"), scores=stack("scores"),
                            exact=stack("exact"), losses=np.stack([m.losses for m in members]), member=None,
-                           n_members=len(members))
+                           n_members=len(members), failed=failed)
         sites = tuple(d["sites"])
         k = len(d["subtasks"])
         check("neurons" in d, "allocation", "a summary without per-neuron arrays",
@@ -279,7 +302,8 @@ class Allocation:
                    losses=np.asarray([np.nan if v is None else v for v in d["losses"]], dtype=float),
                    n_samples=int(d["n_samples"]), member=d.get("member"), dominance=float(d.get("dominance", 0.0)),
                    notes=dict(d.get("notes", {})), live_rule=d.get("live_rule", "absolute"),
-                   exact={s: np.asarray(d["neurons"][s]["exact"], dtype=bool) for s in sites} if has_exact else None)
+                   exact={s: np.asarray(d["neurons"][s]["exact"], dtype=bool) for s in sites} if has_exact else None,
+                   failed={d.get("member"): d["failed"]} if d.get("failed") else {})
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The ``to_dict`` as JSON text; also written to ``path`` when given."""
@@ -308,6 +332,8 @@ class Allocation:
         title = f"method={self.method} threshold={self.threshold:g} dominance={self.dominance:g} " \
                 f"live={self.live_rule}>{self.live_threshold:g} " \
                 f"n_samples={self.n_samples}" + (f" member={self.member}" if self.member is not None else "")
+        if self.failed:
+            title += f" FAILED: {next(iter(self.failed.values()))}"
         lines = [title, fmt(head), fmt(["-" * w for w in widths]), *map(fmt, rows)]
         v = self.notes.get("missed_upper_95")
         if v is not None:
@@ -377,31 +403,37 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
     >>> alloc.method, sorted(alloc.counts()), alloc.live_rule
     ('ablation', ['x^2'], 'absolute')
     """
-    check(method == "auto" or method in SCORERS, "method", method, f"one of {['auto', *sorted(SCORERS)]}")
-    check(isinstance(live_threshold, (int, float)) and live_threshold >= 0, "live_threshold", live_threshold,
-          "a number ≥ 0")
-    check(isinstance(max_elements, int) and max_elements >= 1, "max_elements", max_elements, "an integer ≥ 1")
-    check(isinstance(dominance, (int, float)) and 0 <= dominance <= 1, "dominance", dominance, "a number in [0, 1]")
-    check(batch_size is None or (isinstance(batch_size, int) and batch_size >= 1), "batch_size", batch_size,
+    check(isinstance(method, str) and (method == "auto" or method in SCORERS), "method", method,
+          f"one of {['auto', *sorted(SCORERS)]}")
+    check_number("live_threshold", live_threshold, 0.0, what="a finite number ≥ 0")
+    check(is_int(max_elements) and max_elements >= 1, "max_elements", max_elements, "an integer ≥ 1")
+    check_number("dominance", dominance, 0.0, 1.0)
+    check(threshold is None or (isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+                                and math.isfinite(threshold)), "threshold", threshold,
+          "None (the method's default) or a finite number")
+    check(batch_size is None or (is_int(batch_size) and batch_size >= 1), "batch_size", batch_size,
           "None (pieces of batch_tokens tokens) or an integer ≥ 1")
-    check(isinstance(batch_tokens, int) and batch_tokens >= 1, "batch_tokens", batch_tokens, "an integer ≥ 1")
+    check(is_int(batch_tokens) and batch_tokens >= 1, "batch_tokens", batch_tokens, "an integer ≥ 1")
     check(options is None or isinstance(options, dict), "options", options, "None or a dict of scorer settings")
-    check(isinstance(n_samples, int) and n_samples >= 1, "n_samples", n_samples, "an integer ≥ 1")
+    check_options(method, options or {})
+    check_seed("seed", seed)
+    check_bool("progress", progress)
     rule = live_rule_for(model, live_rule)
     check_task(model, task)
-    names = probes.resolve_sites(model, sites)
     if inputs is None:
-        inputs = task.eval_batch(n_samples, torch.Generator().manual_seed(seed))
+        check_n_samples(n_samples, task)
+    names = probes.resolve_sites(model, sites)
     if batch_size is None:
-        batch_size = max(1, batch_tokens // _tokens_per_sample(inputs))
+        probe = task.eval_batch(1, torch.Generator().manual_seed(0)) if inputs is None else inputs
+        batch_size = max(1, batch_tokens // _tokens_per_sample(probe))
+    check_piece_memory(model, batch_size, task.eval_count(n_samples) if inputs is None else None,
+                       4 * (task.d_in + task.d_out) + 8)
     pieces = eval_pieces(model, task, inputs, n_samples, seed, batch_size)
     members = probes.n_members(model)
 
     notes = {"model": type(model).__name__, "task": _summary(task)}
     if method == "auto":
         method, notes["auto"] = _auto(model, task, names)
-    check(threshold is None or (isinstance(threshold, (int, float)) and math.isfinite(threshold)), "threshold",
-          threshold, "None (the method's default) or a finite number")
 
     intermediates = None
     if method == "probe":
@@ -410,7 +442,10 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
               f"a task with intermediate quantities (task.intermediates); {task!r} has none")
         intermediates = list(q)
     base = _base_pass(model, task, pieces, names, members, intermediates, progress)
-    live = {s: live_mask(v, rule, live_threshold) for s, v in base["var"].items()}
+    failed = dict(sorted({**base["failed"], **failed_members(model)}.items()))
+    live = {s: live_mask(torch.nan_to_num(v, nan=0.0), rule, live_threshold) for s, v in base["var"].items()}
+    for s in live:
+        live[s][list(failed)] = False   # a failed member is not scored and counts nothing
     n_live = sum(int((live[s] if members is None else live[s].any(0)).sum()) for s in names)
     if notes.get("auto") == "large":
         method = "ablation" if n_live <= ABLATION_LIMIT else "verified"
@@ -427,14 +462,20 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
     notes.update(result.notes)
     lead = (members,) if members else ()
     losses = base["losses"] if method != "probe" else torch.full((*lead, len(columns)), math.nan)
+    losses = losses.double()
+    if failed:
+        losses[list(failed)] = math.nan
+    scores = {s: np.nan_to_num(result.scores[s].double().numpy()) for s in names}
+    for s in names:
+        scores[s][list(failed)] = 0.0
     exact = None if result.exact is None else {s: result.exact[s].numpy().astype(bool) for s in names}
     return Allocation(method=method, subtasks=tuple(columns), sites=tuple(names),
                       live={s: live[s].numpy().astype(bool) for s in names},
-                      variance={s: base["var"][s].numpy() for s in names},
-                      scores={s: np.nan_to_num(result.scores[s].double().numpy()) for s in names},
+                      variance={s: base["var"][s].numpy() for s in names}, scores=scores,
                       threshold=float(threshold), live_threshold=float(live_threshold),
-                      losses=losses.double().numpy(), n_samples=int(base["n_samples"]), member=None,
-                      dominance=float(dominance), notes=notes, live_rule=rule, n_members=members, exact=exact)
+                      losses=losses.numpy(), n_samples=int(base["n_samples"]), member=None,
+                      dominance=float(dominance), notes=notes, live_rule=rule, n_members=members, exact=exact,
+                      failed=failed)
 
 
 def _tokens_per_sample(inputs) -> int:
@@ -489,12 +530,19 @@ def _base_pass(model, task, pieces, names, members, intermediates, progress: boo
             weight_sum += w
             n += batch.x.shape[0]
             bar.update(1)
+    failed: dict[int, str] = {}
     for s in names:
         check(s in acc, "sites", s, "a site the forward pass runs through (this one never fired)")
+        bad = probes.nonfinite_members(torch.stack([acc[s].mean, acc[s].m2], -2), members)
+        probes.flag_nonfinite("activations", {m: f"NaN/inf at site {s}" for m in bad}, members, failed)
+    losses = loss_sum / weight_sum.clamp_min(1)
+    bad = probes.nonfinite_members(losses, members)
+    probes.flag_nonfinite("losses", {m: f"NaN/inf subtask losses {losses[m].tolist() if members else losses.tolist()} "
+                                        f"(the model's outputs hold NaN/inf)" for m in bad}, members, failed)
     return {"mean": {s: acc[s].mean for s in names}, "var": {s: acc[s].var for s in names},
             "cross": {s: acc[s].cross_corr() for s in names} if intermediates else None,
-            "intermediates": intermediates,
-            "losses": loss_sum / weight_sum.clamp_min(1), "weight_sum": weight_sum, "n_samples": n}
+            "intermediates": intermediates, "failed": failed,
+            "losses": losses, "weight_sum": weight_sum, "n_samples": n}
 
 
 def agreement(a: Allocation, b: Allocation, neurons: dict[str, np.ndarray] | None = None) -> dict:

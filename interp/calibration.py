@@ -274,6 +274,8 @@ def emergence_step(x, strength, threshold: float = 0.05) -> np.ndarray:
     r = r[:, None] if squeeze else r
     _check(xs.ndim == 1 and r.ndim == 2 and r.shape[0] == xs.size, "strength", f"shape {r.shape}",
            f"[{xs.size}] or [{xs.size}, n_skills] matching x")
+    _check(bool(np.all(np.isfinite(xs))), "x", _short(xs), "finite numbers")
+    _check(bool(np.all(np.isfinite(r))), "strength", _short(r), "finite numbers (a NaN would read as never reached)")
     _check(_is_number(threshold) and 0 < threshold < 1, "threshold", threshold, "a number in (0, 1)")
     hit = r >= threshold
     out = np.where(hit.any(axis=0), xs[np.argmax(hit, axis=0)], np.nan)

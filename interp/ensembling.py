@@ -39,7 +39,7 @@ from torch import nn
 
 import probes
 from models.tasks import Task
-from models.validate import check
+from models.validate import check, check_memory, check_number, is_int, is_number
 
 from ._common import check_task, mlp_weights
 
@@ -115,6 +115,9 @@ def ensembling_from_outputs(outputs: torch.Tensor | np.ndarray, target: torch.Te
     y = np.asarray(target.detach() if isinstance(target, torch.Tensor) else target, dtype=np.float64).reshape(-1)
     check(out.ndim == 2 and out.shape[1] == y.size and out.shape[0] >= 1, "outputs", out.shape,
           f"regressor outputs [R ≥ 1, S={y.size}] matching the target")
+    check(bool(np.isfinite(out).all()), "outputs", f"{int((~np.isfinite(out)).sum())} NaN/inf values",
+          "finite regressor outputs")
+    check(bool(np.isfinite(y).all()), "target", f"{int((~np.isfinite(y)).sum())} NaN/inf values", "a finite target")
     check(y.size >= 3, "target", y.size, "at least 3 points")
     check(errors in ("fit", "share"), "errors", errors, "'fit' or 'share'")
     S, R = y.size, out.shape[0]
@@ -154,6 +157,13 @@ def pair_symmetric(w: torch.Tensor, b: torch.Tensor, max_distance: float | None 
     >>> pair_symmetric(torch.tensor([[1.], [-1.02], [0.5]]), torch.tensor([0.3, 0.3, -0.1]))[0]
     [(0, 1)]
     """
+    check(isinstance(w, torch.Tensor) and w.dim() == 2, "w", getattr(w, "shape", w), "input weights [n, d_in]")
+    check(isinstance(b, torch.Tensor) and tuple(b.shape) == (w.shape[0],), "b", getattr(b, "shape", b),
+          f"biases [n={w.shape[0]}] matching w")
+    probes.check_finite("w", w)
+    probes.check_finite("b", b)
+    check(max_distance is None or (is_number(max_distance) and max_distance >= 0), "max_distance", max_distance,
+          "None or a number ≥ 0")
     p = torch.cat([w.double(), b.double().unsqueeze(-1)], -1)
     refl = torch.cat([-w.double(), b.double().unsqueeze(-1)], -1)
     n = p.shape[0]
@@ -195,8 +205,13 @@ def ensembling_test(model: nn.Module, task: Task, *, n_points: int = 2000, seed:
     check(weights is not None and len(weights) == 2, "model", type(model).__name__,
           "a zoo MLP with one hidden layer (its neurons pair into regressors)")
     check_task(model, task)
-    check(0 <= output < task.d_out, "output", output, f"an output column in [0, {task.d_out})")
-    check(isinstance(n_points, int) and n_points >= 3, "n_points", n_points, "an integer ≥ 3")
+    check(is_int(output) and 0 <= output < task.d_out, "output", output, f"an output column in [0, {task.d_out})")
+    check(is_int(n_points) and n_points >= 3, "n_points", n_points, "an integer ≥ 3")
+    check_memory("n_points", n_points, 8 * n_points * (task.d_in + 2 * max(model.sites.values())),
+                 f"{n_points:.3g} inputs and their raw activations")
+    check_number("live_threshold", live_threshold, 0.0, what="a finite number ≥ 0")
+    check(max_distance is None or (is_number(max_distance) and max_distance >= 0), "max_distance", max_distance,
+          "None or a number ≥ 0")
     batch = task.eval_batch(n_points, torch.Generator().manual_seed(seed))
     acts = probes.capture(model, batch.x, sites=["hidden.0"], stats=("raw",), batch_size=max(n_points, 1))
     a = acts["hidden.0"].raw.double()  # [S, n]

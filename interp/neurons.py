@@ -24,7 +24,7 @@ SPEC A Fig. 7).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -32,14 +32,13 @@ import torch
 from torch import nn
 
 import probes
-from models.validate import check
+from models.validate import check, check_number, check_seed
 
-from ._common import as_input
+from ._common import as_input, failed_members
 
 
 def _check_threshold(name: str, value: float, low: float = 0.0, high: float = float("inf")) -> None:
-    check(isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high, name, value,
-          f"a number in [{low}, {high}]")
+    check_number(name, value, low, high, what=f"a finite number in [{low}, {high}]")
 
 
 LIVE_RULES = ("auto", "absolute", "relative")
@@ -89,15 +88,40 @@ def live_mask(variance: torch.Tensor, rule: str = "absolute", threshold: float =
     return variance > threshold * site_scale(variance).unsqueeze(-1).to(variance.dtype)
 
 
+class LiveNeurons(dict):
+    """``site -> bool [(M,) width]``, which neurons are live. ``failed``: ensemble member ->
+    what went wrong (failed in training, or NaN/inf activations); a failed member's masks are
+    all False and its ``counts()`` NaN, never a count of 0."""
+
+    failed: dict[int, str] = {}
+
+    def counts(self) -> dict[str, np.ndarray | int]:
+        """Live neurons per site: an int, or a float array ``[M]`` with NaN for failed members."""
+        out = {}
+        for site, mask in self.items():
+            n = mask.sum(-1).cpu().numpy()
+            if n.ndim and self.failed:
+                n = n.astype(float)
+                n[list(self.failed)] = np.nan
+            out[site] = int(n) if n.ndim == 0 else n
+        return out
+
+    def total(self) -> np.ndarray | int:
+        """Live neurons over all sites (NaN for failed members)."""
+        return sum(self.counts().values())
+
+
 def live_neurons(model: nn.Module, inputs: Any, threshold: float = 1e-3, *, rule: str = "auto",
                  sites: str | Sequence[str] | None = None, batch_size: int = 1024, n_samples: int = 4096,
-                 seed: int = 0) -> dict[str, torch.Tensor]:
+                 seed: int = 0) -> LiveNeurons:
     """Per site, which neurons are live under ``rule`` (see the module docs): activation
     variance over ``inputs`` > ``threshold`` (× the site's scale for ``relative``).
 
     ``inputs``: a tensor ``[N, ...]``, a ``Batch``, a list of them, or a ``Task`` (then
-    ``n_samples`` of its evaluation inputs drawn with ``seed``). Returns ``site -> bool
-    [(M,) width]`` (a leading member axis for an ensemble).
+    ``n_samples`` of its evaluation inputs drawn with ``seed``, in pieces). Returns ``site ->
+    bool [(M,) width]`` (a leading member axis for an ensemble), a ``LiveNeurons`` whose
+    ``failed`` lists the ensemble members that failed. NaN/inf inputs, or NaN/inf activations
+    of a single model, raise ``ValueError``.
 
     >>> import torch, models
     >>> net = models.MLP(models.MLPConfig(d_in=1, widths=(3,), d_out=1))
@@ -107,10 +131,19 @@ def live_neurons(model: nn.Module, inputs: Any, threshold: float = 1e-3, *, rule
     [True, False, True]
     """
     _check_threshold("threshold", threshold)
+    check_seed("seed", seed)
     rule = live_rule_for(model, rule)
-    x = as_input(model, None, inputs, n_samples, seed)
+    x = as_input(model, None, inputs, n_samples, seed, stream=batch_size)
     acts = probes.capture(model, x, sites=sites, stats=("var",), batch_size=batch_size)
-    return {site: live_mask(s.var, rule, threshold) for site, s in acts.items()}
+    failed = {**acts.failed, **failed_members(model)}
+    out = LiveNeurons()
+    out.failed = dict(sorted(failed.items()))
+    for site, s in acts.items():
+        mask = live_mask(torch.nan_to_num(s.var, nan=0.0), rule, threshold)
+        if failed:
+            mask[list(failed)] = False
+        out[site] = mask
+    return out
 
 
 @dataclass(frozen=True)
@@ -119,12 +152,14 @@ class Redundancy:
     neurons left out because they are dead), and the ``live`` masks used.
 
     ``fraction(site)`` is the share of live neurons (or, ``of="all"``, of all neurons) with
-    nonzero redundancy."""
+    nonzero redundancy. ``failed``: ensemble member -> what went wrong; a failed member's
+    counts are all -1 and its fraction NaN."""
 
     counts: dict[str, np.ndarray]
     live: dict[str, np.ndarray]
     threshold: float
     live_threshold: float
+    failed: dict[int, str] = field(default_factory=dict)
 
     def fraction(self, site: str | None = None, of: str = "live") -> float | np.ndarray:
         """Share of neurons with redundancy > 0 at ``site`` (all sites pooled when None);
@@ -137,10 +172,13 @@ class Redundancy:
         red = sum(((self.counts[n] > 0) & self.live[n]).sum(-1) for n in names)
         live = sum((self.live[n] if of == "live" else np.ones_like(self.live[n])).sum(-1) for n in names)
         out = np.where(live > 0, red / np.maximum(live, 1), 0.0)
+        if np.ndim(out) and self.failed:
+            out[list(self.failed)] = np.nan
         return float(out) if np.ndim(out) == 0 else out
 
     def to_dict(self) -> dict:
         return {"threshold": self.threshold, "live_threshold": self.live_threshold,
+                "failed": {str(k): v for k, v in self.failed.items()},
                 "counts": {k: v.tolist() for k, v in self.counts.items()},
                 "live": {k: v.tolist() for k, v in self.live.items()},
                 "fraction": {k: np.asarray(self.fraction(k)).tolist() for k in self.counts}}
@@ -181,11 +219,15 @@ def redundancy(model: nn.Module, inputs: Any, threshold: float = 0.75, *, sites:
     """
     _check_threshold("threshold", threshold, -1.0, 1.0)
     _check_threshold("live_threshold", live_threshold)
-    x = as_input(model, None, inputs, n_samples, seed)
+    check_seed("seed", seed)
+    x = as_input(model, None, inputs, n_samples, seed, stream=batch_size)
     acts = probes.capture(model, x, sites=sites, stats=("var", "corr"), batch_size=batch_size)
+    failed = dict(sorted({**acts.failed, **failed_members(model)}.items()))
     counts, live = {}, {}
     for site, s in acts.items():
         alive = s.var > live_threshold
-        counts[site] = redundancy_from_corr(s.corr, alive, threshold, absolute).numpy()
+        if failed:
+            alive[list(failed)] = False
+        counts[site] = redundancy_from_corr(torch.nan_to_num(s.corr), alive, threshold, absolute).numpy()
         live[site] = alive.numpy()
-    return Redundancy(counts, live, float(threshold), float(live_threshold))
+    return Redundancy(counts, live, float(threshold), float(live_threshold), failed)

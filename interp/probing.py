@@ -25,7 +25,7 @@ from torch import nn
 
 import probes
 from models.tasks import Task
-from models.validate import check
+from models.validate import check, check_number
 
 from ._common import as_input, check_task
 
@@ -142,11 +142,15 @@ def linear_probe(model: nn.Module, inputs: Any, target: torch.Tensor, site: str,
     """
     from sklearn.linear_model import Ridge
 
+    check_number("test_fraction", test_fraction, what="a number in (0, 1)")
     check(0 < test_fraction < 1, "test_fraction", test_fraction, "a number in (0, 1)")
+    check_number("alpha", alpha, 0.0, what="a finite ridge penalty ≥ 0")
     check(probes.n_members(model) is None, "model", type(model).__name__, "a single model (pick ensemble.member(i))")
+    y = torch.as_tensor(target).double()
+    probes.check_finite("target", y)
     acts = probes.capture(model, inputs, sites=[site], stats=("raw",), batch_size=batch_size)
     a = acts[site].raw.double().numpy()
-    y = np.asarray(torch.as_tensor(target).double())
+    y = np.asarray(y)
     lead = y.shape[0]
     check(a.shape[0] % lead == 0 and lead > 0, "target", y.shape,
           f"one value per input (the site gave {a.shape[0]} activation rows)")

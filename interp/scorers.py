@@ -34,7 +34,7 @@ from torch import nn
 
 import probes
 from models.tasks import Task
-from models.validate import check
+from models.validate import check, is_number
 
 from ._common import input_groups, mlp_weights, per_sample_subtasks, subtask_counts
 
@@ -75,13 +75,14 @@ class Scores:
 
 @dataclass(frozen=True)
 class Scorer:
-    """A registered method: ``fn(ctx) -> Scores``, its ``default_threshold`` and a line on what
-    its score ``measures``."""
+    """A registered method: ``fn(ctx) -> Scores``, its ``default_threshold``, a line on what
+    its score ``measures`` and the ``options`` it reads (None: not declared, any)."""
 
     name: str
     fn: Callable[[ScoreContext], Scores]
     default_threshold: float
     measures: str
+    options: tuple[str, ...] | None = None
 
     def __call__(self, ctx: ScoreContext) -> Scores:
         return self.fn(ctx)
@@ -90,8 +91,9 @@ class Scorer:
 SCORERS: dict[str, Scorer] = {}
 
 
-def register_scorer(name: str, default_threshold: float, measures: str):
-    """Decorator adding ``fn(ctx) -> Scores`` to ``SCORERS`` under ``name``.
+def register_scorer(name: str, default_threshold: float, measures: str, options: tuple[str, ...] | None = None):
+    """Decorator adding ``fn(ctx) -> Scores`` to ``SCORERS`` under ``name`` (``options``: the
+    names of the ``allocate(options=...)`` settings it reads; others are then refused).
 
     >>> @register_scorer("constant", 0.5, "nothing: every neuron scores 1")
     ... def _constant(ctx):
@@ -104,10 +106,46 @@ def register_scorer(name: str, default_threshold: float, measures: str):
     check(isinstance(default_threshold, (int, float)) and math.isfinite(default_threshold), "default_threshold",
           default_threshold, "a finite number")
 
+    check(options is None or (isinstance(options, (tuple, list)) and all(isinstance(o, str) for o in options)),
+          "options", options, "None or a tuple of setting names")
+
     def add(fn):
-        SCORERS[name] = Scorer(name, fn, float(default_threshold), measures)
+        SCORERS[name] = Scorer(name, fn, float(default_threshold), measures,
+                               None if options is None else tuple(options))
         return fn
     return add
+
+
+def _share(v) -> bool:
+    return is_number(v) and 0 < v <= 1
+
+
+def _count(v) -> bool:
+    return is_number(v) and math.isfinite(v) and float(v).is_integer() and v >= 0
+
+
+OPTION_RULES = {"attribution": (lambda v: v in ("signed", "magnitude"), "'signed' or 'magnitude'"),
+                "candidates": (_share, "a share in (0, 1]"),
+                "sample": (_count, "an integer ≥ 0"),
+                "min_candidates": (_count, "an integer ≥ 0")}
+"""The built-in scorers' settings and what each allows."""
+
+
+def check_options(method: str, options: dict) -> None:
+    """Refuse ``allocate(options=...)`` settings that ``method`` (every scorer for ``auto``)
+    does not read, or a value a built-in setting does not allow, before any work."""
+    chosen = list(SCORERS.values()) if method == "auto" else [scorer(method)]
+    if any(s.options is None for s in chosen):
+        known = None
+    else:
+        known = sorted({o for s in chosen for o in s.options})
+        unknown = sorted(str(k) for k in options if k not in known)
+        check(not unknown, "options", unknown[0] if len(unknown) == 1 else unknown,
+              f"settings that method={method!r} reads: {known}" if known else f"no options for method={method!r}")
+    for k, v in options.items():
+        if k in OPTION_RULES:
+            ok, allowed = OPTION_RULES[k]
+            check(ok(v), f"options['{k}']", v, allowed)
 
 
 def _bar(total: int, desc: str, show: bool):
@@ -218,7 +256,7 @@ def _ablate_forward(model, x, site, mu, ids, members) -> torch.Tensor:
         return _split(output_of(model(xr)), members, J)
 
 
-@register_scorer("ablation", 0.01, "mean-ablation loss change / subtask loss (exact)")
+@register_scorer("ablation", 0.01, "mean-ablation loss change / subtask loss (exact)", options=())
 def ablation_scorer(ctx: ScoreContext) -> Scores:
     scores = ablation_deltas(ctx)
     return Scores(scores, exact={s: ctx.live[s].clone() for s in ctx.sites})
@@ -289,11 +327,12 @@ def _contrib(g, act, mu, members):
     return c.double().cpu(), a.double().cpu()
 
 
-@register_scorer("attribution", 0.01, "first-order estimate of the mean-ablation loss change / subtask loss")
+@register_scorer("attribution", 0.01, "first-order estimate of the mean-ablation loss change / subtask loss",
+                 options=("attribution",))
 def attribution_scorer(ctx: ScoreContext) -> Scores:
     sums = attribution_sums(ctx)
     kind = ctx.options.get("attribution", "signed")
-    check(kind in ("signed", "magnitude"), "options['attribution']", kind, "'signed' or 'magnitude'")
+    check(kind in ("signed", "magnitude"), "options['attribution']", kind, OPTION_RULES["attribution"][1])
     return Scores(sums[kind], notes={"attribution": kind})
 
 
@@ -310,7 +349,8 @@ def _upper_bound(hits: int, n: int, confidence: float = 0.95) -> float:
 
 
 @register_scorer("verified", 0.01, "mean-ablation loss change / subtask loss: exact for the attribution "
-                                   "screen's candidates and a random sample, estimated for the rest")
+                                   "screen's candidates and a random sample, estimated for the rest",
+                 options=("candidates", "sample", "min_candidates"))
 def verified_scorer(ctx: ScoreContext) -> Scores:
     """Notes: ``missed_estimate``/``missed_upper_95``: serving neurons among those left
     unverified (their scores stay first-order estimates), from the random sample, with a
@@ -319,19 +359,17 @@ def verified_scorer(ctx: ScoreContext) -> Scores:
     ``options``: ``candidates`` (share of live neurons verified in the screen's order,
     default 0.005, at least ``min_candidates``, 64) and ``sample`` (random non-candidates
     verified, default 128). On SmolLM2 (46 080 neurons) that is 230 + 128 exact ablations."""
+    check_options("verified", ctx.options)
     share = float(ctx.options.get("candidates", 0.005))
     n_sample = int(ctx.options.get("sample", 128))
     n_min = int(ctx.options.get("min_candidates", 64))
-    check(0 < share <= 1, "options['candidates']", share, "a share in (0, 1]")
-    check(n_sample >= 0, "options['sample']", n_sample, "an integer ≥ 0")
-    check(n_min >= 0, "options['min_candidates']", n_min, "an integer ≥ 0")
     sums = attribution_sums(ctx)
     est, mag = sums["signed"], sums["magnitude"]
     # one flat list of live neurons over sites, ranked by the screen's magnitude
     rows = []
     for i, s in enumerate(ctx.sites):
         alive = ctx.live[s] if ctx.members is None else ctx.live[s].any(0)
-        key = mag[s] if ctx.members is None else mag[s].amax(0)
+        key = torch.nan_to_num(mag[s]) if ctx.members is None else torch.nan_to_num(mag[s]).amax(0)
         key = (key / max(ctx.threshold, 1e-30)).amax(-1)  # [n], in units of the threshold
         for j in alive.nonzero().flatten().tolist():
             rows.append((float(key[j]), i, j))
@@ -387,8 +425,10 @@ def _agreement_rows(rows, est, exact, ctx) -> dict:
     from scipy.stats import spearmanr
 
     K = len(ctx.task.subtasks)
-    a = np.array([[float(est[ctx.sites[i]][..., j, k].mean()) for k in range(K)] for _, i, j in rows]).reshape(-1, K)
-    b = np.array([[float(exact[ctx.sites[i]][..., j, k].mean()) for k in range(K)] for _, i, j in rows]).reshape(-1, K)
+    # mean over members; a failed member's NaN is left out
+    a = np.array([[float(est[ctx.sites[i]][..., j, k].nanmean()) for k in range(K)] for _, i, j in rows])
+    b = np.array([[float(exact[ctx.sites[i]][..., j, k].nanmean()) for k in range(K)] for _, i, j in rows])
+    a, b = a.reshape(-1, K), b.reshape(-1, K)
     out = {}
     for k, name in enumerate(ctx.task.subtasks):
         ok = a.shape[0] > 2 and np.ptp(a[:, k]) > 0 and np.ptp(b[:, k]) > 0
@@ -399,7 +439,7 @@ def _agreement_rows(rows, est, exact, ctx) -> dict:
 # --------------------------------------------------------------------------------------------
 # weights and probe
 # --------------------------------------------------------------------------------------------
-@register_scorer("weights", 0.05, "share of the neuron's input variance from each subtask's inputs")
+@register_scorer("weights", 0.05, "share of the neuron's input variance from each subtask's inputs", options=())
 def weights_scorer(ctx: ScoreContext) -> Scores:
     model, task, pieces = ctx.model, ctx.task, ctx.pieces
     weights = mlp_weights(model)
@@ -437,13 +477,13 @@ def weights_scorer(ctx: ScoreContext) -> Scores:
         if site in variance:
             var_prev = variance[site]
         else:
-            var_prev = probes.capture(model, [b.x for b in pieces], sites=[site], stats=("var",))[site].var
+            var_prev = probes.capture(model, (b.x for b in pieces), sites=[site], stats=("var",))[site].var
     for s in ctx.sites:
         check(s in out, "sites", s, f"sites of the MLP's hidden layers ({hidden}) for method='weights'")
     return Scores({s: out[s] for s in ctx.sites})
 
 
-@register_scorer("probe", 0.5, "|corr| of the neuron with each of the task's intermediate quantities")
+@register_scorer("probe", 0.5, "|corr| of the neuron with each of the task's intermediate quantities", options=())
 def probe_scorer(ctx: ScoreContext) -> Scores:
     check(ctx.base.get("cross") is not None, "method", "probe",
           f"a task with intermediate quantities (task.intermediates); {ctx.task!r} has none")

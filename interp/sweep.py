@@ -21,8 +21,9 @@ import torch
 
 import models
 from models.atomic import write_text
-from models.validate import check
+from models.validate import check, check_number, check_seed
 
+from ._common import check_n_samples
 from .fits import PowerLawFit, fit_power_law
 from .neurons import live_neurons
 from .runs import EVAL_INPUTS, EVAL_SEED, Sweep, execute, load_run
@@ -31,9 +32,9 @@ from .runs import EVAL_INPUTS, EVAL_SEED, Sweep, execute, load_run
 @dataclass(frozen=True)
 class SweepResult:
     """``live[a, s]``: live neurons (all hidden layers) of the member with ``alphas[a]`` and
-    ``seeds[s]``; ``loss[a, s]``: its held-out task loss at the end (NaN when it failed);
-    ``failed``: member label -> what went wrong; ``model``: the trained ensemble, members in
-    α-major order."""
+    ``seeds[s]``, and ``loss[a, s]`` its held-out task loss at the end (both NaN when it
+    failed); ``failed``: member label -> what went wrong; ``model``: the trained ensemble,
+    members in α-major order."""
 
     alphas: np.ndarray
     seeds: tuple[int, ...]
@@ -55,7 +56,8 @@ class SweepResult:
         """One row per α: live neurons and loss, mean ± sd over seeds."""
         rows = [f"{'alpha':>8} {'live N (mean ± sd)':>20} {'loss (mean ± sd)':>24}"]
         for a, n, l in zip(self.alphas, self.live, self.loss):
-            rows.append(f"{a:>8.3g} {n.mean():>11.1f} ± {n.std():<6.1f} {np.nanmean(l):>13.3e} ± {np.nanstd(l):<9.2e}")
+            rows.append(f"{a:>8.3g} {np.nanmean(n):>11.1f} ± {np.nanstd(n):<6.1f} {np.nanmean(l):>13.3e} ± "
+                        f"{np.nanstd(l):<9.2e}")
         return "\n".join(rows)
 
     def to_dict(self) -> dict:
@@ -76,6 +78,9 @@ def alpha_grid(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence[
     alphas = np.asarray(alphas, dtype=float)
     check(alphas.ndim == 1 and len(alphas) >= 1, "alphas", alphas.tolist(), "a non-empty list of numbers")
     check(len(seeds) >= 1, "seeds", tuple(seeds), "a non-empty list of integers")
+    seeds = [int(s) if isinstance(s, np.integer) else s for s in seeds]
+    for i, s in enumerate(seeds):
+        check_seed(f"seeds[{i}]", s)
     return Sweep.grid(net, task, replace(train, alpha=1.0),
                       over={"train.alpha": alphas, "model.seed": [int(s) for s in seeds]})
 
@@ -90,8 +95,10 @@ def sweep_alpha(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence
     loss. ``checkpoint`` is the sweep's folder (runs kept there are not trained again, an
     interrupted one resumes; None: a temporary folder); ``device`` is where it trains and
     ``executor`` what trains it (see :mod:`interp.executors`)."""
+    check_number("threshold", threshold, 0.0, what="a finite number ≥ 0")
+    check_n_samples(n_inputs, task)
     alphas = np.asarray(alphas, dtype=float)
-    seeds = tuple(int(s) for s in seeds)
+    seeds = tuple(int(s) if isinstance(s, np.integer) else s for s in seeds)
     sweep = alpha_grid(task, net, alphas, seeds, train)
     with tempfile.TemporaryDirectory() if checkpoint is None else nullcontext(checkpoint) as root:
         out = execute(sweep, root, executor, device=str(device), progress=train.progress)
@@ -104,5 +111,7 @@ def sweep_alpha(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence
     else:
         x = task.eval_batch(n_inputs, torch.Generator().manual_seed(EVAL_SEED)).x.to(device)
         live = sum(m.sum(-1) for m in live_neurons(ens, x, threshold=threshold).values()).cpu().numpy()
+    if (out.status == "failed").any():   # a failed member counts nothing: NaN, never 0 live neurons
+        live = np.where(out.status == "failed", np.nan, live.astype(float))
     failed = {f"alpha={r['train.alpha']:g}, seed={r['model.seed']}": r["message"] for _, r in failed_rows.iterrows()}
     return SweepResult(alphas, seeds, live.reshape(shape), loss.reshape(shape), threshold, train.steps, failed, ens)

@@ -32,17 +32,13 @@ from .mlp import MLP, Ensemble, MLPConfig
 from .tasks import Task
 from .train import TrainConfig
 from .transformer import ParityTransformer, ParityTransformerConfig
-from .validate import check
+from .validate import MAX_MEMBERS, MAX_PARAMETERS, check
 
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
 STATE = "train_state.safetensors"
 PICKLES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 MAX_CONFIG_BYTES = 256 * 2**20
 """A config.json larger than this is refused before it is read (histories make it large)."""
-MAX_PARAMETERS = 2**31
-"""A model config asking for more parameters (8 GiB of float32) is refused before building."""
-MAX_MEMBERS = 2**16
-"""An ensemble of more members is refused before building (each member is initialised alone)."""
 
 
 @dataclass
@@ -68,11 +64,7 @@ _MODELS = {"MLP": MLPConfig, "Ensemble": MLPConfig, "ParityTransformer": ParityT
 
 def _n_parameters(kind: str, c, members: int) -> int:
     """Parameters a model config asks for, counted before anything is allocated."""
-    if kind == "ParityTransformer":
-        d, m, L = c.d_model, c.d_mlp, c.n_layers
-        return (2 * c.n_ctx + 1) * d + L * (4 * d * d + 2 * d * m + 4 * d + m) + c.n_ctx * d * c.d_out + c.d_out
-    dims = c.dims
-    return members * sum((a + 1) * b for a, b in zip(dims[:-1], dims[1:]))
+    return members * c.n_parameters
 
 
 def build_model(config: dict, source: str = "model config") -> nn.Module:
@@ -145,6 +137,8 @@ def save(model: nn.Module, folder: str | Path, task: Task | None = None, train_c
         save_file(state, str(tmp))
     if history is not None:
         config["history"] = {k: np.asarray(v).tolist() for k, v in history.items()}
+    if getattr(model, "failed", None):
+        config["failed"] = {str(k): str(v) for k, v in model.failed.items()}
     _write_json(folder / CONFIG, config)
     return folder
 
@@ -241,8 +235,20 @@ def load(folder: str | Path) -> Checkpoint:
         check(not bad, f"{config_path}: history", bad, "lists of numbers under each key")
     else:
         history = None
+    _restore_failed(model, config.get("failed"), f"{config_path}: failed")
     meta = {k: config.get(k) for k in ("library", "version")}
     return Checkpoint(model, task, train_config, history, meta)
+
+
+def _restore_failed(model: nn.Module, failed, source: str) -> None:
+    """Set ``model.failed`` (ensemble member -> what went wrong) from a checkpoint's record."""
+    if not failed:
+        return
+    members = getattr(model, "n_members", None)
+    ok = isinstance(failed, dict) and members is not None and all(
+        isinstance(k, str) and k.isdigit() and int(k) < members and isinstance(v, str) for k, v in failed.items())
+    check(ok, source, failed, "an object of ensemble member index -> what went wrong (Ensembles only)")
+    model.failed = {int(k): v for k, v in failed.items()}
 
 
 def _write_json(path: Path, obj) -> None:

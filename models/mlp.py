@@ -23,7 +23,7 @@ from torch import nn
 from transformer_lens import HookedRootModule
 from transformer_lens.hook_points import HookPoint
 
-from .validate import check, check_positive
+from .validate import (MAX_MEMBERS, check, check_choice, check_memory, check_positive, check_seed, is_int)
 
 ACTIVATIONS = {
     "silu": nn.functional.silu,
@@ -54,15 +54,22 @@ class MLPConfig:
     def __post_init__(self):
         check_positive("d_in", self.d_in, integer=True)
         check_positive("d_out", self.d_out, integer=True)
+        check(isinstance(self.widths, (tuple, list)), "widths", self.widths, "a tuple of integers ≥ 1, e.g. (1000,)")
         object.__setattr__(self, "widths", tuple(self.widths))
         check(len(self.widths) >= 1, "widths", self.widths, "at least one hidden layer, e.g. (1000,)")
         for w in self.widths:
-            check(isinstance(w, int) and not isinstance(w, bool) and w >= 1, "widths", self.widths,
-                  "a tuple of integers ≥ 1")
-        check(self.activation in ACTIVATIONS, "activation", self.activation, f"one of {sorted(ACTIVATIONS)}")
-        check(self.init in ("default", "normal"), "init", self.init, "'default' or 'normal'")
+            check(is_int(w) and w >= 1, "widths", self.widths, "a tuple of integers ≥ 1")
+        check_choice("activation", self.activation, sorted(ACTIVATIONS))
+        check_choice("init", self.init, ("default", "normal"))
         check_positive("init_std", self.init_std)
-        check(isinstance(self.seed, int), "seed", self.seed, "an integer")
+        check_seed("seed", self.seed)
+        n = self.n_parameters
+        check_memory("widths", self.widths, 4 * n, f"{n:.3g} parameters of float32")
+
+    @property
+    def n_parameters(self) -> int:
+        """Weights and biases of one MLP of this shape."""
+        return sum((a + 1) * b for a, b in zip(self.dims[:-1], self.dims[1:]))
 
     @property
     def dims(self) -> tuple[int, ...]:
@@ -76,6 +83,7 @@ class MLP(HookedRootModule):
     """
 
     def __init__(self, config: MLPConfig):
+        check(isinstance(config, MLPConfig), "config", type(config).__name__, "an MLPConfig")
         super().__init__()
         self.config = config
         g = torch.Generator().manual_seed(config.seed)
@@ -133,15 +141,25 @@ class Ensemble(HookedRootModule):
     ``weight[i]`` is ``[M, fan_in, fan_out]`` (the transpose of ``nn.Linear.weight``).
     ``forward(x, members=slice(a, b))`` runs members a..b-1 only (the trainer works through
     wide ensembles a few members at a time, so activations stay in the CPU's cache).
+    ``failed``: member -> what went wrong in training (set by ``train`` and kept by
+    checkpoints); analyses mark these members as failed in their results.
     """
 
     def __init__(self, config: MLPConfig, seeds: Sequence[int]):
         super().__init__()
+        check(isinstance(config, MLPConfig), "config", type(config).__name__, "an MLPConfig")
+        check(not isinstance(seeds, (str, bytes)) and hasattr(seeds, "__len__"), "seeds", seeds,
+              "a non-empty sequence of integer seeds, one per member")
+        check(1 <= len(seeds) <= MAX_MEMBERS, "seeds", f"{len(seeds)} seeds",
+              f"a non-empty sequence of at most {MAX_MEMBERS} seeds, one per member")
         seeds = tuple(seeds)
-        check(len(seeds) >= 1 and all(isinstance(s, int) for s in seeds), "seeds", seeds,
-              "a non-empty sequence of integers")
+        for i, s in enumerate(seeds):
+            check_seed(f"seeds[{i}]", s)
+        n = len(seeds) * config.n_parameters
+        check_memory("seeds", f"{len(seeds)} members", 4 * n, f"{n:.3g} parameters of float32 in all")
         self.config = replace(config, seed=seeds[0])
         self.seeds = seeds
+        self.failed: dict[int, str] = {}
         members = [MLP(replace(config, seed=s)) for s in seeds]
         n = len(config.dims) - 1
         self.weight = nn.ParameterList(

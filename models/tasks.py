@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Callable, ClassVar, NamedTuple
+from typing import Callable, ClassVar, Iterator, NamedTuple
 
 import torch
 
-from .validate import check, check_positive
+from .validate import (check, check_bool, check_choice, check_memory, check_number, check_positive,
+                       check_seed)
 
 
 class Batch(NamedTuple):
@@ -81,6 +82,30 @@ class Task:
         """A batch for measuring: by default a plain sample."""
         return self.sample(n, generator)
 
+    def eval_count(self, n: int) -> int:
+        """How many samples ``eval_batch(n, ...)`` holds."""
+        return n
+
+    def eval_pieces(self, n: int, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
+        """``eval_batch(n, generator)`` drawn in pieces of at most ``batch_size`` samples, so
+        memory does not grow with ``n``. For the built-in tasks the pieces hold exactly the
+        samples of the one batch; a task that overrides ``eval_batch`` (and not this) is cut
+        from one draw.
+
+        >>> import torch
+        >>> [b.x.shape[0] for b in Square().eval_pieces(10, 4, torch.Generator())]
+        [4, 4, 2]
+        """
+        check_positive("n", n, integer=True)
+        check_positive("batch_size", batch_size, integer=True)
+        if type(self).eval_batch is Task.eval_batch:
+            for start in range(0, n, batch_size):
+                yield self.sample(min(batch_size, n - start), generator)
+            return
+        batch = self.eval_batch(n, generator)
+        for start in range(0, batch.x.shape[0], batch_size):
+            yield Batch(*(t[start:start + batch_size] for t in batch))
+
     def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Loss of each subtask, ``[..., n_subtasks]``."""
         raise NotImplementedError
@@ -103,13 +128,18 @@ class Task:
 
     @staticmethod
     def from_config(config: dict) -> "Task":
-        config = dict(config)
-        name = config.pop("type")
-        if name not in TASKS:
-            raise ValueError(f"task type {name!r} is unknown; known: {sorted(TASKS)}")
+        """The task ``to_config`` described; an unknown or missing ``type`` or an unknown key
+        raises ``ValueError`` naming it and listing what is allowed."""
+        check(isinstance(config, dict), "task config", config, "a dict with a 'type' and the task's fields")
+        check("type" in config, "task config", config, f"a 'type' key, one of {sorted(TASKS)}")
+        name = config["type"]
+        check(isinstance(name, str) and name in TASKS, "type", name, f"one of {sorted(TASKS)}")
         cls = TASKS[name]
-        kwargs = {f.name: _untuple(config[f.name]) for f in fields(cls) if f.name in config}
-        return cls(**kwargs)
+        allowed = [f.name for f in fields(cls)]
+        unknown = sorted(str(k) for k in config if k != "type" and k not in allowed)
+        check(not unknown, "key", unknown[0] if len(unknown) == 1 else unknown,
+              f"a field of {name}: one of {allowed} (or 'type')")
+        return cls(**{k: _untuple(v) for k, v in config.items() if k != "type"})
 
 
 def _jsonable(v):
@@ -129,6 +159,18 @@ def _uniform(n: int, d: int, low: float, high: float, generator: torch.Generator
     return low + (high - low) * torch.rand(n, d, generator=generator)
 
 
+def _check_n(task, n) -> None:
+    """``n`` samples to draw: an integer ≥ 1 whose batch fits in memory."""
+    check_positive("n", n, integer=True)
+    check_memory("n", n, 4 * n * (task.d_in + task.d_out + 2), f"{n:.3g} samples of {task.d_in} inputs")
+
+
+def _check_interval(task) -> None:
+    check_number("low", task.low)
+    check_number("high", task.high)
+    check(task.high > task.low, "high", task.high, f"a number above low={task.low}")
+
+
 @_register
 @dataclass(frozen=True)
 class Square(Task):
@@ -140,7 +182,7 @@ class Square(Task):
     d_out: ClassVar[int] = 1
 
     def __post_init__(self):
-        check(self.high > self.low, "high", self.high, f"a number above low={self.low}")
+        _check_interval(self)
 
     @property
     def subtasks(self):
@@ -151,6 +193,7 @@ class Square(Task):
         return torch.ones(1)
 
     def sample(self, n, generator):
+        _check_n(self, n)
         x = _uniform(n, 1, self.low, self.high, generator)
         return Batch(x, x**2, torch.zeros(n, dtype=torch.long))
 
@@ -171,8 +214,8 @@ class Parallel(Task):
     d_out: ClassVar[int] = 2
 
     def __post_init__(self):
-        check(0.0 <= self.beta <= 1.0, "beta", self.beta, "a number in [0, 1]")
-        check(self.high > self.low, "high", self.high, f"a number above low={self.low}")
+        check_number("beta", self.beta, 0.0, 1.0)
+        _check_interval(self)
 
     @property
     def subtasks(self):
@@ -183,6 +226,7 @@ class Parallel(Task):
         return torch.tensor([self.beta, 1.0 - self.beta])
 
     def sample(self, n, generator):
+        _check_n(self, n)
         x = _uniform(n, 2, self.low, self.high, generator)
         return Batch(x, x**2, torch.full((n,), -1, dtype=torch.long))
 
@@ -202,7 +246,7 @@ class Series(Task):
     d_out: ClassVar[int] = 1
 
     def __post_init__(self):
-        check(self.high > self.low, "high", self.high, f"a number above low={self.low}")
+        _check_interval(self)
 
     @property
     def subtasks(self):
@@ -216,6 +260,7 @@ class Series(Task):
         return {"g": (x[..., 0] - x[..., 1]) ** 2 + (x[..., 2] - x[..., 3]) ** 2}
 
     def sample(self, n, generator):
+        _check_n(self, n)
         x = _uniform(n, 4, self.low, self.high, generator)
         return Batch(x, self.intermediates(x)["g"].sqrt().unsqueeze(-1), torch.zeros(n, dtype=torch.long))
 
@@ -250,8 +295,8 @@ class Function(Task):
     d_out: ClassVar[int] = 1
 
     def __post_init__(self):
-        check(self.name in FUNCTIONS, "name", self.name, f"one of {sorted(FUNCTIONS)}")
-        check(self.high > self.low, "high", self.high, f"a number above low={self.low}")
+        check_choice("name", self.name, sorted(FUNCTIONS))
+        _check_interval(self)
 
     @property
     def subtasks(self):
@@ -262,11 +307,22 @@ class Function(Task):
         return torch.ones(1)
 
     def sample(self, n, generator):
+        _check_n(self, n)
         x = _uniform(n, 1, self.low, self.high, generator)
         return Batch(x, FUNCTIONS[self.name](x), torch.zeros(n, dtype=torch.long))
 
     def subtask_losses(self, pred, batch):
         return _mse(pred, batch.y)
+
+
+def _enough_sets(n: int, m: int, want: int) -> bool:
+    """Whether C(n, m) ≥ want, without computing a huge binomial."""
+    c, m = 1, min(m, n - m)
+    for i in range(m):
+        c = c * (n - i) // (i + 1)
+        if c >= want:
+            return True
+    return c >= want
 
 
 @_register
@@ -304,20 +360,27 @@ class SparseParity(Task):
         check_positive("n_skills", self.n_skills, integer=True)
         check_positive("n_bits", self.n_bits, integer=True)
         check_positive("bits_per_skill", self.bits_per_skill, integer=True)
+        # the skill frequencies and bit tables (int64/float64), before anything is made of them
+        tables = 8 * (self.n_skills * (1 + self.bits_per_skill) + self.n_bits)
+        big = "n_skills" if self.n_skills * (1 + self.bits_per_skill) >= self.n_bits else "n_bits"
+        check_memory(big, getattr(self, big), tables,
+                     f"tables for {self.n_skills:.3g} skills of {self.bits_per_skill} bits over {self.n_bits:.3g} bits")
         check(self.bits_per_skill <= self.n_bits, "bits_per_skill", self.bits_per_skill,
               f"at most n_bits={self.n_bits}")
+        check_bool("disjoint", self.disjoint)
+        check_bool("random_positions", self.random_positions)
         if self.disjoint:
             check(self.n_skills * self.bits_per_skill <= self.n_bits, "bits_per_skill", self.bits_per_skill,
                   f"with disjoint bits, bits_per_skill × n_skills ≤ n_bits "
                   f"({self.bits_per_skill} × {self.n_skills} > {self.n_bits}); lower it or set disjoint=False")
-        check(self.alpha >= 0 and math.isfinite(self.alpha), "alpha", self.alpha, "a finite number ≥ 0 (the paper's α)")
-        check(self.scale > 0, "scale", self.scale, "a number > 0")
-        check(self.loss_type in ("mse", "ce"), "loss_type", self.loss_type, "'mse' or 'ce'")
-        check(isinstance(self.random_positions, bool), "random_positions", self.random_positions, "True or False")
+        check_number("alpha", self.alpha, 0.0, what="a finite number ≥ 0 (the paper's α)")
+        check_positive("scale", self.scale)
+        check_choice("loss_type", self.loss_type, ("mse", "ce"))
+        check_seed("bits_seed", self.bits_seed)
         if not self.disjoint:
-            n_sets = math.comb(self.n_bits, self.bits_per_skill)
-            check(self.n_skills <= n_sets, "n_skills", self.n_skills,
-                  f"at most C(n_bits, bits_per_skill) = {n_sets} skills, so that no two skills read the same bits")
+            check(_enough_sets(self.n_bits, self.bits_per_skill, self.n_skills), "n_skills", self.n_skills,
+                  f"at most C(n_bits, bits_per_skill) = C({self.n_bits}, {self.bits_per_skill}) skills, so that no "
+                  f"two skills read the same bits")
 
     @property
     def d_in(self):
@@ -365,13 +428,25 @@ class SparseParity(Task):
         return Batch(x, (self.scale * (1 - 2 * parity)).float().unsqueeze(1), skill)
 
     def sample(self, n, generator):
+        _check_n(self, n)
         skill = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         return self._make(skill, generator)
 
     def eval_batch(self, n, generator):
         """Equal numbers of samples of every skill, so rare skills are measured too."""
+        _check_n(self, n)
         per = max(1, n // self.n_skills)
         return self._make(torch.arange(self.n_skills).repeat_interleave(per), generator)
+
+    def eval_count(self, n):
+        return self.n_skills * max(1, n // self.n_skills)
+
+    def eval_pieces(self, n, batch_size, generator):
+        check_positive("n", n, integer=True)
+        check_positive("batch_size", batch_size, integer=True)
+        per, total = max(1, n // self.n_skills), self.eval_count(n)
+        for start in range(0, total, batch_size):
+            yield self._make(torch.arange(start, min(start + batch_size, total)) // per, generator)
 
     def _per_skill_mean(self, values: torch.Tensor, skill: torch.Tensor) -> torch.Tensor:
         """Mean of ``values [..., n]`` over the samples of each skill: ``[..., n_skills]``."""

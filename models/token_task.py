@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from .tasks import Batch, Task, _register
-from .validate import check
+from .validate import check, is_number
 
 
 @_register
@@ -75,9 +75,10 @@ class TokenTask(Task):
                   self.names, f"{K} distinct strings")
             object.__setattr__(self, "names", names)
         if self.subtask_weights is not None:
-            w = tuple(float(v) for v in self.subtask_weights)
-            check(len(w) == K and all(v >= 0 and math.isfinite(v) for v in w) and sum(w) > 0, "subtask_weights",
-                  self.subtask_weights, f"{K} finite numbers ≥ 0, not all 0")
+            ok = isinstance(self.subtask_weights, (tuple, list)) and all(is_number(v) for v in self.subtask_weights)
+            w = tuple(float(v) for v in self.subtask_weights) if ok else ()
+            check(ok and len(w) == K and all(v >= 0 and math.isfinite(v) for v in w) and sum(w) > 0,
+                  "subtask_weights", self.subtask_weights, f"{K} finite numbers ≥ 0, not all 0")
             object.__setattr__(self, "subtask_weights", w)
         top = max(t for group in seqs for s in group for t in s)
         if self.d_vocab is not None:
@@ -193,6 +194,9 @@ class TokenTask(Task):
             return Batch(x, y, k)
         idx = torch.randperm(x.shape[0], generator=generator)[:n].sort().values
         return Batch(x[idx], y[idx], k[idx])
+
+    def eval_count(self, n: int) -> int:
+        return min(n, sum(len(g) for g in self.sequences))
 
     def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Mean cross-entropy over each subtask's counted positions: ``pred [..., n, L, V]`` ->

@@ -28,7 +28,12 @@ from torch import nn
 
 from .mlp import n_members
 from .tasks import Batch, Task
-from .validate import check, check_positive
+from .validate import (check, check_bool, check_choice, check_memory, check_number, check_positive, check_seed,
+                       is_int, is_number)
+
+
+MAX_EVAL_POINTS = 10**6
+"""Points of a training history at most (each is a pass over the held-out set)."""
 
 
 @dataclass(frozen=True)
@@ -74,28 +79,35 @@ class TrainConfig:
     check_every: int = 100
 
     def __post_init__(self):
-        alphas = self.alpha if isinstance(self.alpha, (tuple, list)) else (self.alpha,)
-        object.__setattr__(self, "alpha", tuple(float(a) for a in alphas) if isinstance(self.alpha, (tuple, list))
-                           else self.alpha)
-        for a in alphas:
-            check(isinstance(a, (int, float)) and math.isfinite(a) and a > 0, "alpha", self.alpha,
-                  "a finite task weight > 0, or a tuple of them (one per ensemble member)")
-        for name in ("l1", "l2", "momentum", "weight_decay"):
-            v = getattr(self, name)
-            check(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, name, v, "a finite number ≥ 0")
-        check(self.optimizer in ("adam", "sgd"), "optimizer", self.optimizer, "'adam' or 'sgd'")
+        alpha_rule = "a finite task weight > 0, or a non-empty tuple of them (one per ensemble member)"
+        if isinstance(self.alpha, (tuple, list)):
+            check(len(self.alpha) >= 1, "alpha", self.alpha, alpha_rule)
+            for a in self.alpha:
+                check(is_number(a) and math.isfinite(a) and a > 0, "alpha", self.alpha, alpha_rule)
+            object.__setattr__(self, "alpha", tuple(float(a) for a in self.alpha))
+        else:
+            check(is_number(self.alpha) and math.isfinite(self.alpha) and self.alpha > 0, "alpha", self.alpha,
+                  alpha_rule)
+        for name in ("l1", "l2", "weight_decay"):
+            check_number(name, getattr(self, name), 0.0, what="a finite number ≥ 0")
+        check(is_number(self.momentum) and 0 <= self.momentum < 1, "momentum", self.momentum, "a number in [0, 1)")
+        check_choice("optimizer", self.optimizer, ("adam", "sgd"))
         check_positive("lr", self.lr)
-        check(0 < self.lr_decay <= 1, "lr_decay", self.lr_decay, "a factor in (0, 1]")
+        check(is_number(self.lr_decay) and 0 < self.lr_decay <= 1, "lr_decay", self.lr_decay, "a factor in (0, 1]")
         check_positive("lr_decay_every", self.lr_decay_every, integer=True)
-        check(isinstance(self.steps, int) and self.steps >= 0, "steps", self.steps, "an integer ≥ 0")
+        check(is_int(self.steps) and self.steps >= 0, "steps", self.steps, "an integer ≥ 0")
         check_positive("batch_size", self.batch_size, integer=True)
         if self.dataset_size is not None:
             check_positive("dataset_size", self.dataset_size, integer=True)
+        check_bool("shared_data", self.shared_data)
+        check_seed("seed", self.seed)
         check_positive("eval_size", self.eval_size, integer=True)
-        check_positive("eval_points", self.eval_points, integer=True)
-        check(isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 0, "checkpoint_every",
+        check(is_int(self.eval_points) and 1 <= self.eval_points <= MAX_EVAL_POINTS, "eval_points", self.eval_points,
+              f"an integer in [1, {MAX_EVAL_POINTS}]")
+        check(is_int(self.checkpoint_every) and self.checkpoint_every >= 0, "checkpoint_every",
               self.checkpoint_every, "an integer ≥ 0 (0: only at the end)")
-        check(self.compile in ("auto", "on", "off"), "compile", self.compile, "'auto', 'on' or 'off'")
+        check_bool("progress", self.progress)
+        check_choice("compile", self.compile, ("auto", "on", "off"))
         check_positive("check_every", self.check_every, integer=True)
 
     def alphas(self, n_members: int | None) -> torch.Tensor:
@@ -331,6 +343,24 @@ def check_fits(model: nn.Module, task: Task) -> None:
     check(out.shape[-1] == task.d_out, "task", task, f"a task with d_out={out.shape[-1]} to match the model's output")
 
 
+def check_train_memory(model: nn.Module, task: Task, config: TrainConfig) -> None:
+    """Refuse, before anything is drawn, a config whose data, held-out set or divergence window
+    would take more than ``MAX_BYTES`` (the estimate is in the message)."""
+    members = n_members(model) or 1
+    streams = 1 if config.shared_data else members
+    row = 4 * (task.d_in + task.d_out) + 8  # bytes per sample: x, y (float32) and its subtask id
+    width = max(getattr(model, "sites", {}).values(), default=0)
+    if config.dataset_size is not None:
+        check_memory("dataset_size", config.dataset_size, 2 * config.dataset_size * streams * row,
+                     f"{streams} fixed data set(s) of {config.dataset_size:.3g} samples, drawn and stacked")
+    check_memory("batch_size", config.batch_size, config.batch_size * (streams * row + 8 * members * width),
+                 f"{streams} stream(s) of {config.batch_size:.3g} samples and their activations")
+    check_memory("eval_size", config.eval_size, config.eval_size * (row + 4 * members * width),
+                 f"{config.eval_size:.3g} held-out samples and their activations")
+    check_memory("check_every", config.check_every, 8 * config.check_every * members,
+                 f"the objective of {config.check_every:.3g} steps × {members} member(s)")
+
+
 def use_compiled(model: nn.Module, config: TrainConfig) -> bool:
     """Whether ``train`` compiles its step: ``compile="on"``/``"off"`` say so; ``"auto"``
     compiles MLPs and ensembles when the run is big enough to repay the warm-up (0.3-5 s on a
@@ -374,11 +404,17 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     from .checkpoint import load_train_state, save_train_state  # checkpoint imports train's types
     from .steps import CompiledStep, EagerStep
 
+    check(isinstance(model, nn.Module) and any(True for _ in model.parameters()), "model", type(model).__name__,
+          "a torch.nn.Module with parameters (an MLP, Ensemble, ParityTransformer, ...)")
     check(isinstance(task, Task), "task", task, "a models.tasks.Task")
-    check_fits(model, task)
+    check(isinstance(config, TrainConfig), "config", type(config).__name__, "a models.TrainConfig")
+    check(checkpoint is None or isinstance(checkpoint, (str, Path)), "checkpoint", checkpoint,
+          "None or a folder (a str or pathlib.Path)")
     members = n_members(model)
     stacked = members is not None
     config.alphas(members)  # validates the length of alpha
+    check_train_memory(model, task, config)
+    check_fits(model, task)
     compiled = use_compiled(model, config)
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "adam":
@@ -397,6 +433,8 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     if state is not None:
         start, history, failed = state
         frozen = {i: [p.detach()[i].clone() for p in params] for i in failed}
+    if stacked:  # what analyses and checkpoints read: the members that failed
+        model.failed = dict(failed)
     if compiled:
         step_fn = CompiledStep(model, task, config, opt, fallback=config.compile == "auto")
     else:
@@ -466,6 +504,7 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
                                                f"lr (lr={config.lr}) or alpha (alpha={config.alpha})", result())
                     failed[i] = f"objective became {value} at step {at}"
                     frozen[i] = [s[i].clone() for s in last["params"]]
+                    model.failed = dict(failed)
                 restore_frozen()
         snapshot(done)
 

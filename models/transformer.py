@@ -23,6 +23,8 @@ TransformerLens names elsewhere (``hook_embed``, ``blocks.{l}.hook_resid_pre``,
 torch.Size([5, 1])
 >>> n_params(ParityTransformer(ParityTransformerConfig(n_ctx=37)))   # the authors' 32 bits + 5 skills
 3192833
+>>> ParityTransformerConfig(n_ctx=37).n_parameters
+3192833
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from transformer_lens import HookedRootModule
 from transformer_lens.hook_points import HookPoint
 
 from .mlp import ACTIVATIONS
-from .validate import check, check_positive
+from .validate import check, check_bool, check_choice, check_memory, check_positive, check_seed
 
 READOUTS = ("flatten", "mean")
 EMBEDDINGS = ("onehot", "learned")
@@ -70,16 +72,30 @@ class ParityTransformerConfig:
     def __post_init__(self):
         for name in ("n_ctx", "d_model", "n_heads", "n_layers", "d_out", "n_tokens"):
             check_positive(name, getattr(self, name), integer=True)
+        sizes = ("d_model", "n_layers", "n_ctx") + (("d_mlp",) if self.d_mlp is not None else ())
         if self.d_mlp is None:
             object.__setattr__(self, "d_mlp", 4 * self.d_model)
         check_positive("d_mlp", self.d_mlp, integer=True)
         check(self.d_model % self.n_heads == 0, "n_heads", self.n_heads, f"a divisor of d_model={self.d_model}")
-        check(self.activation in ACTIVATIONS, "activation", self.activation, f"one of {sorted(ACTIVATIONS)}")
+        check_choice("activation", self.activation, sorted(ACTIVATIONS))
         check_positive("init_std", self.init_std)
-        check(isinstance(self.causal, bool), "causal", self.causal, "True or False")
-        check(self.readout in READOUTS, "readout", self.readout, f"one of {READOUTS}")
-        check(self.embedding in EMBEDDINGS, "embedding", self.embedding, f"one of {EMBEDDINGS}")
-        check(self.init in INITS, "init", self.init, f"one of {INITS}")
+        check_seed("seed", self.seed)
+        check_bool("causal", self.causal)
+        check_choice("readout", self.readout, READOUTS)
+        check_choice("embedding", self.embedding, EMBEDDINGS)
+        check_choice("init", self.init, INITS)
+        n = self.n_parameters
+        big = max(sizes, key=lambda k: getattr(self, k))  # name the largest size the user gave
+        check_memory(big, getattr(self, big), 4 * n, f"{n:.3g} parameters of float32")
+
+    @property
+    def n_parameters(self) -> int:
+        """Trainable parameters of a ParityTransformer of this shape."""
+        d, m, c = self.d_model, self.d_mlp, self.n_ctx
+        embed = (self.n_tokens + c) * d + d if self.embedding == "onehot" else (self.n_tokens + c) * d
+        block = 4 * d * d + 2 * d * m + m + 9 * d   # attention, MLP, their biases, two LayerNorms
+        read = (c * d if self.readout == "flatten" else d) * self.d_out + self.d_out
+        return embed + self.n_layers * block + 2 * d + read
 
     @property
     def d_head(self) -> int:

@@ -1,15 +1,31 @@
 """Checks for user input: each failure is a ``ValueError`` naming the argument, its value
-and what is allowed.
+and what is allowed. The limits on what a user's number may make us allocate live here too.
 
 >>> check(3 > 0, "width", 3, "an integer ≥ 1")
 >>> check_positive("width", -2, integer=True)
 Traceback (most recent call last):
 ...
 ValueError: width=-2 is not allowed: expected an integer ≥ 1
+>>> check_memory("widths", (3 * 10**9,), 4 * 3 * 10**9, "parameters")
+Traceback (most recent call last):
+...
+ValueError: widths=(3000000000,) is not allowed: expected at most 8 GiB; it asks for 11.2 GiB (parameters)
 """
 from __future__ import annotations
 
 import math
+
+MAX_BYTES = 2**33
+"""What one object built from a user's numbers may take (8 GiB): a model's parameters, a
+task's tables, one piece of a streamed evaluation."""
+MAX_PARAMETERS = MAX_BYTES // 4
+"""A model config asking for more parameters (8 GiB of float32) is refused before building."""
+MAX_MEMBERS = 2**16
+"""An ensemble of more members is refused before building (each member is initialised alone)."""
+MAX_SAMPLES = 2**31
+"""An evaluation set drawn from a task holds at most this many samples."""
+MAX_SEED = 2**63 - 1
+"""Seeds are integers in [0, MAX_SEED] (what torch and numpy both take)."""
 
 
 def check(ok: bool, name: str, value, allowed: str) -> None:
@@ -18,10 +34,49 @@ def check(ok: bool, name: str, value, allowed: str) -> None:
         raise ValueError(f"{name}={value!r} is not allowed: expected {allowed}")
 
 
+def is_int(value) -> bool:
+    """A Python integer, not a bool (configs are written as JSON, which numpy scalars are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value) -> bool:
+    """A Python int or float (numpy's float64 is one), not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def check_positive(name: str, value, integer: bool = False) -> None:
     """A number > 0 (an integer ≥ 1 when ``integer``); bools are refused."""
     if integer:
-        check(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name, value, "an integer ≥ 1")
+        check(is_int(value) and value >= 1, name, value, "an integer ≥ 1")
     else:
-        check(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0,
-              name, value, "a finite number > 0")
+        check(is_number(value) and math.isfinite(value) and value > 0, name, value, "a finite number > 0")
+
+
+def check_number(name: str, value, low: float = -math.inf, high: float = math.inf, what: str | None = None) -> None:
+    """A finite number in [low, high] (bools and strings are refused)."""
+    ok = is_number(value) and math.isfinite(value) and low <= value <= high
+    check(ok, name, value, what or ("a finite number" + ("" if (low, high) == (-math.inf, math.inf)
+                                                          else f" in [{low:g}, {high:g}]")))
+
+
+def check_choice(name: str, value, choices) -> None:
+    """One of ``choices`` (a value of the wrong type, even unhashable, is refused the same way)."""
+    choices = tuple(choices)
+    check(any(isinstance(value, type(c)) and value == c for c in choices), name, value, f"one of {list(choices)}")
+
+
+def check_bool(name: str, value) -> None:
+    check(isinstance(value, bool), name, value, "True or False")
+
+
+def check_seed(name: str, value) -> None:
+    check(is_int(value) and 0 <= value <= MAX_SEED, name, value, "an integer seed in [0, 2**63 - 1]")
+
+
+def gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.3g} GiB"
+
+
+def check_memory(name: str, value, n_bytes: float, what: str, limit: float = MAX_BYTES) -> None:
+    """Refuse ``value`` of ``name`` when it asks for more than ``limit`` bytes (``what``: of what)."""
+    check(n_bytes <= limit, name, value, f"at most {gib(limit)}; it asks for {gib(n_bytes)} ({what})")

@@ -66,6 +66,38 @@ def batches(inputs: Any, batch_size: int, members: int | None = None) -> Iterato
     check(count > 0, "inputs", "an empty iterable", "a non-empty set of inputs")
 
 
+def check_finite(name: str, t, where: str = "") -> None:
+    """Raise ``ValueError`` naming ``name`` when the floating tensor ``t`` holds NaN or inf
+    (one reduction; integer tensors, such as token ids, pass).
+
+    >>> check_finite("inputs", torch.tensor([1.0, float("nan")]), " (samples 0 to 1)")
+    Traceback (most recent call last):
+    ...
+    ValueError: inputs='1 NaN/inf of 2 values (samples 0 to 1)' is not allowed: expected finite numbers
+    """
+    if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        bad = int((~torch.isfinite(t)).sum())
+        check(False, name, f"{bad} NaN/inf of {t.numel()} values{where}", "finite numbers")
+
+
+def nonfinite_members(t: torch.Tensor, members: int | None) -> list[int]:
+    """Members (``[0]`` for a single model) whose part of ``t [(M,) ...]`` holds NaN or inf."""
+    ok = torch.isfinite(t)
+    ok = ok.reshape(members, -1).all(-1) if members is not None else ok.all().reshape(1)
+    return (~ok).nonzero().flatten().tolist()
+
+
+def flag_nonfinite(what: str, found: dict[int, str], members: int | None, failed: dict[int, str]) -> None:
+    """A single model with NaN/inf ``found`` raises ``ValueError`` naming ``what``; an ensemble's
+    members with NaN/inf are added to ``failed`` (member -> what went wrong)."""
+    if not found:
+        return
+    if members is None:
+        check(False, what, found[0], "finite values (do the model's weights or inputs hold NaN/inf?)")
+    for m, where in found.items():
+        failed.setdefault(m, f"{what}: {where}")
+
+
 def _slice(t: torch.Tensor, start: int, size: int, axis: int, n: int) -> torch.Tensor:
     # A Batch's y/subtask share the sample axis of x unless they lack the member axis.
     ax = axis if (t.dim() > axis and t.shape[axis] == n) else 0
@@ -136,9 +168,23 @@ class SiteStats:
 
 class Activations(dict):
     """``site -> SiteStats``, in the order the sites were asked for; ``.members`` is the
-    ensemble size (None for a single model)."""
+    ensemble size (None for a single model); ``.failed``: ensemble member -> where its
+    activations held NaN/inf (its statistics there are NaN)."""
 
     members: int | None = None
+    failed: dict[int, str] = {}
+
+
+def _forward(model: nn.Module, x: torch.Tensor):
+    """``model(x)``; a model that fails on the inputs' shape or values raises ``ValueError``."""
+    try:
+        return model(x)
+    except (RuntimeError, IndexError) as e:
+        if isinstance(e, torch.OutOfMemoryError):
+            raise
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"inputs='a piece of shape {tuple(x.shape)}' is not allowed: expected inputs the model "
+                         f"takes (it fails on these: {first})") from e
 
 
 def _targets_for(targets, piece, x: torch.Tensor, start: int) -> torch.Tensor | None:
@@ -217,13 +263,25 @@ def capture(model: nn.Module, inputs: Any, sites: str | Sequence[str] | None = N
         for piece in tqdm(batches(inputs, batch_size, members), desc="capture", disable=not progress, delay=2.0,
                           leave=False, unit="batch"):
             x = piece.x if isinstance(piece, Batch) else piece
+            n = x.shape[1] if members is not None and x.dim() == 3 and x.shape[0] == members else x.shape[0]
+            where = f" (samples {start} to {start + n - 1})"
+            check_finite("inputs", x, where)
             current["y"] = _targets_for(targets, piece, x, start)
-            model(x.to(device))
+            check_finite("targets", current["y"], where)
+            _forward(model, x.to(device))
             start += x.shape[0]
     out = Activations()
     out.members = members
+    out.failed = {}
     for name in names:
         check(name in acc or (name in raw and raw[name]), "sites", name,
               "a site the forward pass runs through (this one never fired)")
         out[name] = SiteStats(acc.get(name), raw.get(name), members)
+        if name in acc:
+            kept = torch.stack([acc[name].mean, acc[name].m2], -2)
+        else:
+            nan = torch.stack([r.isnan().any(-2) for r in raw[name]], -2)
+            kept = torch.where(nan, float("nan"), 0.0)
+        flag_nonfinite("activations", {m: f"NaN/inf at site {name}" for m in nonfinite_members(kept, members)},
+                       members, out.failed)
     return out

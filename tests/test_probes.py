@@ -67,8 +67,8 @@ def test_capture_on_a_zoo_mlp_matches_raw_activations_and_ignores_batch_size():
 
 def test_capture_leaves_no_hooks_behind_even_on_error():
     net = _mlp()
-    with pytest.raises(RuntimeError):
-        probes.capture(net, torch.rand(10, 3))  # wrong input width: the forward fails
+    with pytest.raises(ValueError, match="inputs=.*shape \\(10, 3\\)"):
+        probes.capture(net, torch.rand(10, 3))  # wrong input width: the forward fails, named as the inputs
     assert all(not hp.fwd_hooks for hp in net.hook_dict.values())
     probes.capture(net, torch.rand(10, 2))
     assert all(not hp.fwd_hooks for hp in net.hook_dict.values())
