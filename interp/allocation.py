@@ -46,6 +46,7 @@ import torch
 from torch import nn
 
 import probes
+from models.atomic import write_text
 from models.tasks import Task
 from models.validate import check, check_bool, check_number, check_seed, is_int
 
@@ -309,7 +310,7 @@ class Allocation:
         """The ``to_dict`` as JSON text; also written to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=1)
         if path is not None:
-            Path(path).write_text(text)
+            write_text(path, text)
         return text
 
     @classmethod

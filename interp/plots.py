@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.atomic import writing
+
 from .fits import PowerLawFit, _check
 
 __all__ = ["plot_power_law", "plot_growth", "plot_scaling_checks", "plot_calibration", "plot_emergence_law"]
@@ -37,7 +39,8 @@ def _save(fig, path):
     if path is not None:
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p, dpi=130)
+        with writing(p) as tmp:
+            fig.savefig(tmp, dpi=130, format=p.suffix.lstrip(".") or "png")
     return fig
 
 

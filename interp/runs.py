@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import shutil
@@ -222,7 +223,19 @@ def _live_counts(model: torch.nn.Module, task) -> dict[str, Any]:
 
     x = task.eval_batch(EVAL_INPUTS, torch.Generator().manual_seed(EVAL_SEED)).x
     x = x.to(next(model.parameters()).device)
-    return {site: mask.sum(-1).cpu() for site, mask in live_neurons(model, x).items()}
+    return live_neurons(model, x).counts()
+
+
+def _count(n, i: int, stacked: bool) -> int | None:
+    """Member ``i``'s live count from ``LiveNeurons.counts()``; None (not 0) for a failed member."""
+    v = float(n[i]) if stacked else float(n)
+    return None if math.isnan(v) else int(v)
+
+
+def _total(counts) -> float:
+    """Live neurons over all sites; NaN when a count is missing (a failed run)."""
+    counts = list(counts)
+    return math.nan if None in counts else sum(counts)
 
 
 def _write_run(root: Path, run: Run, model, history: dict, result: dict) -> None:
@@ -286,7 +299,7 @@ def train_group(group: Group, root: str | Path, checkpoint_every: int = 1000, de
                       "steps": int(history["step"][-1]),
                       "task_loss": history["task_loss"][-1],
                       "loss": dict(zip(first.task.subtasks, history["loss"][-1])),
-                      "live": {site: int(n[i]) if stacked else int(n) for site, n in live.items()}}
+                      "live": {site: _count(n, i, stacked) for site, n in live.items()}}
             _write_run(root, run, _member(res.model, i).cpu(), history, result)
         shutil.rmtree(folder, ignore_errors=True)
     return [read_result(root, r) for r in group.runs]
@@ -356,7 +369,7 @@ def table(sweep: Sweep, root: str | Path):
             r = read_result(root, run)
             row.update(status=r["status"], message=r["message"], task_loss=r["task_loss"],
                        **{f"loss.{k}": v for k, v in r["loss"].items()},
-                       **{f"live.{k}": v for k, v in r["live"].items()}, live=sum(r["live"].values()))
+                       **{f"live.{k}": v for k, v in r["live"].items()}, live=_total(r["live"].values()))
         else:
             row["status"] = "pending"
         rows.append(row)

@@ -164,6 +164,8 @@ CASES = [
     ("train task file of garbage", T + ["--task", "{garbage_task}"], "{garbage_task}"),
     ("train task file missing", T + ["--task", "{nothing}.json"], "--task="),
     ("train without a task", ["train", "--out", "{out}"], "--task"),
+    ("train task with an unknown field", T + ["--task", '{"type": "Parallel", "bta": 0.5}'], "bta"),
+    ("sweep task with an unknown field", S + ["--task", '{"type": "Square", "hihg": 2}'], "hihg"),
     ("train optimizer unknown", T + ["--optimizer", "lbfgs"], "--optimizer"),
     # sweep
     ("sweep out is a file", S + ["--out", "{a_file}"], "--out="),

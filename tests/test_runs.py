@@ -184,3 +184,16 @@ def test_a_half_written_state_file_is_never_resumed(tmp_path):
     resumed = models.train(models.MLP(NET), task, cfg, checkpoint=tmp_path)
     for a, b in zip(resumed.model.parameters(), straight.model.parameters()):
         assert torch.equal(a, b)
+
+
+def test_failed_run_counts_no_neurons_not_zero(tmp_path):
+    # α·loss ≈ 1e38 · 1e3 overflows float32 at step 0: that member fails, the other trains
+    sweep = Sweep.grid(NET, models.tasks.Square(low=-10.0, high=10.0), TRAIN, over={"train.alpha": [1.0, 1e38]})
+    out = execute(sweep, tmp_path, progress=False)
+    failed = out[out.status == "failed"]
+    assert len(failed) == 1 and failed["train.alpha"].item() == 1e38
+    assert np.isnan(failed["live"].item()) and np.isnan(failed["live.hidden.0"].item())
+    done = out[out.status == "done"]
+    assert done["live"].item() >= 1
+    result = json.loads((tmp_path / failed["key"].item() / "result.json").read_text())
+    assert result["live"] == {"hidden.0": None}
