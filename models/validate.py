@@ -52,11 +52,17 @@ def check_positive(name: str, value, integer: bool = False) -> None:
         check(is_number(value) and math.isfinite(value) and value > 0, name, value, "a finite number > 0")
 
 
-def check_number(name: str, value, low: float = -math.inf, high: float = math.inf, what: str | None = None) -> None:
-    """A finite number in [low, high] (bools and strings are refused)."""
-    ok = is_number(value) and math.isfinite(value) and low <= value <= high
-    check(ok, name, value, what or ("a finite number" + ("" if (low, high) == (-math.inf, math.inf)
-                                                          else f" in [{low:g}, {high:g}]")))
+def check_number(name: str, value, low: float = -math.inf, high: float = math.inf, what: str | None = None,
+                 above: bool = False) -> None:
+    """A finite number in [low, high] (in (low, high] when ``above``); bools and strings are
+    refused."""
+    ok = is_number(value) and math.isfinite(value) and (low < value if above else low <= value) and value <= high
+    if what is None:
+        if math.isinf(high):
+            what = "a finite number" + ("" if math.isinf(low) else f" {'>' if above else '≥'} {low:g}")
+        else:
+            what = f"a finite number in {'(' if above else '['}{low:g}, {high:g}]"
+    check(ok, name, value, what)
 
 
 def check_choice(name: str, value, choices) -> None:

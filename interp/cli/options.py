@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
+from models import validate
 from models.validate import check
 
 INT_MAX = 2**63 - 1
@@ -92,22 +93,15 @@ def check_ints(option: str, values: Iterable[int], low: int = 0, high: int = INT
 
 def check_number(option: str, value: float | None, low: float = -math.inf, high: float = math.inf,
                  above: bool = False) -> None:
-    """``value`` (None: not given) is a finite number in ``[low, high]`` (``(low, high]`` when
-    ``above``).
+    """``value`` (None: not given) checked by ``models.validate.check_number``.
 
     >>> check_number("--live-threshold", float("inf"), low=0)
     Traceback (most recent call last):
     ...
     ValueError: --live-threshold=inf is not allowed: expected a finite number ≥ 0
     """
-    if value is None:
-        return
-    if math.isinf(high):
-        allowed = f"a finite number {'>' if above else '≥'} {low:g}" if math.isfinite(low) else "a finite number"
-    else:
-        allowed = f"a number in {'(' if above else '['}{low:g}, {high:g}]"
-    ok = math.isfinite(value) and (value > low if above else value >= low) and value <= high
-    check(ok, option, value, allowed)
+    if value is not None:
+        validate.check_number(option, value, low, high, above=above)
 
 
 # -- output paths -------------------------------------------------------------------------------
