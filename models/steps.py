@@ -135,9 +135,11 @@ _COMPILED: dict[str, object] = {}
 RECOMPILE_LIMIT = 64
 """How many shapes (or other static settings) one process may compile the step for; torch's
 default of 8 would quietly run later sweeps' steps uncompiled."""
-CHUNK_ELEMENTS = 2**19
-"""Hidden activations per compiled call on the CPU: wide ensembles run a few members (a
-divisor of M, so every call has one shape) at a time, so the step's buffers stay in cache."""
+CHUNK_ELEMENTS = 2**20
+"""Hidden activations per compiled call and CPU thread: wide ensembles run a few members (a
+divisor of M, so every call has one shape) at a time, so each thread's share of the step's
+buffers stays in its cache. On 2 threads, 21 × 100 ran 23 012 model-steps/s in calls of 7
+members and 29 819-31 967 in one call of 21; on 1 thread both ran alike."""
 
 
 def _compiled(name: str):
@@ -146,16 +148,20 @@ def _compiled(name: str):
     return _COMPILED[name]
 
 
-def compiled_chunk(members: int, rows: int, width: int, cuda: bool = False) -> int:
+def compiled_chunk(members: int, rows: int, width: int, cuda: bool = False, threads: int | None = None) -> int:
     """Members per compiled call: the largest divisor of ``members`` whose activations
-    (``rows × width`` each) fit ``CHUNK_ELEMENTS``; all of them on a GPU.
+    (``rows × width`` each) fit ``CHUNK_ELEMENTS`` per thread (``threads``: torch's count);
+    all of them on a GPU.
 
-    >>> compiled_chunk(64, 500, 16), compiled_chunk(21, 500, 100), compiled_chunk(8, 500, 1000)
-    (64, 7, 1)
+    >>> [compiled_chunk(m, 500, w, threads=1) for m, w in ((64, 16), (21, 100), (8, 1000))]
+    [64, 7, 2]
+    >>> [compiled_chunk(m, 500, w, threads=2) for m, w in ((64, 16), (21, 100), (8, 1000))]
+    [64, 21, 4]
     """
     if cuda:
         return members
-    size = max(1, CHUNK_ELEMENTS // (rows * width))
+    threads = torch.get_num_threads() if threads is None else threads
+    size = max(1, CHUNK_ELEMENTS * threads // (rows * width))
     return max(d for d in range(1, members + 1) if members % d == 0 and d <= size)
 
 
