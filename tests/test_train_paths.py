@@ -19,6 +19,24 @@ def _equal(a: torch.nn.Module, b: torch.nn.Module) -> None:
         torch.testing.assert_close(p, q, rtol=0, atol=0)
 
 
+def _cut_and_resume(monkeypatch, make, task, cfg, folder, at: int):
+    """(an uninterrupted run, a run into ``folder`` interrupted when it asks for step ``at``'s
+    batch and then resumed), each on a fresh ``make()``."""
+    straight = models.train(make(), task, cfg)
+    real = trainer._Data.batch
+
+    def cut(self, step):
+        if step == at:
+            raise KeyboardInterrupt("power cut")
+        return real(self, step)
+
+    monkeypatch.setattr(trainer._Data, "batch", cut)
+    with pytest.raises(KeyboardInterrupt):
+        models.train(make(), task, cfg, checkpoint=folder)
+    monkeypatch.setattr(trainer._Data, "batch", real)
+    return straight, models.train(make(), task, cfg, checkpoint=folder)
+
+
 @pytest.mark.parametrize("dataset_size", [None, 40])
 def test_ensemble_streams_equal_solo_streams_across_blocks(monkeypatch, dataset_size):
     monkeypatch.setattr(trainer, "MAX_BLOCK_STEPS", 7)
@@ -40,19 +58,7 @@ def test_resume_mid_block_is_bitwise(tmp_path, monkeypatch, dataset_size):
     make = lambda: models.Ensemble(models.MLPConfig(d_in=2, widths=(8,), d_out=2), seeds=(0, 1))
     cfg = models.TrainConfig(alpha=(1.0, 4.0), checkpoint_every=20, dataset_size=dataset_size, check_every=6,
                              **QUICK)
-    straight = models.train(make(), Parallel(0.7), cfg)
-    real = trainer._Data.batch
-
-    def cut(self, step):
-        if step == 47:
-            raise KeyboardInterrupt("power cut")
-        return real(self, step)
-
-    monkeypatch.setattr(trainer._Data, "batch", cut)
-    with pytest.raises(KeyboardInterrupt):
-        models.train(make(), Parallel(0.7), cfg, checkpoint=tmp_path / "run")
-    monkeypatch.setattr(trainer._Data, "batch", real)
-    resumed = models.train(make(), Parallel(0.7), cfg, checkpoint=tmp_path / "run")
+    straight, resumed = _cut_and_resume(monkeypatch, make, Parallel(0.7), cfg, tmp_path / "run", at=47)
     _equal(resumed.model, straight.model)
     for k in straight.history:
         np.testing.assert_array_equal(resumed.history[k], straight.history[k])
@@ -127,19 +133,7 @@ def test_compiled_resume_is_bitwise(tmp_path, monkeypatch):
     make = lambda: models.Ensemble(models.MLPConfig(d_in=1, widths=(8,), d_out=1), seeds=(0, 1))
     cfg = models.TrainConfig(alpha=(1.0, 3.0), optimizer="sgd", lr=0.01, momentum=0.9, weight_decay=1e-3,
                              checkpoint_every=20, compile="on", **QUICK)
-    straight = models.train(make(), Square(), cfg)
-    real = trainer._Data.batch
-
-    def cut(self, step):
-        if step == 33:
-            raise KeyboardInterrupt("power cut")
-        return real(self, step)
-
-    monkeypatch.setattr(trainer._Data, "batch", cut)
-    with pytest.raises(KeyboardInterrupt):
-        models.train(make(), Square(), cfg, checkpoint=tmp_path / "run")
-    monkeypatch.setattr(trainer._Data, "batch", real)
-    resumed = models.train(make(), Square(), cfg, checkpoint=tmp_path / "run")
+    straight, resumed = _cut_and_resume(monkeypatch, make, Square(), cfg, tmp_path / "run", at=33)
     _equal(resumed.model, straight.model)
 
 
