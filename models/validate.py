@@ -24,7 +24,9 @@ MAX_MEMBERS = 2**16
 """An ensemble of more members is refused before building (each member is initialised alone)."""
 MAX_SAMPLES = 2**31
 """An evaluation set drawn from a task holds at most this many samples."""
-MAX_SEED = 2**63 - 1
+MAX_INT = 2**63 - 1
+"""The largest integer torch and numpy hold (seeds, steps and sizes beyond it overflow)."""
+MAX_SEED = MAX_INT
 """Seeds are integers in [0, MAX_SEED] (what torch and numpy both take)."""
 
 

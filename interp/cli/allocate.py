@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from .options import INT_MAX, check_int, check_number, check_output_file
+from .options import MAX_INT, check_int, check_number, check_output_file
 from .tasks import load_task
 
 
@@ -55,7 +55,7 @@ def check_allocate_options(args) -> None:
     check_int("--n-samples", args.n_samples, low=1)
     check_int("--batch-size", args.batch_size, low=1)
     check_int("--batch-tokens", args.batch_tokens, low=1)
-    check_int("--seed", args.seed, low=0, high=INT_MAX)
+    check_int("--seed", args.seed, low=0, high=MAX_INT)
     check_int("--member", args.member, low=0)
 
 

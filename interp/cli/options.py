@@ -13,10 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from models import validate
-from models.validate import check
-
-INT_MAX = 2**63 - 1
-"""The largest integer torch and numpy hold (seeds, steps and sizes beyond it overflow)."""
+from models.validate import MAX_INT, check, is_int
 
 
 def add_executor_options(p: argparse.ArgumentParser) -> None:
@@ -65,7 +62,15 @@ def check_device(name: str) -> str:
 
 
 # -- numbers ------------------------------------------------------------------------------------
-def check_int(option: str, value: int | None, low: int = 0, high: int = INT_MAX) -> None:
+def _integers(low: int, high: int, beyond: bool, plural: bool = False) -> str:
+    """What an integer option allows, in words (``beyond``: the value given passed 2**63)."""
+    what = "integers" if plural else "an integer"
+    if high != MAX_INT:
+        return f"{what} in [{low}, {high}]"
+    return f"{what} ≥ {low}" + (" and < 2**63" if beyond else "")
+
+
+def check_int(option: str, value: int | None, low: int = 0, high: int = MAX_INT) -> None:
     """``value`` (None: not given) is an integer in ``[low, high]``.
 
     >>> check_int("--n-samples", 0, low=1)
@@ -73,22 +78,16 @@ def check_int(option: str, value: int | None, low: int = 0, high: int = INT_MAX)
     ...
     ValueError: --n-samples=0 is not allowed: expected an integer ≥ 1
     """
-    if value is None:
-        return
-    allowed = f"an integer in [{low}, {high}]"
-    if high == INT_MAX:
-        allowed = f"an integer ≥ {low}" + (" and < 2**63" if isinstance(value, int) and value > high else "")
-    check(isinstance(value, int) and low <= value <= high, option, value, allowed)
+    if value is not None:
+        check(is_int(value) and low <= value <= high, option, value,
+              _integers(low, high, is_int(value) and value > high))
 
 
-def check_ints(option: str, values: Iterable[int], low: int = 0, high: int = INT_MAX) -> None:
+def check_ints(option: str, values: Iterable[int], low: int = 0, high: int = MAX_INT) -> None:
     """Every one of ``values`` (an option taking several) is an integer in ``[low, high]``."""
     values = list(values)
-    allowed = f"integers in [{low}, {high}]"
-    if high == INT_MAX:
-        beyond = any(isinstance(v, int) and v > high for v in values)
-        allowed = f"integers ≥ {low}" + (" and < 2**63" if beyond else "")
-    check(all(isinstance(v, int) and low <= v <= high for v in values), option, values, allowed)
+    check(all(is_int(v) and low <= v <= high for v in values), option, values,
+          _integers(low, high, any(is_int(v) and v > high for v in values), plural=True))
 
 
 def check_number(option: str, value: float | None, low: float = -math.inf, high: float = math.inf,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from models.validate import check
 
-from .options import INT_MAX, check_device, check_int, check_ints, check_number, check_output_folder
+from .options import MAX_INT, check_device, check_int, check_ints, check_number, check_output_folder
 from .tasks import load_task
 
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
@@ -90,7 +90,7 @@ def check_train_options(args) -> None:
     check_train_folder("--out", args.out)
     check_ints("--widths", args.widths, low=1)
     check(args.activation in ACTIVATIONS, "--activation", args.activation, f"one of {sorted(ACTIVATIONS)}")
-    check_ints("--seeds", args.seeds, low=0, high=INT_MAX)
+    check_ints("--seeds", args.seeds, low=0, high=MAX_INT)
     check(len(args.seeds) <= MAX_MEMBERS, "--seeds", f"{len(args.seeds)} seeds", f"at most {MAX_MEMBERS}")
     for a in args.alpha:
         check_number("--alpha", a, low=0, above=True)
