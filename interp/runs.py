@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 import models
-from models.atomic import write_text
+from models.atomic import remove, write_text
 from models.validate import check
 
 RESULT = "result.json"
@@ -331,18 +331,14 @@ def discard(root: str | Path) -> list[str]:
         return []
     removed = []
     for path in sorted(root.iterdir()):
-        run = _KEY.fullmatch(path.name) and path.is_dir() and not path.is_symlink() and (path / "run.json").is_file()
-        partial = _PARTIAL.fullmatch(path.name) and path.is_dir() and not path.is_symlink()
-        if run or partial:
+        if _own_folder(path) and ((path / "run.json").is_file() or _PARTIAL.fullmatch(path.name)):
             shutil.rmtree(path)
             removed.append(path.name)
-        elif (path.name == TABLE or _PARTIAL_FILE.fullmatch(path.name)) and not path.is_dir():
-            path.unlink()
-            removed.append(path.name)
+    removed += remove(root / TABLE)
     groups = root / GROUPS
-    if groups.is_dir() and not groups.is_symlink():
+    if _real_folder(groups):
         for path in sorted(groups.iterdir()):
-            if _KEY.fullmatch(path.name) and path.is_dir() and not path.is_symlink():
+            if _real_folder(path) and _KEY.fullmatch(path.name):
                 shutil.rmtree(path)
                 removed.append(f"{GROUPS}/{path.name}")
         if not any(groups.iterdir()):
@@ -350,9 +346,17 @@ def discard(root: str | Path) -> list[str]:
     return removed
 
 
+def _real_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _own_folder(path: Path) -> bool:
+    """A folder (not a link) named as this module names run folders, finished or half-written."""
+    return _real_folder(path) and bool(_KEY.fullmatch(path.name) or _PARTIAL.fullmatch(path.name))
+
+
 _KEY = re.compile(r"[0-9a-f]{16}")
 _PARTIAL = re.compile(r"\.[0-9a-f]{16}\.tmp\d+")
-_PARTIAL_FILE = re.compile(re.escape(f".{TABLE}.tmp") + r"\d+")
 
 
 # -- the results table ------------------------------------------------------------------------

@@ -30,6 +30,18 @@ def writing(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def remove(path: str | Path) -> list[str]:
+    """Delete the file (or link) ``path`` and the half-written copies ``writing`` leaves
+    beside it when a process is killed mid-write; returns the names removed."""
+    path = Path(path)
+    removed = []
+    for p in [path, *path.parent.glob(f".{path.name}.tmp*")]:
+        if p.is_file() or p.is_symlink():
+            p.unlink()
+            removed.append(p.name)
+    return removed
+
+
 def write_text(path: str | Path, text: str) -> None:
     """``path.write_text(text)``, atomically."""
     with writing(path) as tmp:

@@ -34,6 +34,15 @@ ACTIVATIONS = {
 }
 
 
+def n_parameters(dims) -> int:
+    """Weights and biases of an MLP with layer sizes ``dims`` (inputs, hidden..., outputs).
+
+    >>> n_parameters((1, 100, 1))
+    301
+    """
+    return sum((a + 1) * b for a, b in zip(dims[:-1], dims[1:]))
+
+
 @dataclass(frozen=True)
 class MLPConfig:
     """Shape and initialisation of an MLP.
@@ -69,7 +78,7 @@ class MLPConfig:
     @property
     def n_parameters(self) -> int:
         """Weights and biases of one MLP of this shape."""
-        return sum((a + 1) * b for a, b in zip(self.dims[:-1], self.dims[1:]))
+        return n_parameters(self.dims)
 
     @property
     def dims(self) -> tuple[int, ...]:

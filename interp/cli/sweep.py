@@ -6,7 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from models.validate import check
+from models.atomic import remove
+from models.validate import MAX_MEMBERS, check
 
 from .options import (add_executor_options, check_device, check_int, check_output_folder, check_sweep_options,
                       executor_from)
@@ -46,8 +47,6 @@ def recipe_from(args: argparse.Namespace):
     from dataclasses import replace
 
     import numpy as np
-    from models.checkpoint import MAX_MEMBERS
-
     from ..figures import _square
 
     r = _square.QUICK if args.recipe == "quick" else _square.FULL
@@ -68,8 +67,6 @@ def recipe_from(args: argparse.Namespace):
 
 def check_sweep_size(args: argparse.Namespace, r, task) -> None:
     """At most ``MAX_MEMBERS`` runs, and groups of at most ``MAX_PARAMETERS`` parameters."""
-    from models.checkpoint import MAX_MEMBERS
-
     runs = len(set(r.alphas)) * len(r.seeds)
     check(runs <= MAX_MEMBERS, "--alphas × --seeds", f"{len(set(r.alphas))} × {len(r.seeds)}",
           f"at most {MAX_MEMBERS} runs")
@@ -92,11 +89,7 @@ def cmd_sweep(args) -> int:
     check_sweep_size(args, r, task)
     executor = executor_from(args)
     if args.restart:
-        removed = discard(args.out)
-        for path in [Path(args.out) / SUMMARY, *Path(args.out).glob(f".{SUMMARY}.tmp*")]:
-            if path.is_file() or path.is_symlink():
-                path.unlink()
-                removed.append(path.name)
+        removed = discard(args.out) + remove(Path(args.out) / SUMMARY)
         if removed:
             print(f"restart: discarded {len(removed)} files and folders of earlier runs under {args.out}")
     alphas = np.array(sorted(set(r.alphas)))

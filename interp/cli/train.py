@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from models.validate import check
+from models.atomic import remove
+from models.validate import MAX_MEMBERS, MAX_PARAMETERS, check
 
 from .options import MAX_INT, check_device, check_int, check_ints, check_number, check_output_folder
 from .tasks import load_task
@@ -73,18 +74,11 @@ def discard_checkpoint(folder: Path) -> list[str]:
     names = list(STATE_FILES)
     if _written_here(folder):
         names += [CONFIG, WEIGHTS]
-    removed = []
-    for name in names:
-        for path in [folder / name, *folder.glob(f".{name}.tmp*")]:
-            if path.is_file() or path.is_symlink():
-                path.unlink()
-                removed.append(path.name)
-    return removed
+    return [r for name in names for r in remove(folder / name)]
 
 
 def check_train_options(args) -> None:
     """The options' values, before anything is built or trained."""
-    from models.checkpoint import MAX_MEMBERS
     from models.mlp import ACTIVATIONS
 
     check_train_folder("--out", args.out)
@@ -106,18 +100,12 @@ def check_train_options(args) -> None:
     check_device(args.device)
 
 
-def n_parameters(d_in: int, widths, d_out: int) -> int:
-    """Weights and biases of an MLP ``d_in -> widths... -> d_out``."""
-    sizes = [d_in, *widths, d_out]
-    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
-
-
 def check_size(option: str, value, d_in: int, widths, d_out: int, members: int) -> None:
-    """The models these options build hold at most ``models.checkpoint.MAX_PARAMETERS``
+    """The models these options build hold at most ``models.validate.MAX_PARAMETERS``
     parameters in all (refused before anything is allocated)."""
-    from models.checkpoint import MAX_PARAMETERS
+    from models.mlp import n_parameters
 
-    n = n_parameters(d_in, widths, d_out) * members
+    n = n_parameters((d_in, *widths, d_out)) * members
     check(n <= MAX_PARAMETERS, option, value, f"models of at most {MAX_PARAMETERS:.3g} parameters in all "
                                               f"(these make {n:.3g}: {members} member(s) of widths {list(widths)})")
 
