@@ -1,7 +1,8 @@
 """Beyond the papers: the resource model on a real language model (SmolLM2-135M).
 
-Four subtasks built from text the toolkit ships or generates: ``python`` (the toolkit's own
-source code), ``prose`` (the English of its docstrings), ``arithmetic`` (generated sums
+Four subtasks built from text the environment holds or the study generates: ``python``
+(source code of PyTorch modules, ``TEXT_MODULES``), ``prose`` (the English of their
+docstrings), ``arithmetic`` (generated sums
 "a + b = c", only the answer's tokens count) and ``counting`` (generated runs "n, n+1, ...").
 SmolLM2's 30 × 1536 MLP neurons are allocated with ``interp.allocate(method="verified")``:
 attribution screens every neuron, the top candidates and a random sample of the rest are
@@ -21,6 +22,7 @@ sequences of 64 tokens, 2% and 256. Needs the ``lm`` extra (SmolLM2's weights).
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 import time
 from dataclasses import asdict, dataclass
@@ -54,14 +56,15 @@ FULL = Recipe(per_subtask=16, seq_len=64, candidates=0.02, min_candidates=256, s
 # --------------------------------------------------------------------------------------------
 # the subtasks' text
 # --------------------------------------------------------------------------------------------
-def _sources() -> tuple[str, str]:
-    """(python source, docstring prose) of the toolkit's own modules."""
-    import interp.fits
-    import interp.scaling
-    import models.tasks
-    import models.train
+TEXT_MODULES = ("torch.nn.modules.module", "torch.optim.lr_scheduler", "torch.utils.data.dataloader",
+                "torch.utils.checkpoint")
+"""The modules whose source and docstrings are the python and prose text: PyTorch's, whose
+version ``constraints.txt`` pins, so the text stays put when the toolkit's own code changes."""
 
-    mods = [models.tasks, models.train, interp.fits, interp.scaling]
+
+def _sources() -> tuple[str, str]:
+    """(python source, docstring prose) of ``TEXT_MODULES``."""
+    mods = [importlib.import_module(name) for name in TEXT_MODULES]
     code = "\n\n".join(inspect.getsource(m) for m in mods)
     prose = []
     for m in mods:
