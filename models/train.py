@@ -16,6 +16,7 @@ MLPs compile their step (``compile="auto"``; see ``models.steps``).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -391,6 +392,20 @@ def use_compiled(model: nn.Module, config: TrainConfig) -> bool:
     return work >= AUTO_COMPILE_WORK
 
 
+@contextlib.contextmanager
+def _flushing_subnormals():
+    """Subnormal floats flush to zero on the CPU inside the block; the setting is restored after.
+    Under the L1 penalty the weights of dying neurons pass through subnormal values, which the
+    CPU computes far more slowly: the x² sweep's group (24 members of width 100, 20 000 steps)
+    trained in 16-22 s flushed and in 67 s not, to the same losses (6 digits)."""
+    was = torch.tensor(1e-40).item() == 0.0  # a subnormal float32 reads as 0 while flushing
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(was)
+
+
 def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
           checkpoint: str | Path | None = None) -> TrainResult:
     """Train ``model`` (an MLP, an Ensemble, a ParityTransformer or any ``nn.Module``
@@ -521,33 +536,34 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     if config.progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=config.steps, initial=start, desc="train", leave=False)
-    model.train()
-    lr = None
-    began = time.perf_counter()
-    for step in range(start, config.steps):
-        if config.lr_at(step) != lr:
-            lr = config.lr_at(step)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            if hasattr(step_fn, "set_lr"):
-                step_fn.set_lr(lr)
-        obj = step_fn(data.batch(step))
-        window[step - last["step"]] = obj
-        if frozen:
-            restore_frozen()
-        done = step + 1
-        to_save = config.checkpoint_every and done % config.checkpoint_every == 0 and done < config.steps
-        if done % config.check_every == 0 or done in eval_at or to_save or done == config.steps:
-            check_window(done)
-        if done in eval_at:
-            record(done)
+    with _flushing_subnormals():
+        model.train()
+        lr = None
+        began = time.perf_counter()
+        for step in range(start, config.steps):
+            if config.lr_at(step) != lr:
+                lr = config.lr_at(step)
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                if hasattr(step_fn, "set_lr"):
+                    step_fn.set_lr(lr)
+            obj = step_fn(data.batch(step))
+            window[step - last["step"]] = obj
+            if frozen:
+                restore_frozen()
+            done = step + 1
+            to_save = config.checkpoint_every and done % config.checkpoint_every == 0 and done < config.steps
+            if done % config.check_every == 0 or done in eval_at or to_save or done == config.steps:
+                check_window(done)
+            if done in eval_at:
+                record(done)
+                if bar is not None:
+                    bar.set_postfix(task_loss=f"{np.mean(history['task_loss'][-1]):.3g}")
+            if to_save:
+                save(done)
             if bar is not None:
-                bar.set_postfix(task_loss=f"{np.mean(history['task_loss'][-1]):.3g}")
-        if to_save:
-            save(done)
-        if bar is not None:
-            bar.update(1)
-    seconds["train"] = time.perf_counter() - began
+                bar.update(1)
+        seconds["train"] = time.perf_counter() - began
     if bar is not None:
         bar.close()
     model.eval()

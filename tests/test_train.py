@@ -181,3 +181,34 @@ def test_transformer_training_is_reproducible_on_two_threads():
         torch.set_num_threads(threads)
     for other in runs[1:]:
         assert all(torch.equal(runs[0][k], other[k]) for k in runs[0])
+
+
+def _flushing() -> bool:
+    return torch.tensor(1e-40).item() == 0.0  # a subnormal float32 reads as 0 while flushing
+
+
+class _FlushProbe(torch.nn.Module):
+    """A linear model that notes, at every forward pass, whether subnormals flush to zero."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(1, 1)
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(_flushing())
+        return self.lin(x)
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_training_flushes_subnormals_and_restores_the_setting(before):
+    probe = _FlushProbe()
+    torch.set_flush_denormal(before)
+    try:
+        models.train(probe, Square(), models.TrainConfig(**{**QUICK, "steps": 5, "eval_points": 1}))
+        after = _flushing()
+    finally:
+        torch.set_flush_denormal(False)
+    first = probe.seen.index(True)  # the set-up checks and the step-0 evaluation run as found
+    assert set(probe.seen[:first]) <= {before} and all(probe.seen[first:]) and len(probe.seen) - first >= 5
+    assert after is before
