@@ -392,13 +392,19 @@ def use_compiled(model: nn.Module, config: TrainConfig) -> bool:
     return work >= AUTO_COMPILE_WORK
 
 
+def _subnormals_flush() -> bool:
+    """Whether the CPU flushes subnormal floats to zero now (torch has no getter for it): a
+    subnormal float32 reads as 0 while it does."""
+    return torch.tensor(1e-40).item() == 0.0
+
+
 @contextlib.contextmanager
 def _flushing_subnormals():
     """Subnormal floats flush to zero on the CPU inside the block; the setting is restored after.
     Under the L1 penalty the weights of dying neurons pass through subnormal values, which the
     CPU computes far more slowly: the x² sweep's group (24 members of width 100, 20 000 steps)
-    trained in 16-22 s flushed and in 67 s not, to the same losses (6 digits)."""
-    was = torch.tensor(1e-40).item() == 0.0  # a subnormal float32 reads as 0 while flushing
+    trained in 24 s flushed and in 67 s not, to the same losses (6 digits)."""
+    was = _subnormals_flush()
     torch.set_flush_denormal(True)
     try:
         yield

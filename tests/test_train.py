@@ -6,7 +6,7 @@ import torch
 
 import models
 from models.tasks import Parallel, SparseParity, Square
-from models.train import objective, penalties
+from models.train import _subnormals_flush, objective, penalties
 
 QUICK = dict(steps=60, batch_size=64, eval_size=128, eval_points=5, progress=False)
 
@@ -183,10 +183,6 @@ def test_transformer_training_is_reproducible_on_two_threads():
         assert all(torch.equal(runs[0][k], other[k]) for k in runs[0])
 
 
-def _flushing() -> bool:
-    return torch.tensor(1e-40).item() == 0.0  # a subnormal float32 reads as 0 while flushing
-
-
 class _FlushProbe(torch.nn.Module):
     """A linear model that notes, at every forward pass, whether subnormals flush to zero."""
 
@@ -196,7 +192,7 @@ class _FlushProbe(torch.nn.Module):
         self.seen = []
 
     def forward(self, x):
-        self.seen.append(_flushing())
+        self.seen.append(_subnormals_flush())
         return self.lin(x)
 
 
@@ -206,7 +202,7 @@ def test_training_flushes_subnormals_and_restores_the_setting(before):
     torch.set_flush_denormal(before)
     try:
         models.train(probe, Square(), models.TrainConfig(**{**QUICK, "steps": 5, "eval_points": 1}))
-        after = _flushing()
+        after = _subnormals_flush()
     finally:
         torch.set_flush_denormal(False)
     first = probe.seen.index(True)  # the set-up checks and the step-0 evaluation run as found
