@@ -8,7 +8,7 @@ from typing import Any, Iterator, Sequence
 import torch
 from torch import nn
 
-from models.tasks import Batch, Parallel, SparseParity, Task
+from models.tasks import Batch, Parallel, SparseParity, Task, check_sample
 from models.validate import MAX_SAMPLES, check, check_memory, gib, is_int
 from probes import batches, check_finite, model_device, n_members, to_device
 
@@ -95,7 +95,7 @@ def check_task(model: nn.Module, task: Task, outputs: bool = True) -> None:
     if isinstance(d_in, int):
         check(d_in == task.d_in, "task", task,
               f"a task whose input size matches the model's d_in={d_in} (this task's d_in is {task.d_in})")
-    batch = task.sample(2, torch.Generator().manual_seed(0))
+    batch = check_sample(task, task.sample(2, torch.Generator().manual_seed(0)), 2)
     try:
         with torch.no_grad():
             out = model(batch.x.to(model_device(model)))
@@ -104,9 +104,13 @@ def check_task(model: nn.Module, task: Task, outputs: bool = True) -> None:
                          f"task's inputs are {tuple(batch.x.shape)} (d_in={task.d_in}) and the model fails on "
                          f"them ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
     out = out.logits if hasattr(out, "logits") else out
-    if outputs:
-        check(out.shape[-1] == task.d_out, "task", task,
-              f"a task with d_out={out.shape[-1]} to match the model's output (this task's d_out is {task.d_out})")
+    if outputs and out.shape[-1] != task.d_out:
+        hint = ""
+        if getattr(task, "d_vocab", 0) is None:
+            hint = (f"; a TokenTask without d_vocab guesses it from the largest token id: build it with "
+                    f"d_vocab={out.shape[-1]}, or with TokenTask.from_texts(..., model=model)")
+        check(False, "task", task, f"a task with d_out={out.shape[-1]} to match the model's output (this task's "
+                                   f"d_out is {task.d_out}){hint}")
 
 
 def eval_pieces(model: nn.Module, task: Task | None, inputs: Any, n_samples: int, seed: int,

@@ -21,13 +21,14 @@ __version__ = "0.1.0"
 _WHERE = {
     "Checkpoint": ".checkpoint", "load": ".checkpoint", "save": ".checkpoint",
     "MLP": ".mlp", "Ensemble": ".mlp", "MLPConfig": ".mlp",
-    "TokenTask": ".token_task",
+    "TokenTask": ".token_task", "DataTask": ".data_task",
+    "Task": ".tasks", "Batch": ".tasks", "register_task": ".tasks",
     "TrainConfig": ".train", "TrainingDiverged": ".train", "TrainResult": ".train", "train": ".train",
     "ParityTransformer": ".transformer", "ParityTransformerConfig": ".transformer",
 }
-_SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "transformer", "validate"]
+_SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "data_task", "transformer", "validate"]
 
-__all__ = ["tasks", "TokenTask", "MLP", "Ensemble", "MLPConfig", "ParityTransformer", "ParityTransformerConfig",
+__all__ = ["tasks", "Task", "Batch", "register_task", "TokenTask", "DataTask", "MLP", "Ensemble", "MLPConfig", "ParityTransformer", "ParityTransformerConfig",
            "TrainConfig", "TrainResult", "TrainingDiverged", "train", "save", "load", "Checkpoint", "__version__"]
 
 

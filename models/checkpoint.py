@@ -35,6 +35,8 @@ from .transformer import ParityTransformer, ParityTransformerConfig
 from .validate import MAX_MEMBERS, MAX_PARAMETERS, check
 
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
+TASK_DATA = "task_data.safetensors"
+"""The data of a task that holds data (``TokenTask``, ``DataTask``), beside its config."""
 STATE = "train_state.safetensors"
 PICKLES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 MAX_CONFIG_BYTES = 256 * 2**20
@@ -54,9 +56,61 @@ class Checkpoint:
 
 
 def model_config(model: nn.Module) -> dict:
-    check(hasattr(model, "to_config"), "model", type(model).__name__,
-          "a zoo model (MLP, Ensemble, ParityTransformer); save other modules with safetensors directly")
-    return model.to_config()
+    """The JSON description of a model that ``build_model`` builds again: a zoo model's
+    ``to_config()``, or the layers of an ``nn.Sequential`` of standard layers (``SEQUENTIAL_LAYERS``)."""
+    if hasattr(model, "to_config"):
+        return model.to_config()
+    check(isinstance(model, nn.Sequential) and all(type(m) in SEQUENTIAL_LAYERS for m in model), "model",
+          _describe(model), f"a zoo model (MLP, Ensemble, ParityTransformer) or an nn.Sequential of "
+          f"{sorted(SEQUENTIAL_LAYERS_BY_NAME)}; save other modules' weights with safetensors directly")
+    return {"type": "Sequential", "layers": [{"type": type(m).__name__, **SEQUENTIAL_LAYERS[type(m)](m)}
+                                             for m in model]}
+
+
+def _describe(model) -> str:
+    if isinstance(model, nn.Sequential):
+        return f"Sequential({', '.join(type(m).__name__ for m in model)})"
+    return type(model).__name__
+
+
+SEQUENTIAL_LAYERS = {
+    nn.Linear: lambda m: {"in_features": m.in_features, "out_features": m.out_features, "bias": m.bias is not None},
+    nn.LayerNorm: lambda m: {"normalized_shape": list(m.normalized_shape), "eps": m.eps,
+                             "elementwise_affine": m.elementwise_affine, "bias": m.bias is not None},
+    nn.GELU: lambda m: {"approximate": m.approximate},
+    nn.LeakyReLU: lambda m: {"negative_slope": m.negative_slope},
+    nn.Dropout: lambda m: {"p": m.p},
+    **{cls: (lambda m: {}) for cls in (nn.ReLU, nn.SiLU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.Softplus, nn.Mish,
+                                       nn.ELU, nn.Hardswish, nn.ReLU6, nn.SELU, nn.CELU)},
+}
+"""Layers an ``nn.Sequential`` of one's own may hold to be saved, each with the arguments that
+build it again."""
+SEQUENTIAL_LAYERS_BY_NAME = {cls.__name__: cls for cls in SEQUENTIAL_LAYERS}
+
+
+def _build_sequential(config: dict, source: str) -> nn.Sequential:
+    layers = config.get("layers")
+    check(isinstance(layers, list) and layers and all(isinstance(l, dict) for l in layers), f"{source}: layers",
+          layers, "a non-empty list of layer objects")
+    out, n = [], 0
+    for i, layer in enumerate(layers):
+        kind = layer.get("type")
+        check(kind in SEQUENTIAL_LAYERS_BY_NAME, f"{source}: layers[{i}].type", kind,
+              f"one of {sorted(SEQUENTIAL_LAYERS_BY_NAME)}")
+        args = {k: v for k, v in layer.items() if k != "type"}
+        if kind == "Linear":
+            ok = all(isinstance(args.get(k), int) and 1 <= args[k] <= MAX_PARAMETERS for k in ("in_features",
+                                                                                             "out_features"))
+            check(ok, f"{source}: layers[{i}]", layer, "in_features and out_features integers ≥ 1")
+            n += args["in_features"] * args["out_features"]
+            check(n <= MAX_PARAMETERS, source, f"Sequential of over {n:.3g} parameters",
+                  f"at most {MAX_PARAMETERS:.3g} parameters")
+        try:
+            out.append(SEQUENTIAL_LAYERS_BY_NAME[kind](**args))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{source}: layers[{i}]={layer!r} is not allowed: expected the arguments of "
+                             f"nn.{kind} ({e})") from None
+    return nn.Sequential(*out)
 
 
 _MODELS = {"MLP": MLPConfig, "Ensemble": MLPConfig, "ParityTransformer": ParityTransformerConfig}
@@ -73,7 +127,9 @@ def build_model(config: dict, source: str = "model config") -> nn.Module:
     naming ``source`` before anything is allocated."""
     check(isinstance(config, dict), source, config, "a JSON object with 'type' and 'config'")
     kind = config.get("type")
-    check(kind in _MODELS, f"{source}: type", kind, f"one of {sorted(_MODELS)}")
+    if kind == "Sequential":
+        return _build_sequential(config, source)
+    check(kind in _MODELS, f"{source}: type", kind, f"one of {sorted([*_MODELS, 'Sequential'])}")
     cls, given = _MODELS[kind], config.get("config")
     check(isinstance(given, dict), f"{source}: config", given, f"a JSON object of {cls.__name__} fields")
     known = {f.name for f in fields(cls)}
@@ -135,12 +191,54 @@ def save(model: nn.Module, folder: str | Path, task: Task | None = None, train_c
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     with writing(folder / WEIGHTS) as tmp:
         save_file(state, str(tmp))
+    _save_task_data(folder, task, config["task"])
     if history is not None:
         config["history"] = {k: np.asarray(v).tolist() for k, v in history.items()}
     if getattr(model, "failed", None):
         config["failed"] = {str(k): str(v) for k, v in model.failed.items()}
     _write_json(folder / CONFIG, config)
     return folder
+
+
+def _save_task_data(folder: Path, task: Task | None, task_config: dict | None) -> None:
+    """Write the task's data to ``TASK_DATA`` (skipped when the file already holds the same
+    data, as it does at every save of a training run after the first), or remove a stale one."""
+    tensors = task.tensors() if task is not None else {}
+    path = folder / TASK_DATA
+    if not tensors:
+        if path.exists():
+            path.unlink()
+        return
+    mark = json.dumps(task_config, sort_keys=True)
+    if path.is_file():
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                if (f.metadata() or {}).get("task") == mark:
+                    return
+        except Exception:  # noqa: BLE001 - an unreadable old file is simply replaced
+            pass
+    with writing(path) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata={"task": mark})
+
+
+def _load_task(folder: Path, config_path: Path, task_config) -> Task:
+    """The task of a checkpoint's config, with its data from ``TASK_DATA`` when the folder has it."""
+    tensors = None
+    if (folder / TASK_DATA).exists() or (folder / TASK_DATA).is_symlink():
+        path = _regular_file(folder, TASK_DATA)
+        try:
+            tensors = load_file(str(path))
+        except Exception as e:  # noqa: BLE001 - safetensors raises its own error types
+            raise ValueError(f"{path} is not allowed: expected a safetensors file ({type(e).__name__}: {e})") from None
+    try:
+        return Task.from_config(task_config, tensors)
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"{config_path}: task {_short(task_config)} is not allowed: {e}") from None
+
+
+def _short(value, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _regular_file(folder: Path, name: str, limit: int | None = None) -> Path:
@@ -170,9 +268,10 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _read_weights(path: Path, model: nn.Module) -> dict[str, torch.Tensor]:
+def _read_weights(path: Path, model: nn.Module, failed: frozenset[int] = frozenset()) -> dict[str, torch.Tensor]:
     """The tensors of ``path`` after checking, from its header alone, that their names, shapes
-    and dtypes are the model's."""
+    and dtypes are the model's. Values must be finite, except in the rows of ensemble members
+    listed as ``failed`` (a member that was never finite keeps what it held)."""
     want = {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
     try:
         with safe_open(str(path), framework="pt") as f:
@@ -186,7 +285,13 @@ def _read_weights(path: Path, model: nn.Module) -> dict[str, torch.Tensor]:
     check(not wrong, str(path), {k: have[k] for k in wrong[:5]},
           f"shapes {({k: want[k][0] for k in wrong[:5]})} as config.json describes")
     tensors = load_file(str(path))
-    bad = [k for k, v in tensors.items() if v.dtype != want[k][1] or not torch.isfinite(v).all()]
+    keep = torch.ones(getattr(model, "n_members", 0) or 0, dtype=torch.bool)
+    keep[sorted(failed)] = False
+
+    def finite(v: torch.Tensor) -> bool:
+        return bool(torch.isfinite(v[keep] if failed and v.dim() and v.shape[0] == len(keep) else v).all())
+
+    bad = [k for k, v in tensors.items() if v.dtype != want[k][1] or not finite(v)]
     check(not bad, str(path), bad[:5], "finite tensors of the model's dtypes")
     return tensors
 
@@ -209,14 +314,12 @@ def load(folder: str | Path) -> Checkpoint:
     weights_path = _regular_file(folder, WEIGHTS)
     config = _read_json(config_path)
     model = build_model(config.get("model"), f"{config_path}: model")
-    model.load_state_dict(_read_weights(weights_path, model))
+    _restore_failed(model, config.get("failed"), f"{config_path}: failed")
+    model.load_state_dict(_read_weights(weights_path, model, frozenset(getattr(model, "failed", {}))))
     model.eval()
     task = train_config = None
     if config.get("task"):
-        try:
-            task = Task.from_config(config["task"])
-        except (TypeError, ValueError, KeyError) as e:
-            raise ValueError(f"{config_path}: task {config['task']!r} is not allowed: {e}") from None
+        task = _load_task(folder, config_path, config["task"])
     if config.get("train"):
         try:
             train_config = _train_config(config["train"])
@@ -235,7 +338,6 @@ def load(folder: str | Path) -> Checkpoint:
         check(not bad, f"{config_path}: history", bad, "lists of numbers under each key")
     else:
         history = None
-    _restore_failed(model, config.get("failed"), f"{config_path}: failed")
     meta = {k: config.get(k) for k in ("library", "version")}
     return Checkpoint(model, task, train_config, history, meta)
 

@@ -115,14 +115,16 @@ def _gradient(weights, biases, *args):
     return torch.func.grad(total, argnums=(0, 1), has_aux=True)(weights, biases)
 
 
-def _adam(weights, biases, exp_avgs, exp_avg_sqs, t, lr, beta1, beta2, eps, *args):
-    """One Adam step in place, as ``torch.optim.Adam`` does it (no weight decay, no amsgrad);
-    ``t`` is the step count after this step."""
+def _adam(weights, biases, exp_avgs, exp_avg_sqs, t, lr, beta1, beta2, eps, weight_decay, *args):
+    """One Adam step in place, as ``torch.optim.Adam`` does it (weight decay added to the
+    gradient, no amsgrad); ``t`` is the step count after this step."""
     (gw, gb), obj = _gradient(weights, biases, *args)
     bias1 = 1 - beta1**t
     bias2 = (1 - beta2**t).sqrt()
     with torch.no_grad():
         for p, g, m, v in zip([*weights, *biases], [*gw, *gb], exp_avgs, exp_avg_sqs):
+            if weight_decay != 0:
+                g = g + weight_decay * p
             m.lerp_(g, 1 - beta1)
             v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
             p.sub_((lr / bias1) * m / (v.sqrt() / bias2 + eps))
@@ -226,7 +228,7 @@ class CompiledStep:
             self.exp_avg_sqs = views([s["exp_avg_sq"] for s in states])
             self.counts = [s["step"] for s in states]
             beta1, beta2 = group["betas"]
-            self.hyper = (float(beta1), float(beta2), float(group["eps"]))
+            self.hyper = (float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]))
         else:
             self.buffers = views([s["momentum_buffer"] for s in states]) if group["momentum"] != 0 else []
             self.hyper = (float(group["momentum"]), float(group["weight_decay"]))

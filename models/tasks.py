@@ -3,6 +3,8 @@
 A task samples batches ``Batch(x, y, subtask)`` from an explicit ``torch.Generator``,
 computes a loss per subtask, and knows each subtask's weight (β, or a skill frequency P_k).
 Every loss method accepts leading model axes: ``pred`` of shape ``[..., batch, d_out]``.
+A task of one's own is a ``Task`` subclass registered with ``register_task`` (see ``Task``);
+labelled data of one's own is a ``models.DataTask``.
 
 >>> import torch
 >>> task = Parallel(beta=0.75)
@@ -14,8 +16,9 @@ Every loss method accepts leading model axes: ``pred`` of shape ``[..., batch, d
 """
 from __future__ import annotations
 
+import hashlib
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import Callable, ClassVar, Iterator, NamedTuple
 
 import torch
@@ -26,8 +29,9 @@ from .validate import (check, check_bool, check_choice, check_memory, check_numb
 
 class Batch(NamedTuple):
     """One batch: inputs ``x [n, d_in]``, targets ``y [n, d_out]`` (class labels ``[n]`` for
-    cross-entropy) and the subtask of each sample ``subtask [n]`` (-1 where every subtask
-    is served by every sample, as in the parallel task)."""
+    cross-entropy) and the subtask of each sample ``subtask [n]``, an integer tensor holding
+    a subtask index in ``[0, K)``, or -1 where the sample serves every subtask (as in the
+    parallel task)."""
 
     x: torch.Tensor
     y: torch.Tensor
@@ -35,16 +39,149 @@ class Batch(NamedTuple):
 
 
 TASKS: dict[str, type["Task"]] = {}
+"""Every registered task type by name: what ``Task.from_config`` (and so ``models.load``) builds."""
+BUILT_IN: set[str] = set()
+"""The names of the toolkit's own tasks, which a task of one's own may not take."""
 
 
-def _register(cls):
-    TASKS[cls.__name__] = cls
+def register_task(cls: type | None = None, *, name: str | None = None):
+    """Register a ``Task`` subclass under ``name`` (default: the class name), so that a
+    checkpoint holding such a task loads once the code defining it has run. Use it as a
+    decorator (``@register_task`` or ``@register_task(name="...")``). Loading never imports
+    the code a file names: a checkpoint whose task type is not registered is refused with the
+    name to register.
+
+    The class must be a dataclass whose fields are JSON values (numbers, strings, bools,
+    None, tuples of them), which is what ``to_config`` writes and ``from_config`` reads back,
+    unless it defines ``to_config`` and ``from_fields`` itself. Registering a name again with
+    a class of the same module and name (a re-run notebook cell) replaces it; a built-in name
+    or another class's name is refused.
+
+    >>> @register_task
+    ... @dataclass(frozen=True)
+    ... class Halves(Square):
+    ...     pass
+    >>> Task.from_config({"type": "Halves", "low": 0.0, "high": 0.5})
+    Halves(low=0.0, high=0.5)
+    """
+    def add(c):
+        check(isinstance(c, type) and issubclass(c, Task), "cls", c, "a subclass of models.tasks.Task")
+        key = c.__name__ if name is None else name
+        check(isinstance(key, str) and key.isidentifier(), "name", key, "a Python identifier")
+        check(key not in BUILT_IN or TASKS.get(key) is c, "name", key,
+              f"a name other than the built-in tasks' {sorted(BUILT_IN)}")
+        old = TASKS.get(key)
+        if old is not None and old is not c:
+            check((old.__module__, old.__qualname__) == (c.__module__, c.__qualname__), "name", key,
+                  f"a name no other task holds ({old.__module__}.{old.__qualname__} holds it); pass name=...")
+        overrides = c.to_config is not Task.to_config and c.from_fields.__func__ is not Task.from_fields.__func__
+        check(is_dataclass(c) or overrides, "cls", c.__name__,
+              "a dataclass (its fields are what to_config writes), or a class defining to_config and from_fields")
+        TASKS[key] = c
+        return c
+
+    return add if cls is None else add(cls)
+
+
+def _built_in(cls):
+    """Register one of the toolkit's own tasks (its name is then reserved)."""
+    register_task(cls)
+    BUILT_IN.add(cls.__name__)
     return cls
 
 
+def check_sample(task: "Task", batch, n: int, source: str = "sample") -> "Batch":
+    """Refuse a batch that breaks the ``Task`` contract, naming the field and what it must be:
+    a ``Batch`` whose ``x`` is a tensor ``[n, d_in]``, ``y`` a tensor of ``n`` rows, and
+    ``subtask`` an integer tensor ``[n]`` of subtask indices (or -1). Returns the batch.
+
+    >>> check_sample(Square(), Batch(torch.zeros(3, 1), torch.zeros(3, 1), None), 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: Square.sample(...).subtask=None is not allowed: expected an integer tensor [3] of subtask indices in [0, 1), or -1 where a sample serves every subtask
+    """
+    where = f"{type(task).__name__}.{source}(...)"
+    check(isinstance(batch, Batch), where, type(batch).__name__, "a models.tasks.Batch(x, y, subtask)")
+    K = len(task.subtasks)
+    x, y, sub = batch
+    d_in = task.d_in
+
+    def shape(t):
+        return f"{t.dtype} tensor of shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else t
+
+    check(isinstance(x, torch.Tensor) and x.dim() == 2 and x.shape[0] == n and x.shape[1] == d_in, f"{where}.x",
+          shape(x), f"a tensor [{n}, {d_in}] ([n, d_in])")
+    check(isinstance(y, torch.Tensor) and y.dim() >= 1 and y.shape[0] == n, f"{where}.y", shape(y),
+          f"a tensor of {n} rows ([n, d_out], or [n] class labels)")
+    rule = f"an integer tensor [{n}] of subtask indices in [0, {K}), or -1 where a sample serves every subtask"
+    ok = isinstance(sub, torch.Tensor) and tuple(sub.shape) == (n,) and not sub.is_floating_point() \
+        and not sub.is_complex() and sub.dtype != torch.bool
+    check(ok, f"{where}.subtask", shape(sub), rule)
+    if n:
+        lo, hi = int(sub.min()), int(sub.max())
+        check(lo >= -1 and hi < K, f"{where}.subtask", f"values in [{lo}, {hi}]", rule)
+    return batch
+
+
+def digest(tensors: dict[str, torch.Tensor]) -> str:
+    """A content hash (sha256, hex) of named tensors: what a data-holding task's config
+    records, so that its data is checked when read back.
+
+    >>> digest({"x": torch.arange(3)}) == digest({"x": torch.arange(3)}) != digest({"x": torch.arange(4)})
+    True
+    """
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        t = tensors[k].detach().cpu().contiguous()
+        h.update(f"{k}:{t.dtype}:{tuple(t.shape)};".encode())
+        if t.numel():
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 class Task:
-    """Base class. Subclasses are frozen dataclasses that define ``d_in``, ``d_out``,
-    ``subtasks``, ``weights``, ``sample`` and ``subtask_losses``."""
+    """A data distribution with named subtasks; the base class of every task.
+
+    A task of one's own subclasses it as a frozen dataclass and defines
+
+    - ``d_in``, ``d_out``: the input and output sizes;
+    - ``subtasks``: the K subtask names, and ``weights``: a tensor ``[K]`` of their weights
+      in the composite loss;
+    - ``sample(n, generator)``: ``n`` samples drawn from the ``torch.Generator``, as a
+      ``Batch(x, y, subtask)``: ``x [n, d_in]``, ``y [n, d_out]`` (or class labels ``[n]``)
+      and ``subtask [n]``, an integer tensor of each sample's subtask in ``[0, K)``, -1 where
+      a sample serves every subtask;
+    - ``subtask_losses(pred, batch)``: the loss of each subtask, ``[..., K]`` for ``pred``
+      ``[..., n, d_out]`` (the leading model axes of an ensemble pass through);
+
+    and registers it with ``register_task`` so that checkpoints holding it load. Everything
+    else (the composite ``loss``, training data in blocks, evaluation in pieces, the config)
+    has defaults. A ``sample`` that breaks the contract is refused, naming the field.
+
+    >>> import tempfile, torch, models
+    >>> @models.register_task
+    ... @dataclass(frozen=True)
+    ... class TwoSines(Task):
+    ...     "y = (sin πf·x1, sin πf·x2), x ~ U[-1, 1]^2: two subtasks, one output each."
+    ...     freq: float = 2.0
+    ...     d_in: ClassVar[int] = 2
+    ...     d_out: ClassVar[int] = 2
+    ...     subtasks: ClassVar[tuple] = ("sin1", "sin2")
+    ...     @property
+    ...     def weights(self):
+    ...         return torch.tensor([0.5, 0.5])
+    ...     def sample(self, n, generator):
+    ...         x = 2 * torch.rand(n, 2, generator=generator) - 1
+    ...         return Batch(x, torch.sin(self.freq * math.pi * x), torch.full((n,), -1))
+    ...     def subtask_losses(self, pred, batch):
+    ...         return (pred - batch.y).pow(2).mean(-2)          # [..., n, 2] -> [..., 2]
+    >>> task = TwoSines()
+    >>> net = models.MLP(models.MLPConfig(d_in=2, widths=(16,), d_out=2))
+    >>> res = models.train(net, task, models.TrainConfig(alpha=8, steps=30, progress=False))
+    >>> ckpt = models.load(models.save(res.model, tempfile.mkdtemp(), task=task))
+    >>> ckpt.task, task.to_config()
+    (TwoSines(freq=2.0), {'type': 'TwoSines', 'freq': 2.0})
+    """
 
     d_in: int
     d_out: int
@@ -59,6 +196,7 @@ class Task:
         raise NotImplementedError
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
+        """``n`` samples drawn from ``generator``: ``Batch(x [n, d_in], y, subtask [n])``."""
         raise NotImplementedError
 
     def sample_steps(self, n: int, steps: int, generator: torch.Generator) -> Batch:
@@ -75,7 +213,7 @@ class Task:
         """
         check_positive("n", n, integer=True)
         check_positive("steps", steps, integer=True)
-        batch = self.sample(n * steps, generator)
+        batch = check_sample(self, self.sample(n * steps, generator), n * steps)
         return Batch(*(t.reshape(steps, n, *t.shape[1:]) for t in batch))
 
     def eval_batch(self, n: int, generator: torch.Generator) -> Batch:
@@ -90,7 +228,7 @@ class Task:
         """``eval_batch(n, generator)`` drawn in pieces of at most ``batch_size`` samples, so
         memory does not grow with ``n``. For the built-in tasks the pieces hold exactly the
         samples of the one batch; a task that overrides ``eval_batch`` (and not this) is cut
-        from one draw.
+        from one draw. Each piece is checked against the contract (``check_sample``).
 
         >>> import torch
         >>> [b.x.shape[0] for b in Square().eval_pieces(10, 4, torch.Generator())]
@@ -100,10 +238,13 @@ class Task:
         check_positive("batch_size", batch_size, integer=True)
         if type(self).eval_batch is Task.eval_batch:
             for start in range(0, n, batch_size):
-                yield self.sample(min(batch_size, n - start), generator)
+                size = min(batch_size, n - start)
+                yield check_sample(self, self.sample(size, generator), size)
             return
         batch = self.eval_batch(n, generator)
-        for start in range(0, batch.x.shape[0], batch_size):
+        rows = batch.x.shape[0] if isinstance(batch, Batch) and isinstance(batch.x, torch.Tensor) else n
+        check_sample(self, batch, rows, "eval_batch")
+        for start in range(0, rows, batch_size):
             yield Batch(*(t[start:start + batch_size] for t in batch))
 
     def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
@@ -124,22 +265,48 @@ class Task:
 
     # -- serialisation -------------------------------------------------------------
     def to_config(self) -> dict:
-        return {"type": type(self).__name__, **{f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}}
+        """The task as JSON values, ``{"type": name, field: value, ...}``: what ``from_config``
+        reads back. A task that holds data (``TokenTask``, ``DataTask``) writes its settings and
+        a digest of the data here, and the data itself in ``tensors()``."""
+        return {"type": registered_name(type(self)),
+                **{f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}}
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The data the task holds, by name (empty for a task that only samples). A checkpoint
+        keeps them beside its config, in ``task_data.safetensors``."""
+        return {}
+
+    @classmethod
+    def from_fields(cls, config: dict, tensors: dict[str, torch.Tensor] | None = None) -> "Task":
+        """The task of this class from its config's fields (without ``type``) and its
+        ``tensors()``. The default passes the fields to the dataclass, lists as tuples."""
+        allowed = [f.name for f in fields(cls)]
+        unknown = sorted(str(k) for k in config if k not in allowed)
+        check(not unknown, "key", unknown[0] if len(unknown) == 1 else unknown,
+              f"a field of {cls.__name__}: one of {allowed} (or 'type')")
+        check(not tensors, "tensors", sorted(tensors or ()), f"none: {cls.__name__} holds no data")
+        return cls(**{k: _untuple(v) for k, v in config.items()})
 
     @staticmethod
-    def from_config(config: dict) -> "Task":
-        """The task ``to_config`` described; an unknown or missing ``type`` or an unknown key
-        raises ``ValueError`` naming it and listing what is allowed."""
+    def from_config(config: dict, tensors: dict[str, torch.Tensor] | None = None) -> "Task":
+        """The task ``to_config`` described (with its ``tensors()``, for a task that holds
+        data); an unknown or missing ``type`` or an unknown key raises ``ValueError`` naming
+        it and listing what is allowed."""
         check(isinstance(config, dict), "task config", config, "a dict with a 'type' and the task's fields")
         check("type" in config, "task config", config, f"a 'type' key, one of {sorted(TASKS)}")
         name = config["type"]
-        check(isinstance(name, str) and name in TASKS, "type", name, f"one of {sorted(TASKS)}")
-        cls = TASKS[name]
-        allowed = [f.name for f in fields(cls)]
-        unknown = sorted(str(k) for k in config if k != "type" and k not in allowed)
-        check(not unknown, "key", unknown[0] if len(unknown) == 1 else unknown,
-              f"a field of {name}: one of {allowed} (or 'type')")
-        return cls(**{k: _untuple(v) for k, v in config.items() if k != "type"})
+        check(isinstance(name, str) and name in TASKS, "type", name,
+              f"one of {sorted(TASKS)}; a task of your own loads once your code has registered it "
+              f"(models.register_task); loading never imports code that a file names")
+        return TASKS[name].from_fields({k: v for k, v in config.items() if k != "type"}, tensors)
+
+
+def registered_name(cls: type) -> str:
+    """The name ``cls`` is registered under (its class name when it is not registered)."""
+    for name, c in TASKS.items():
+        if c is cls:
+            return name
+    return cls.__name__
 
 
 def _jsonable(v):
@@ -171,7 +338,7 @@ def _check_interval(task) -> None:
     check(task.high > task.low, "high", task.high, f"a number above low={task.low}")
 
 
-@_register
+@_built_in
 @dataclass(frozen=True)
 class Square(Task):
     """y = x², x ~ U[low, high] (SPEC A Fig. 2). One subtask, ``'x^2'``."""
@@ -201,7 +368,7 @@ class Square(Task):
         return _mse(pred, batch.y)
 
 
-@_register
+@_built_in
 @dataclass(frozen=True)
 class Parallel(Task):
     """Two x² tasks side by side: x ~ U[-1,1]², y = (x1², x2²), ℓ = β·MSE1 + (1-β)·MSE2
@@ -234,7 +401,7 @@ class Parallel(Task):
         return _mse(pred, batch.y)
 
 
-@_register
+@_built_in
 @dataclass(frozen=True)
 class Series(Task):
     """F = sqrt((x1-x2)² + (x3-x4)²), x ~ U[-1,1]⁴ (SPEC A Fig. 4). The intermediate
@@ -283,7 +450,7 @@ FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 """The 1-D target family of SPEC A Fig. 5 (sin means sin(πx), sin^2 means sin²(πx))."""
 
 
-@_register
+@_built_in
 @dataclass(frozen=True)
 class Function(Task):
     """y = f(x), x ~ U[low, high], for a named 1-D target from ``FUNCTIONS``."""
@@ -325,7 +492,7 @@ def _enough_sets(n: int, m: int, want: int) -> bool:
     return c >= want
 
 
-@_register
+@_built_in
 @dataclass(frozen=True)
 class SparseParity(Task):
     """Multitask sparse parity (SPEC B). Input: ``n_skills`` one-hot control bits then
@@ -490,3 +657,4 @@ class SparseParity(Task):
 
     def to_config(self):
         return {"type": "SparseParity", **asdict(self)}
+

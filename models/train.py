@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from .mlp import n_members
-from .tasks import Batch, Task
+from .tasks import Batch, Task, check_sample
 from .validate import (check, check_bool, check_choice, check_memory, check_number, check_positive, check_seed,
                        is_int, is_number)
 
@@ -55,7 +55,9 @@ class TrainConfig:
     compiles when the run is long enough to repay the warm-up (see ``use_compiled``). The two
     agree to float tolerance, not bit for bit, so a run resumes only under the same setting.
     ``check_every`` is how many steps may pass between looks at the objective for NaN/inf
-    (each look waits for the device).
+    (each look waits for the device). ``weight_decay`` adds ``weight_decay·p`` to every
+    parameter's gradient, as ``torch.optim.Adam`` and ``SGD`` do (the λ2 penalty, by contrast,
+    is part of the objective and acts on weights only); ``momentum`` is SGD's.
     """
 
     alpha: float | tuple[float, ...] = 1.0
@@ -92,6 +94,8 @@ class TrainConfig:
         for name in ("l1", "l2", "weight_decay"):
             check_number(name, getattr(self, name), 0.0, what="a finite number ≥ 0")
         check(is_number(self.momentum) and 0 <= self.momentum < 1, "momentum", self.momentum, "a number in [0, 1)")
+        check(self.optimizer == "sgd" or self.momentum == 0, "momentum", self.momentum,
+              "0 with optimizer='adam' (Adam's moments are its own; momentum is SGD's)")
         check_choice("optimizer", self.optimizer, ("adam", "sgd"))
         check_positive("lr", self.lr)
         check(is_number(self.lr_decay) and 0 < self.lr_decay <= 1, "lr_decay", self.lr_decay, "a factor in (0, 1]")
@@ -340,7 +344,8 @@ def _to(batch: Batch, device: torch.device) -> Batch:
 
 def check_fits(model: nn.Module, task: Task) -> None:
     """Raise ``ValueError`` unless ``model`` maps the task's inputs to its outputs."""
-    batch = _to(task.sample(2, torch.Generator().manual_seed(0)), next(model.parameters()).device)
+    batch = check_sample(task, task.sample(2, torch.Generator().manual_seed(0)), 2)
+    batch = _to(batch, next(model.parameters()).device)
     try:
         with torch.no_grad():
             out = model(batch.x)
@@ -445,7 +450,7 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     compiled = use_compiled(model, config)
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=config.lr)
+        opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     else:
         opt = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     device = next(model.parameters()).device

@@ -54,7 +54,46 @@ def test_allocate_a_local_hugging_face_folder_with_a_token_task(tmp_path, capsys
     folder = tmp_path / "gpt2"
     tiny_gpt2(folder, n_layer=1, n_embd=16, n_head=2, vocab_size=30, n_positions=8)
     task = TokenTask(sequences=(((1, 2, 3, 4), (2, 3, 4, 5)), ((20, 21, 22, 23),)), d_vocab=30)
-    (tmp_path / "task.json").write_text(json.dumps(task.to_config()))
+    (tmp_path / "task.json").write_text(json.dumps(task.to_config(inline=True)))
     assert main(["allocate", str(folder), "--task", str(tmp_path / "task.json"), "--method", "attribution"]) == 0
     text = capsys.readouterr().out
     assert "blocks.0.mlp.hook_post" in text and "subtask0" in text and "method=attribution" in text
+
+
+def test_allocate_takes_subtasks_from_text_files(tmp_path, capsys):
+    from interp.bridge import tiny_gpt2
+
+    folder = tmp_path / "gpt2"
+    tiny_gpt2(folder, n_layer=1, n_embd=16, n_head=2, vocab_size=30, n_positions=8)
+    (tmp_path / "low.txt").write_text(" ".join(f"t{2 + i % 8}" for i in range(40)))
+    (tmp_path / "high.txt").write_text(" ".join(f"t{20 + i % 9}" for i in range(30)))
+    out = tmp_path / "alloc.json"
+    assert main(["allocate", str(folder), "--texts", f"low={tmp_path / 'low.txt'}", f"high={tmp_path / 'high.txt'}",
+                 "--seq-len", "8", "--method", "attribution", "--json", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    # 40 and 30 words: windows of 8 (the tails of 0 and 6 words), vocabulary from the model
+    assert "task: TokenTask(low: 5 seq, 35 counted tokens; high: 4 seq, 26 counted tokens; length 8, d_vocab 30)" \
+        in text
+    assert "low" in text and "high" in text and "blocks.0.mlp.hook_post" in text
+    assert json.loads(out.read_text())["subtasks"] == ["low", "high"]
+
+
+def test_bad_texts_are_refused_before_the_model_loads(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("t2 t3 t4")
+    (tmp_path / "empty.txt").write_text("  \n")
+    nowhere = str(tmp_path / "no-model")   # the model is never reached: the texts fail first
+    cases = {
+        "python": "--texts='python' is not allowed: expected NAME=PATH pairs",
+        f"a={tmp_path / 'missing.txt'}": "expected NAME=PATH with PATH an existing UTF-8 text file (no such file)",
+        f"a={tmp_path}": "expected a text file, not a folder",
+        f"a={tmp_path / 'empty.txt'}": "expected a text file holding some text",
+    }
+    for spec, message in cases.items():
+        assert main(["allocate", nowhere, "--texts", spec]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["allocate", nowhere, "--texts", f"a={tmp_path / 'a.txt'}", "--task", "{}"]) == 2
+    assert "--texts is not allowed with --task" in capsys.readouterr().err
+    assert main(["allocate", str(_checkpoint(tmp_path)), "--texts", f"a={tmp_path / 'a.txt'}"]) == 2
+    assert "expected a language model with a tokenizer" in capsys.readouterr().err
+    assert main(["allocate", nowhere, "--texts", f"a={tmp_path / 'a.txt'}", "--seq-len", "1"]) == 2
+    assert "--seq-len=1 is not allowed" in capsys.readouterr().err

@@ -108,7 +108,7 @@ def test_auto_records_what_ran_and_why(folders, monkeypatch):
 
 def test_cli_on_a_llama_folder_prints_a_task_summary_not_token_ids(folders, tmp_path, capsys):
     task = _task()
-    (tmp_path / "task.json").write_text(json.dumps(task.to_config()))
+    (tmp_path / "task.json").write_text(json.dumps(task.to_config(inline=True)))
     out = tmp_path / "a.json"
     assert main(["allocate", str(folders / "llama"), "--task", str(tmp_path / "task.json"), "--batch-size", "2",
                  "--json", str(out), "--no-progress"]) == 0

@@ -42,8 +42,18 @@ def test_sampling_follows_the_subtask_weights():
 def test_config_round_trip_and_registration():
     task = TokenTask(sequences=SEQS, names=("a", "b"), positions=(((2,), (1, 2)), None), d_vocab=12)
     assert TASKS["TokenTask"] is TokenTask
-    back = Task.from_config(json.loads(json.dumps(task.to_config())))
-    assert back == task
+    config = json.loads(json.dumps(task.to_config()))
+    assert "sequences" not in config and config["n_tokens"] == 6       # the ids live in tensors
+    back = Task.from_config(config, task.tensors())
+    assert back == task and back.sequences == SEQS and back.positions == (((2,), (1, 2)), None)
+    inline = Task.from_config(json.loads(json.dumps(task.to_config(inline=True))))
+    assert inline == task
+    with pytest.raises(ValueError, match="tensors=None is not allowed: expected the token ids"):
+        Task.from_config(config)
+    other = TokenTask(sequences=(((1, 2, 3), (1, 2, 5)), ((5, 6, 7, 8),)), names=("a", "b"),
+                      positions=(((2,), (1, 2)), None), d_vocab=12)
+    with pytest.raises(ValueError, match="digest differs"):
+        Task.from_config(config, other.tensors())
 
 
 @pytest.mark.parametrize("kwargs, field", [

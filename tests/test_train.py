@@ -48,7 +48,8 @@ def test_ensemble_penalties_per_member():
 def test_ensemble_member_matches_solo_run(optimizer):
     cfg_net = models.MLPConfig(d_in=2, widths=(16, 8), d_out=2)
     seeds, alphas = (3, 5, 9), (2.0, 8.0, 32.0)
-    kw = dict(QUICK, optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.002, momentum=0.9, lr_decay_every=30)
+    kw = dict(QUICK, optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.002,
+              momentum=0.9 if optimizer == "sgd" else 0.0, lr_decay_every=30)
     ens = models.train(models.Ensemble(cfg_net, seeds), Parallel(0.75), models.TrainConfig(alpha=alphas, **kw))
     for i in (0, 2):
         solo = models.MLP(models.MLPConfig(d_in=2, widths=(16, 8), d_out=2, seed=seeds[i]))

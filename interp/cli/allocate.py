@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .options import MAX_INT, check_int, check_number, check_output_file
-from .tasks import load_task
+from .tasks import load_task, read_texts
 
 
 def add_allocate_parser(sub) -> argparse.ArgumentParser:
@@ -24,6 +24,13 @@ def add_allocate_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--task", default=None,
                    help="the task as JSON (e.g. '{\"type\": \"Parallel\", \"beta\": 0.75}') or a path to a JSON "
                         "file; default: the task saved with the checkpoint")
+    p.add_argument("--texts", nargs="+", metavar="NAME=PATH", default=None,
+                   help="a language model's subtasks from your own text files, e.g. --texts python=code.txt "
+                        "french=fr.txt: each file is tokenized with the model's tokenizer and cut into windows of "
+                        "--seq-len tokens (instead of --task)")
+    p.add_argument("--seq-len", type=int, default=64, help="tokens per window of --texts (default 64)")
+    p.add_argument("--max-sequences", type=int, default=None,
+                   help="at most this many windows per subtask of --texts (default: all)")
     p.add_argument("--json", dest="json_out", default=None, help="also write the full allocation(s) to this file")
     p.add_argument("--threshold", type=float, default=None, help="score threshold (default: per method)")
     p.add_argument("--dominance", type=float, default=0.1,
@@ -57,6 +64,10 @@ def check_allocate_options(args) -> None:
     check_int("--batch-tokens", args.batch_tokens, low=1)
     check_int("--seed", args.seed, low=0, high=MAX_INT)
     check_int("--member", args.member, low=0)
+    check_int("--seq-len", args.seq_len, low=2)
+    check_int("--max-sequences", args.max_sequences, low=1)
+    if args.texts is not None and args.task is not None:
+        raise ValueError("--texts is not allowed with --task: expected one source of subtasks")
 
 
 def _not_the_checkpoint(json_out: str, checkpoint: str) -> None:
@@ -96,6 +107,20 @@ def _load_model(where: str):
                      f"weights.safetensors, from models.save) or a Hugging Face model folder")
 
 
+def _texts_task(texts: dict, model, args):
+    """The ``TokenTask`` of ``--texts``: tokenized with the model's own tokenizer, its
+    vocabulary the model's output size."""
+    from models.token_task import TokenTask
+
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is None:
+        raise ValueError(f"--texts is not allowed with checkpoint={args.checkpoint!r}: expected a language model "
+                         f"with a tokenizer (a Hugging Face folder, a .gguf file or smollm2); give a zoo "
+                         f"checkpoint a --task")
+    return TokenTask.from_texts(texts, tokenizer, seq_len=args.seq_len, max_sequences=args.max_sequences,
+                                model=model)
+
+
 def _outside(load, path: Path, where: str):
     """An outside model, ``load(path)``; a folder or file it cannot read (missing weights,
     unreadable files) is refused naming it."""
@@ -112,9 +137,12 @@ def cmd_allocate(args) -> int:
     from ..allocation import allocate
 
     check_allocate_options(args)
+    texts = read_texts(args.texts) if args.texts is not None else None  # files checked before the model loads
     model, task = _load_model(args.checkpoint)
     if args.task is not None:
         task = load_task(args.task)
+    if texts is not None:
+        task = _texts_task(texts, model, args)
     if task is None:
         raise ValueError("task=None is not allowed: this checkpoint holds no task; pass --task JSON")
     if args.member is not None:

@@ -1,5 +1,6 @@
-"""Reading a task given on the command line (JSON text or a JSON file). Every problem is a
-``ValueError`` naming the option and, for a file, the file."""
+"""Reading a task given on the command line: JSON text or a JSON file (``--task``), or text
+files of a language model's subtasks (``--texts NAME=PATH``). Every problem is a ``ValueError``
+naming the option and, for a file, the file."""
 from __future__ import annotations
 
 import json
@@ -9,28 +10,42 @@ from pathlib import Path
 from models.validate import check
 
 MAX_TASK_BYTES = 256 * 2**20
-"""A task file larger than this is refused before it is read."""
+"""A task file (or a text file of ``--texts``) larger than this is refused before it is read."""
 
 _EXAMPLE = "task JSON such as '{\"type\": \"Parallel\", \"beta\": 0.75}' or a path to a JSON file"
 
 
-def _read_task_file(option: str, spec: str) -> str:
-    """The text of the task file ``spec``: an existing regular file (never a folder, FIFO or
-    device, which are refused before they are opened), of at most ``MAX_TASK_BYTES``."""
+def read_text_file(option: str, spec: str, kind: str = "JSON", example: str = _EXAMPLE) -> str:
+    """The text of the file ``spec``: an existing regular file (never a folder, FIFO or
+    device, which are refused before they are opened), of at most ``MAX_TASK_BYTES``, UTF-8."""
     path = Path(spec)
     try:
         st = path.stat()
     except OSError as e:
-        raise ValueError(f"{option}={spec!r} is not allowed: expected {_EXAMPLE} "
+        raise ValueError(f"{option}={spec!r} is not allowed: expected {example} "
                          f"({'no such file' if isinstance(e, FileNotFoundError) else e.strerror or e})") from None
-    check(not stat.S_ISDIR(st.st_mode), option, spec, "a JSON file, not a folder")
-    check(stat.S_ISREG(st.st_mode), option, spec, "a regular JSON file (not a FIFO or device)")
-    check(st.st_size <= MAX_TASK_BYTES, option, spec, f"a JSON file of at most {MAX_TASK_BYTES} bytes "
+    check(not stat.S_ISDIR(st.st_mode), option, spec, f"a {kind} file, not a folder")
+    check(stat.S_ISREG(st.st_mode), option, spec, f"a regular {kind} file (not a FIFO or device)")
+    check(st.st_size <= MAX_TASK_BYTES, option, spec, f"a {kind} file of at most {MAX_TASK_BYTES} bytes "
                                                       f"(this one has {st.st_size})")
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"{option}={spec!r} is not allowed: expected a readable UTF-8 JSON file ({e})") from None
+        raise ValueError(f"{option}={spec!r} is not allowed: expected a readable UTF-8 {kind} file ({e})") from None
+
+
+def read_texts(specs: list[str], option: str = "--texts") -> dict[str, list[str]]:
+    """``NAME=PATH`` pairs as ``{name: [text of PATH]}`` (a name given twice gathers its files),
+    each file checked as ``read_text_file`` does. Refused naming the pair when malformed."""
+    texts: dict[str, list[str]] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        check(bool(sep) and name.strip() != "" and path != "", option, spec,
+              "NAME=PATH pairs, a subtask name and a UTF-8 text file (e.g. python=code.txt)")
+        text = read_text_file(option, path, "text", "NAME=PATH with PATH an existing UTF-8 text file")
+        check(text.strip() != "", option, spec, "a text file holding some text")
+        texts.setdefault(name.strip(), []).append(text)
+    return texts
 
 
 def load_task(spec: str, option: str = "--task"):
@@ -38,12 +53,10 @@ def load_task(spec: str, option: str = "--task"):
     file holding it."""
     from models.tasks import Task
 
-    try:
-        import models.token_task  # noqa: F401  (registers TokenTask)
-    except ImportError:
-        pass
+    import models.data_task  # noqa: F401  (registers the tasks that hold data)
+    import models.token_task  # noqa: F401
     inline = spec.lstrip().startswith(("{", "["))
-    text = spec if inline else _read_task_file(option, spec)
+    text = spec if inline else read_text_file(option, spec)
     source = "" if inline else f" in the file {spec}"
     try:
         config = json.loads(text)
