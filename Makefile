@@ -20,8 +20,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/interp reproduce --quick --out runs/reproduce
 
+# one test process per core (pytest-xdist), a file at a time: the SmolLM2 tests (one file) load it once
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 # The trainer against hand-written loops and the compute bound, at 1 and 2 threads (several
 # minutes). BASELINE=FOLDER adds an older checkout's trainer, e.g. after

@@ -22,6 +22,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize, special
 
+from models.validate import check_seed
+
 from .fits import PowerLawFit, _check, _short, fit_power_law
 from .multilinear import RESOURCES, _is_number, skill_frequencies  # noqa: F401 (the doctests use it)
 
@@ -184,6 +186,7 @@ def calibrate(resource: str, x, strength, *, frequencies, skill: int = 1, scale:
         _check(c is not None and _is_number(c) and c > -1, "c", c, "a number > −1 for the time form")
     _check(_is_number(level) and 0 < level < 1, "level", level, "a number in (0, 1)")
     _check(isinstance(n_boot, (int, np.integer)) and n_boot >= 20, "n_boot", n_boot, "an integer ≥ 20")
+    check_seed("seed", int(seed) if isinstance(seed, np.integer) else seed)
     kw = dict(scale=float(scale), lr=float(lr), c=None if c is None else float(c))
 
     # Search range for the constant: the skill's emergence x within [x_min/30, 30·x_max].
@@ -275,6 +278,8 @@ def emergence_step(x, strength, threshold: float = 0.05) -> np.ndarray:
     _check(xs.ndim == 1 and r.ndim == 2 and r.shape[0] == xs.size, "strength", f"shape {r.shape}",
            f"[{xs.size}] or [{xs.size}, n_skills] matching x")
     _check(bool(np.all(np.isfinite(xs))), "x", _short(xs), "finite numbers")
+    _check(bool(np.all(np.diff(xs) > 0)), "x", _short(xs),
+           "strictly increasing numbers (the first x where the strength reaches the threshold is read in order)")
     _check(bool(np.all(np.isfinite(r))), "strength", _short(r), "finite numbers (a NaN would read as never reached)")
     _check(_is_number(threshold) and 0 < threshold < 1, "threshold", threshold, "a number in (0, 1)")
     hit = r >= threshold

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from models.validate import check as _check
+from models.validate import check_seed
 
 try:  # BLAS threads oversubscribe small problems on shared cores (10x slower L-BFGS-B)
     from threadpoolctl import threadpool_limits as _threadpool_limits
@@ -308,7 +309,7 @@ def _fit_power_law(x, y, offset, level, n_boot, seed, huber_delta) -> PowerLawFi
     _check(isinstance(level, (int, float)) and 0 < level < 1, "level", level, "a number in (0, 1)")
     _check(isinstance(n_boot, (int, np.integer)) and not isinstance(n_boot, bool) and n_boot >= 20,
            "n_boot", n_boot, "an integer ≥ 20")
-    _check(isinstance(seed, (int, np.integer)) and not isinstance(seed, bool), "seed", seed, "an integer")
+    check_seed("seed", int(seed) if isinstance(seed, np.integer) else seed)
     auto = isinstance(huber_delta, str)
     if auto:
         _check(huber_delta == "auto", "huber_delta", huber_delta, "'auto' or a number > 0")

@@ -25,7 +25,7 @@ from torch import nn
 
 import probes
 from models.tasks import Task
-from models.validate import check, check_number
+from models.validate import check, check_number, check_seed
 
 from ._common import as_input, check_task
 
@@ -144,6 +144,7 @@ def linear_probe(model: nn.Module, inputs: Any, target: torch.Tensor, site: str,
 
     check_number("test_fraction", test_fraction, what="a number in (0, 1)")
     check(0 < test_fraction < 1, "test_fraction", test_fraction, "a number in (0, 1)")
+    check_seed("seed", seed)
     check_number("alpha", alpha, 0.0, what="a finite ridge penalty ≥ 0")
     check(probes.n_members(model) is None, "model", type(model).__name__, "a single model (pick ensemble.member(i))")
     y = torch.as_tensor(target).double()

@@ -39,7 +39,7 @@ import torch
 
 import models
 from models.atomic import remove, write_text
-from models.validate import check
+from models.validate import check, make_folder
 
 RESULT = "result.json"
 GROUPS = "_groups"
@@ -388,8 +388,7 @@ def execute(sweep: Sweep, root: str | Path, executor=None, checkpoint_every: int
     its last checkpoint, and ends bitwise as if it had never stopped (same thread count)."""
     from .executors import InProcess
 
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    root = make_folder("root", root)
     check(isinstance(checkpoint_every, int) and checkpoint_every >= 1, "checkpoint_every", checkpoint_every,
           "an integer ≥ 1 (steps between checkpoints)")
     executor = InProcess() if executor is None else executor

@@ -32,7 +32,7 @@ from .mlp import MLP, Ensemble, MLPConfig
 from .tasks import Task
 from .train import TrainConfig
 from .transformer import ParityTransformer, ParityTransformerConfig
-from .validate import MAX_MEMBERS, MAX_PARAMETERS, check
+from .validate import MAX_MEMBERS, MAX_PARAMETERS, check, make_folder
 
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
 TASK_DATA = "task_data.safetensors"
@@ -179,8 +179,7 @@ def save(model: nn.Module, folder: str | Path, task: Task | None = None, train_c
          history: dict | None = None) -> Path:
     """Write ``model`` (and optionally its task, training config and history) to ``folder``.
     Returns the folder."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_folder("folder", folder)
     config = {
         "library": "resource-interp",
         "version": __version__,

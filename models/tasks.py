@@ -90,17 +90,18 @@ def _built_in(cls):
     return cls
 
 
-def check_sample(task: "Task", batch, n: int, source: str = "sample") -> "Batch":
+def check_sample(task: "Task", batch, n: int, source: str = "sample", where: str | None = None) -> "Batch":
     """Refuse a batch that breaks the ``Task`` contract, naming the field and what it must be:
     a ``Batch`` whose ``x`` is a tensor ``[n, d_in]``, ``y`` a tensor of ``n`` rows, and
-    ``subtask`` an integer tensor ``[n]`` of subtask indices (or -1). Returns the batch.
+    ``subtask`` an integer tensor ``[n]`` of subtask indices (or -1). Returns the batch. The
+    message names ``Task.source(...)``, or ``where`` when given (e.g. ``"inputs"``).
 
     >>> check_sample(Square(), Batch(torch.zeros(3, 1), torch.zeros(3, 1), None), 3)
     Traceback (most recent call last):
     ...
     ValueError: Square.sample(...).subtask=None is not allowed: expected an integer tensor [3] of subtask indices in [0, 1), or -1 where a sample serves every subtask
     """
-    where = f"{type(task).__name__}.{source}(...)"
+    where = where or f"{type(task).__name__}.{source}(...)"
     check(isinstance(batch, Batch), where, type(batch).__name__, "a models.tasks.Batch(x, y, subtask)")
     K = len(task.subtasks)
     x, y, sub = batch

@@ -64,9 +64,7 @@ class TokenTask(Task):
                 ks.append(k)
                 pos.append(None if p is None else p[i])
         lengths = torch.tensor([len(s) for s in seqs])
-        check(int(lengths.min()) >= 2, "sequences", seqs[int(lengths.argmin())],
-              "sequences of at least 2 non-negative integer token ids")
-        tokens = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=pad_id)
+        tokens = _padded(seqs, int(lengths.max()), pad_id)
         counted = torch.arange(tokens.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
         counted[:, 0] = False
         for i, ps in enumerate(pos):
@@ -74,7 +72,7 @@ class TokenTask(Task):
                 continue
             n = int(lengths[i])
             ok = isinstance(ps, (tuple, list)) and len(ps) > 0 and all(is_int(j) and 1 <= j < n for j in ps)
-            check(ok, "positions", ps, f"positions in [1, {n - 1}] of the sequence {tuple(seqs[i].tolist())} "
+            check(ok, "positions", ps, f"positions in [1, {n - 1}] of the sequence {_describe(seqs[i])} "
                                        f"(at least one)")
             counted[i] = False
             counted[i, list(ps)] = True
@@ -382,29 +380,43 @@ def vocab_size(model=None, tokenizer=None) -> int | None:
     return None
 
 
-def _groups(sequences) -> list[list[torch.Tensor]]:
+def _groups(sequences) -> list[list]:
     """``sequences`` (per subtask: sequences as tuples/lists of ints, or a 2-D integer tensor)
-    as per-subtask lists of 1-D long tensors; refused naming ``sequences`` when malformed."""
+    as per-subtask lists of sequences (lists of ids), each of length ≥ 2; refused naming
+    ``sequences`` when malformed (the ids themselves are checked by ``_padded``)."""
     rule = "a non-empty tuple of subtasks, each a non-empty tuple of token sequences (ints ≥ 0)"
     check(isinstance(sequences, (tuple, list)) and len(sequences) > 0, "sequences", _describe(sequences), rule)
     groups = []
     for k, group in enumerate(sequences):
         if isinstance(group, torch.Tensor):
-            check(group.dim() == 2 and group.shape[0] > 0 and not group.is_floating_point()
+            check(group.dim() == 2 and group.shape[0] > 0 and group.shape[1] >= 2 and not group.is_floating_point()
                   and group.dtype != torch.bool, "sequences", _describe(group),
-                  f"subtask {k}: an integer tensor [n, L] of token ids, or a tuple of sequences")
-            groups.append(list(group.long()))
+                  f"subtask {k}: an integer tensor [n, L ≥ 2] of token ids, or a tuple of sequences")
+            groups.append(group.tolist())
             continue
         check(isinstance(group, (tuple, list)) and len(group) > 0, "sequences", _describe(sequences),
               f"subtask {k} to hold at least one token sequence")
-        rows = []
         for s in group:
-            t = _ids(s)
-            check(t is not None and t.numel() >= 2 and int(t.min()) >= 0, "sequences", _describe(s),
-                  "sequences of at least 2 non-negative integer token ids")
-            rows.append(t)
-        groups.append(rows)
+            if not (isinstance(s, (tuple, list)) and len(s) >= 2):
+                check(False, "sequences", _describe(s), "sequences of at least 2 non-negative integer token ids")
+        groups.append(group)
     return groups
+
+
+def _padded(seqs: list, length: int, pad_id: int) -> torch.Tensor:
+    """Sequences of ids as one long tensor ``[S, length]`` padded with ``pad_id``, built in one
+    call; a sequence holding anything but non-negative integers is refused by name."""
+    try:
+        tokens = torch.tensor([list(s) + [pad_id] * (length - len(s)) for s in seqs])
+        ok = tokens.dtype == torch.long and int(tokens.min()) >= 0
+    except (TypeError, ValueError, RuntimeError, OverflowError):
+        ok = False
+    if not ok:
+        for s in seqs:
+            t = _ids(s)
+            if t is None or int(t.min()) < 0:
+                check(False, "sequences", _describe(s), "sequences of at least 2 non-negative integer token ids")
+    return tokens
 
 
 def _ids(s) -> torch.Tensor | None:

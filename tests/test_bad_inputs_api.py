@@ -367,7 +367,34 @@ CASES = {
     "sweep threshold NaN": (lambda: interp.sweep_alpha(SQ, _mlp(), alphas=[1.0], seeds=(0,),
                                                        train=models.TrainConfig(**QUICK), threshold=NAN),
                             r"threshold=nan is not allowed"),
+    # seeds handed on to numpy, files where folders belong, inputs of the wrong shape, order
+    "fit_power_law seed -1": (lambda: interp.fit_power_law([1.0, 2, 4, 8], [1.0, 0.5, 0.26, 0.12], seed=-1),
+                              r"seed=-1 is not allowed: expected an integer seed"),
+    "calibrate seed a float": (lambda: interp.calibration.calibrate("time", [0, 10, 20, 40], [0, 0.1, 0.6, 0.9],
+                                                                    frequencies=[0.6, 0.4], c=1e3, seed=0.5),
+                               r"seed=0.5 is not allowed: expected an integer seed"),
+    "emergence_step x not increasing": (lambda: interp.calibration.emergence_step([0, 20, 10], [0.0, 0.1, 0.2]),
+                                        r"x=.* is not allowed: expected strictly increasing numbers"),
+    "save into a file": (lambda: models.save(NET, _a_file()), r"folder='.*' is not allowed: expected a folder, and"),
+    "train checkpoint a file": (lambda: models.train(models.MLP(_mlp()), SQ, models.TrainConfig(**QUICK), checkpoint=_a_file()),
+                                r"checkpoint='.*' is not allowed: expected a folder, and"),
+    "allocate inputs of the wrong width": (lambda: interp.allocate(NET, SQ, inputs=Batch(torch.zeros(4, 3),
+                                                                                        torch.zeros(4, 1),
+                                                                                        torch.zeros(4, dtype=torch.long))),
+                                           r"inputs.x='torch.float32 tensor of shape \(4, 3\)' is not allowed: "
+                                           r"expected a tensor \[4, 1\]"),
+    "allocate inputs with float subtasks": (lambda: interp.allocate(NET, SQ, inputs=Batch(torch.zeros(4, 1),
+                                                                                         torch.zeros(4, 1),
+                                                                                         torch.zeros(4))),
+                                            r"inputs.subtask='torch.float32 tensor"),
 }
+
+
+def _a_file() -> str:
+    path = tempfile.mkdtemp() + "/a-file"
+    with open(path, "w") as f:
+        f.write("not a folder")
+    return path
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -38,7 +38,7 @@ def test_a_sweep_on_two_workers_equals_the_in_process_one(cluster, tmp_path):
 
 
 def test_a_worker_killed_mid_task_loses_no_run(cluster, tmp_path):
-    s = sweep(steps=3000)
+    s = sweep(steps=1200)
     root = tmp_path / "dask"
     with distributed.Client(cluster) as client:
         pids = client.run(os.getpid)

