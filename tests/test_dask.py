@@ -13,10 +13,10 @@ from interp.runs import Sweep, execute
 
 distributed = pytest.importorskip("distributed")
 
-TRAIN = models.TrainConfig(steps=300, batch_size=64, eval_size=128, eval_points=4, lr_decay_every=100, progress=False)
+TRAIN = models.TrainConfig(steps=150, batch_size=64, eval_size=128, eval_points=4, lr_decay_every=100, progress=False)
 
 
-def sweep(steps: int = 300) -> Sweep:
+def sweep(steps: int = 150) -> Sweep:
     train = models.TrainConfig(**{**TRAIN.__dict__, "steps": steps})
     return Sweep.grid(models.MLPConfig(d_in=1, widths=(16,), d_out=1), models.tasks.Square(), train,
                       over={"train.alpha": [0.1, 10.0, 1000.0], "model.seed": [0, 1]}, group_size=2)
@@ -38,7 +38,7 @@ def test_a_sweep_on_two_workers_equals_the_in_process_one(cluster, tmp_path):
 
 
 def test_a_worker_killed_mid_task_loses_no_run(cluster, tmp_path):
-    s = sweep(steps=1200)
+    s = sweep(steps=800)
     root = tmp_path / "dask"
     with distributed.Client(cluster) as client:
         pids = client.run(os.getpid)

@@ -124,7 +124,7 @@ SCRIPT = textwrap.dedent("""
     import models
     from interp.executors import InProcess
     from interp.runs import Sweep, execute
-    train = models.TrainConfig(steps=400, batch_size=64, eval_size=128, eval_points=6, lr_decay_every=150,
+    train = models.TrainConfig(steps=250, batch_size=64, eval_size=128, eval_points=6, lr_decay_every=100,
                                progress=False)
     sweep = Sweep.grid(models.MLPConfig(d_in=1, widths=(16,), d_out=1), models.tasks.Square(), train,
                        over={"train.alpha": [2.0, 50.0], "model.seed": [0, 1, 2]}, group_size=3)
