@@ -22,13 +22,13 @@ from typing import Iterator
 
 import torch
 
-from .tasks import Batch, Task, _built_in, digest
+from .tasks import Batch, HeldDataTask, _built_in, digest
 from .validate import check, check_choice, check_positive, is_int, is_number
 
 LOSSES = ("mse", "ce")
 
 
-class DataTask(Task):
+class DataTask(HeldDataTask):
     """Labelled data as a task. ``x [N, d_in]`` inputs (float), ``subtask [N]`` each sample's
     subtask in ``[0, K)``; with ``loss="mse"`` ``y [N, d_out]`` (or ``[N]``) float targets,
     with ``loss="ce"`` ``y [N]`` class labels in ``[0, n_classes)``. ``names``: the K subtask
@@ -88,7 +88,6 @@ class DataTask(Task):
         self.loss_type, self.names, self.n_classes = loss, names, n_classes
         self.subtask_weights = None if subtask_weights is None else weights
         self._weights = torch.tensor(weights, dtype=torch.float64)
-        self._digest = None
 
     @classmethod
     def from_dataset(cls, dataset, **kwargs) -> "DataTask":
@@ -199,24 +198,14 @@ class DataTask(Task):
             f"{len(self.names)} subtasks"
         return f"DataTask({len(self)} samples, d_in {self.d_in}, d_out {self.d_out}, {self.loss_type}; {parts})"
 
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, DataTask) and self.to_config() == other.to_config()
-
-    __hash__ = None
-
     def tensors(self) -> dict[str, torch.Tensor]:
         return {"x": self.x, "y": self.y, "subtask": self.subtask}
 
     def to_config(self) -> dict:
         """Settings and a digest of the data (``data_sha256``); the data is in ``tensors()``."""
-        if self._digest is None:
-            self._digest = digest(self.tensors())
         return {"type": "DataTask", "loss": self.loss_type, "names": list(self.names),
                 "subtask_weights": None if self.subtask_weights is None else list(self.subtask_weights),
-                "n_classes": self.n_classes, "n_samples": len(self), "data_sha256": self._digest}
+                "n_classes": self.n_classes, "n_samples": len(self), "data_sha256": self.data_digest()}
 
     @classmethod
     def from_fields(cls, config: dict, tensors: dict[str, torch.Tensor] | None = None) -> "DataTask":

@@ -302,6 +302,31 @@ class Task:
         return TASKS[name].from_fields({k: v for k, v in config.items() if k != "type"}, tensors)
 
 
+class HeldDataTask(Task):
+    """Base of the tasks that hold their data in tensors (``TokenTask``, ``DataTask``): shown by
+    their ``summary()``, equal when their configs are (a config carries the data's digest), and
+    not hashable (the tensors can change)."""
+
+    _digest: str | None = None
+
+    def summary(self) -> str:
+        raise NotImplementedError
+
+    def data_digest(self) -> str:
+        """``digest(self.tensors())``, computed once."""
+        if self._digest is None:
+            self._digest = digest(self.tensors())
+        return self._digest
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and self.to_config() == other.to_config()
+
+    __hash__ = None
+
+
 def registered_name(cls: type) -> str:
     """The name ``cls`` is registered under (its class name when it is not registered)."""
     for name, c in TASKS.items():

@@ -29,13 +29,13 @@ from typing import Iterator
 
 import torch
 
-from .tasks import Batch, Task, _built_in, digest
+from .tasks import Batch, HeldDataTask, _built_in, digest
 from .validate import check, check_positive, is_int, is_number
 
 TENSORS = ("tokens", "lengths", "subtask", "counted")
 
 
-class TokenTask(Task):
+class TokenTask(HeldDataTask):
     """Subtasks of a language model. ``sequences[k]``: subtask k's token sequences (tuples or
     lists of ints, or one tensor ``[n_k, L]`` per subtask); ``positions[k]`` (or None for all):
     per sequence, the positions whose loss counts; ``names``: subtask names (default
@@ -151,7 +151,6 @@ class TokenTask(Task):
         y = torch.full_like(self.tokens, -1)
         y[:, :-1] = torch.where(self.counted[:, 1:], self.tokens[:, 1:], -1)
         self._y = y
-        self._digest = None
 
     # -- shape ---------------------------------------------------------------------------
     @property
@@ -216,14 +215,6 @@ class TokenTask(Task):
             w = "" if self.subtask_weights is None else f", weight {self.weights[k].item():.3g}"
             parts.append(f"{name}: {n} seq, {int(per[s:s + n].sum())} counted tokens{w}")
         return f"TokenTask({'; '.join(parts)}; length {self.d_in}, d_vocab {self.d_out})"
-
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, TokenTask) and self.to_config() == other.to_config()
-
-    __hash__ = None
 
     @classmethod
     def from_texts(cls, texts: dict, tokenizer, seq_len: int = 64, max_sequences: int | None = None,
@@ -333,9 +324,8 @@ class TokenTask(Task):
                   "subtask_weights": _listify(self.subtask_weights), "d_vocab": self.d_vocab, "pad_id": self.pad_id}
         if inline:
             return {**config, "sequences": _listify(self.sequences), "positions": _listify(self.positions)}
-        if self._digest is None:
-            self._digest = digest(self.tensors())
-        return {**config, "n_sequences": len(self.lengths), "n_tokens": self.n_tokens, "data_sha256": self._digest}
+        return {**config, "n_sequences": len(self.lengths), "n_tokens": self.n_tokens,
+                "data_sha256": self.data_digest()}
 
     @classmethod
     def from_fields(cls, config: dict, tensors: dict[str, torch.Tensor] | None = None) -> "TokenTask":
