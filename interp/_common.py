@@ -127,7 +127,6 @@ def eval_pieces(model: nn.Module, task: Task | None, inputs: Any, n_samples: int
     if inputs is None:
         check(task is not None, "inputs", None, "inputs, or a task to draw them from")
         return EvalPieces(task, n_samples, seed, batch_size, model_device(model))
-    given = not isinstance(inputs, torch.Tensor)  # a Batch (or pieces) to check against the task
     if isinstance(inputs, torch.Tensor):
         inputs = Batch(inputs, torch.zeros(inputs.shape[0]), torch.full((inputs.shape[0],), -1, dtype=torch.long))
     members = n_members(model)
@@ -138,7 +137,7 @@ def eval_pieces(model: nn.Module, task: Task | None, inputs: Any, n_samples: int
         if members is not None:
             check(piece.x.dim() == 2, "inputs", f"x of shape {tuple(piece.x.shape)}",
                   "inputs [batch, d_in] shared by every ensemble member")
-        if given and task is not None and isinstance(piece.x, torch.Tensor) and piece.x.dim() >= 1:
+        if task is not None and isinstance(piece.x, torch.Tensor) and piece.x.dim() >= 1:
             check_sample(task, piece, piece.x.shape[0], where="inputs")
         check_batch(piece, start)
         start += piece.x.shape[0]

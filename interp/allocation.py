@@ -315,8 +315,15 @@ class Allocation:
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> "Allocation":
+        """The allocation ``to_json`` wrote: its JSON text, or the path of a file holding it."""
         p = Path(text_or_path) if not str(text_or_path).lstrip().startswith("{") else None
-        return cls.from_dict(json.loads(p.read_text() if p is not None else str(text_or_path)))
+        try:
+            data = json.loads(p.read_text(encoding="utf-8") if p is not None else str(text_or_path))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            what = "a readable JSON file written by Allocation.to_json" if p is not None else "JSON text"
+            raise ValueError(f"text_or_path={str(text_or_path)[:200]!r} is not allowed: expected {what} "
+                             f"({type(e).__name__}: {e})") from None
+        return cls.from_dict(data)
 
     # -- display -----------------------------------------------------------------------
     def table(self) -> str:
