@@ -28,7 +28,8 @@ _WHERE = {
 }
 _SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "data_task", "transformer", "validate"]
 
-__all__ = ["tasks", "Task", "Batch", "register_task", "TokenTask", "DataTask", "MLP", "Ensemble", "MLPConfig", "ParityTransformer", "ParityTransformerConfig",
+__all__ = ["tasks", "Task", "Batch", "register_task", "TokenTask", "DataTask", "MLP", "Ensemble", "MLPConfig",
+           "ParityTransformer", "ParityTransformerConfig",
            "TrainConfig", "TrainResult", "TrainingDiverged", "train", "save", "load", "Checkpoint", "__version__"]
 
 

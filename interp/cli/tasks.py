@@ -15,10 +15,13 @@ MAX_TASK_BYTES = 256 * 2**20
 _EXAMPLE = "task JSON such as '{\"type\": \"Parallel\", \"beta\": 0.75}' or a path to a JSON file"
 
 
-def read_text_file(option: str, spec: str, kind: str = "JSON", example: str = _EXAMPLE) -> str:
+def read_text_file(option: str, spec: str, kind: str = "JSON", example: str = _EXAMPLE,
+                   given: str | None = None) -> str:
     """The text of the file ``spec``: an existing regular file (never a folder, FIFO or
-    device, which are refused before they are opened), of at most ``MAX_TASK_BYTES``, UTF-8."""
+    device, which are refused before they are opened), of at most ``MAX_TASK_BYTES``, UTF-8.
+    A refusal names ``option`` with ``given`` (what the user typed; default ``spec``)."""
     path = Path(spec)
+    spec = spec if given is None else given
     try:
         st = path.stat()
     except OSError as e:
@@ -42,7 +45,7 @@ def read_texts(specs: list[str], option: str = "--texts") -> dict[str, list[str]
         name, sep, path = spec.partition("=")
         check(bool(sep) and name.strip() != "" and path != "", option, spec,
               "NAME=PATH pairs, a subtask name and a UTF-8 text file (e.g. python=code.txt)")
-        text = read_text_file(option, path, "text", "NAME=PATH with PATH an existing UTF-8 text file")
+        text = read_text_file(option, path, "text", "NAME=PATH with PATH an existing UTF-8 text file", given=spec)
         check(text.strip() != "", option, spec, "a text file holding some text")
         texts.setdefault(name.strip(), []).append(text)
     return texts
