@@ -1,0 +1,107 @@
+"""What each figure's FULL recipe (the papers' settings) costs on this machine.
+
+For every figure that trains, the runs its ``FULL`` recipe declares are stacked into the
+groups ``interp reproduce --full`` would train (one ensemble per shape); each distinct group
+shape is trained for a timed slice (compiled as a long run would be, the warm-up left out)
+and its model-steps per second set the estimate for every group of that shape (the slice runs
+as many members as the largest group of the shape). The quick recipe is measured beside it
+the same way, so the ratio of the two estimates reads on any machine.
+
+    .venv/bin/python benchmarks/full_cost.py                 # every training figure
+    .venv/bin/python benchmarks/full_cost.py fig2_square fig4_series --slice 400
+
+Prints one row per figure: runs, groups, model-steps, the measured rate and the estimated
+hours of FULL (and QUICK) on this machine with its thread count.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+import torch
+
+import models
+from interp import reproduce as rp
+from interp.runs import Sweep
+
+
+def groups_of(module, recipe) -> list:
+    declared = list(module.sweeps(recipe)) if hasattr(module, "sweeps") else []
+    runs = [run for sweep in declared for run in sweep.runs]
+    return Sweep(tuple(dict.fromkeys(runs))).groups() if runs else []
+
+
+def shape_of(group) -> tuple:
+    run = group.runs[0]
+    model = dataclasses.replace(run.model, seed=0)
+    return (type(run.model).__name__, repr(model), run.train.batch_size, run.train.dataset_size, type(run.task).__name__,
+            run.task.d_in)
+
+
+def rate(group, members: int, steps: int) -> tuple[float, float]:
+    """(model-steps per second after the warm-up, warm-up seconds) of ``members`` members of
+    the group's shape trained for ``steps`` steps."""
+    run = group.runs[0]
+    if isinstance(run.model, models.MLPConfig):
+        model = models.Ensemble(dataclasses.replace(run.model, seed=0), seeds=tuple(range(members)))
+        alpha = tuple([float(run.train.alpha)] * members)
+        compile_ = "on"
+    else:
+        model, alpha, compile_, members = models.ParityTransformer(run.model), float(run.train.alpha), "off", 1
+    cfg = dataclasses.replace(run.train, alpha=alpha, steps=steps, eval_points=1, checkpoint_every=0, progress=False,
+                              compile=compile_)
+    t = time.perf_counter()
+    res = models.train(model, run.task, cfg)
+    total = time.perf_counter() - t
+    timed = max(res.train_s - res.warmup_s, 1e-9)
+    return members * (steps - (1 if res.compiled else 0)) / timed, total - timed
+
+
+def estimate(module, recipe, slice_steps: int) -> dict:
+    groups = groups_of(module, recipe)
+    by_shape: dict[tuple, list] = {}
+    for g in groups:
+        by_shape.setdefault(shape_of(g), []).append(g)
+    seconds, model_steps, warm = 0.0, 0, 0.0
+    rates = []
+    for shape, gs in by_shape.items():
+        members = max(len(g.runs) for g in gs)
+        r, w = rate(gs[0], members, slice_steps)
+        rates.append(r)
+        warm += w
+        for g in gs:
+            n = len(g.runs) * g.runs[0].train.steps
+            model_steps += n
+            seconds += n / r
+    return {"runs": sum(len(g.runs) for g in groups), "groups": len(groups), "shapes": len(by_shape),
+            "model_steps": model_steps, "hours": seconds / 3600, "rate": (min(rates), max(rates)) if rates else None,
+            "warmup_s": warm}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("figures", nargs="*", help="figure names (default: every figure that trains)")
+    p.add_argument("--slice", type=int, default=300, help="steps of each timed slice (default 300)")
+    args = p.parse_args()
+    names = args.figures or [n for n in rp.FIGURES]
+    print(f"torch threads: {torch.get_num_threads()}, CPU capability: {torch.backends.cpu.get_cpu_capability()}, "
+          f"slices of {args.slice} steps")
+    print(f"{'figure':28s} {'recipe':6s} {'runs':>5s} {'groups':>6s} {'model-steps':>12s} {'rate (model-steps/s)':>22s} "
+          f"{'est. hours':>10s}")
+    for name in names:
+        module = rp.load_figure(rp.FIGURES[name])
+        for label, recipe in (("quick", module.QUICK), ("full", module.FULL)):
+            t = time.perf_counter()
+            e = estimate(module, recipe, args.slice)
+            if not e["groups"]:
+                print(f"{name:28s} {label:6s} {'trains nothing (computed, or analysis only)':>60s}")
+                break
+            lo, hi = e["rate"]
+            print(f"{name:28s} {label:6s} {e['runs']:5d} {e['groups']:6d} {e['model_steps']:12.3g} "
+                  f"{lo:10.0f}-{hi:<10.0f} {e['hours']:10.3g}   (measured in {time.perf_counter() - t:.0f} s)",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

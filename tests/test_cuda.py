@@ -1,0 +1,32 @@
+"""On a machine with CUDA: the trainer's compiled step and ``allocate`` run there and agree
+with the CPU (skipped without a GPU)."""
+import pytest
+import torch
+
+import interp
+import models
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def test_the_compiled_step_on_cuda_matches_the_cpu():
+    cfg = models.MLPConfig(d_in=2, widths=(32,), d_out=2)
+    train = models.TrainConfig(alpha=(4.0, 64.0), steps=200, batch_size=128, eval_points=3, progress=False,
+                               compile="on")
+    task = models.tasks.Parallel(0.75)
+    cpu = models.train(models.Ensemble(cfg, seeds=(0, 1)), task, train)
+    gpu = models.train(models.Ensemble(cfg, seeds=(0, 1)).cuda(), task, train)
+    assert gpu.compiled and next(gpu.model.parameters()).is_cuda
+    for a, b in zip(cpu.model.parameters(), gpu.model.parameters()):
+        torch.testing.assert_close(a, b.cpu(), rtol=1e-3, atol=1e-4)
+
+
+def test_allocate_on_cuda_matches_the_cpu():
+    task = models.tasks.Parallel(0.75)
+    net = models.train(models.MLP(models.MLPConfig(d_in=2, widths=(24,), d_out=2)), task,
+                       models.TrainConfig(alpha=64, steps=300, progress=False)).model
+    on_cpu = interp.allocate(net, task, method="ablation", progress=False)
+    on_gpu = interp.allocate(net.cuda(), task, method="ablation", progress=False)
+    assert on_gpu.counts() == on_cpu.counts()
+    torch.testing.assert_close(torch.tensor(on_gpu.scores["hidden.0"]), torch.tensor(on_cpu.scores["hidden.0"]),
+                               rtol=1e-3, atol=1e-5)
