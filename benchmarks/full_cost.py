@@ -1,11 +1,14 @@
 """What each figure's FULL recipe (the papers' settings) costs on this machine.
 
 For every figure that trains, the runs its ``FULL`` recipe declares are stacked into the
-groups ``interp reproduce --full`` would train (one ensemble per shape); each distinct group
-shape is trained for a timed slice (compiled as a long run would be, the warm-up left out)
-and its model-steps per second set the estimate for every group of that shape (the slice runs
-as many members as the largest group of the shape). The quick recipe is measured beside it
-the same way, so the ratio of the two estimates reads on any machine.
+groups ``interp reproduce --full`` would train (one ensemble per shape); each distinct model
+shape is trained for a timed slice (compiled as a long run would be, the warm-up left out; at
+most 8 members, and as many steps as about 3·10^9 hidden activations, between 30 and
+``--slice``), and its model-steps per second set the estimate for every group of that shape,
+whatever its task. The quick recipe is measured beside it the same way, so the ratio of the
+two estimates reads on any machine. Rates at the start of training: L1 later kills neurons and
+the flushed subnormals make steps cheaper, so these estimates are upper bounds (the quick x²
+sweep, estimated at 38-41 s, trains in 24 s).
 
     .venv/bin/python benchmarks/full_cost.py                 # every training figure
     .venv/bin/python benchmarks/full_cost.py fig2_square fig4_series --slice 400
@@ -35,8 +38,11 @@ def groups_of(module, recipe) -> list:
 def shape_of(group) -> tuple:
     run = group.runs[0]
     model = dataclasses.replace(run.model, seed=0)
-    return (type(run.model).__name__, repr(model), run.train.batch_size, run.train.dataset_size, type(run.task).__name__,
-            run.task.d_in)
+    return type(run.model).__name__, repr(model), run.train.batch_size, run.train.dataset_size
+
+
+WORK = 3e9
+"""Hidden activations (members × steps × batch × hidden neurons) of one timed slice."""
 
 
 def rate(group, members: int, steps: int) -> tuple[float, float]:
@@ -66,8 +72,11 @@ def estimate(module, recipe, slice_steps: int) -> dict:
     seconds, model_steps, warm = 0.0, 0, 0.0
     rates = []
     for shape, gs in by_shape.items():
-        members = max(len(g.runs) for g in gs)
-        r, w = rate(gs[0], members, slice_steps)
+        members = min(8, max(len(g.runs) for g in gs))
+        run = gs[0].runs[0]
+        hidden = sum(getattr(run.model, "widths", ())) or getattr(run.model, "d_model", 64) * 4
+        steps = int(max(30, min(slice_steps, WORK / (members * run.train.batch_size * hidden))))
+        r, w = rate(gs[0], members, steps)
         rates.append(r)
         warm += w
         for g in gs:

@@ -95,7 +95,7 @@ def train_sweeps(sweeps: Mapping[str, list], out: Path, executor=None, device: s
 def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str | Path = "runs/reproduce",
               redo: bool = False, *, device: str = "cpu", registry: Mapping[str, Figure] | None = None,
               executor=None, group_size: int | None = None, checkpoint_every: int = 1000,
-              log: Callable[[str], None] | None = print) -> dict[str, dict]:
+              log: Callable[[str], None] | None = print, recipes: Mapping[str, object] | None = None) -> dict[str, dict]:
     """Run ``figures`` (default: all registered) into ``out`` and write ``out/REPORT.md``.
 
     First the runs every figure to run declares are trained with ``executor`` (default: in
@@ -103,7 +103,9 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
     whose ``<name>.json`` exists from the same recipe (quick or full, with the same values)
     is skipped (its numbers are read back) unless ``redo``. A figure that raises is recorded
     (``status: failed``, traceback in ``<name>.error.txt``) and the run goes on. Returns
-    name -> result dict (with ``status`` 'ran', 'skipped' or 'failed' and ``seconds``)."""
+    name -> result dict (with ``status`` 'ran', 'skipped' or 'failed' and ``seconds``).
+    ``recipes`` (name -> recipe) runs those figures with a recipe of their own instead (the
+    rungs of ``interp.ladder``); their results say ``recipe: 'custom'``."""
     reg = dict(FIGURES if registry is None else registry)
     names = list(reg) if not figures else list(figures)
     unknown = [n for n in names if n not in reg]
@@ -118,13 +120,16 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
         say("note: --full runs the papers' settings (up to 300 000 steps, widths up to 1000, 16 seeds), "
             "meant for a GPU (--device cuda); on the CPU it takes many hours")
     t_all = time.time()
-    todo: dict[str, tuple[ModuleType, object]] = {}
+    todo: dict[str, tuple[ModuleType, object, str]] = {}
     declared: dict[str, list] = {}
     for i, name in enumerate(names, 1):
         try:
             module = load_figure(reg[name])
             fig_recipe = module.QUICK if quick else module.FULL
-            done = None if redo else _done_before(out, name, recipe, fig_recipe)
+            label = recipe
+            if recipes and name in recipes:
+                fig_recipe, label = recipes[name], "custom"
+            done = None if redo else _done_before(out, name, label, fig_recipe)
             if done is None:
                 declared[name] = list(module.sweeps(fig_recipe)) if hasattr(module, "sweeps") else []
         except Exception as exc:  # noqa: BLE001 - a figure that cannot load is reported like one that fails
@@ -134,14 +139,14 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
             results[name] = {**done, "status": "skipped"}
             say(f"[{i}/{len(names)}] {name}: done before with this recipe, skipped (--redo to run again)")
         else:
-            todo[name] = (module, fig_recipe)
+            todo[name] = (module, fig_recipe, label)
     train_sweeps(declared, out, executor, device, group_size, checkpoint_every, say)
-    for i, (name, (module, fig_recipe)) in enumerate(todo.items(), 1):
-        say(f"[{i}/{len(todo)}] {name}: running ({recipe}) ...")
+    for i, (name, (module, fig_recipe, label)) in enumerate(todo.items(), 1):
+        say(f"[{i}/{len(todo)}] {name}: running ({label}) ...")
         t0 = time.time()
         try:
             res = dict(module.run(out, fig_recipe, device=device) or {})
-            res.update(seconds=round(time.time() - t0, 1), recipe=recipe, recipe_config=jsonable(fig_recipe))
+            res.update(seconds=round(time.time() - t0, 1), recipe=label, recipe_config=jsonable(fig_recipe))
             res.setdefault("figure", name)
             res.setdefault("png", f"{name}.png")
             res.setdefault("claims", [])

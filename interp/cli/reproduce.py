@@ -16,10 +16,15 @@ def add_reproduce_parser(sub) -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", dest="quick", action="store_true", default=True, help="CPU recipes (default)")
     g.add_argument("--full", dest="quick", action="store_false", help="the papers' settings (meant for a GPU)")
-    p.add_argument("--out", default="runs/reproduce", help="output folder (default runs/reproduce)")
+    p.add_argument("--out", default=None, help="output folder (default runs/reproduce, or runs/ladder with --ladder)")
     p.add_argument("--redo", action="store_true", help="draw figures again even if done with this recipe")
     p.add_argument("--device", default="cpu", help="torch device for the figures that train (default cpu)")
     p.add_argument("--list", action="store_true", help="list the figures and exit")
+    p.add_argument("--ladder", metavar="FIGURE", default=None,
+                   help="run FIGURE at each budget of its ladder (between the quick recipe and the papers' settings, "
+                        "along the axis its disagreements blame) into --out (default runs/ladder) and write "
+                        "FIGURE_ladder.json/.png: each claim along the rungs, with its verdict")
+    p.add_argument("--rungs", type=int, nargs="+", default=None, help="with --ladder: only these rungs (0 = quick)")
     add_executor_options(p)
     p.set_defaults(func=cmd_reproduce)
     return p
@@ -35,6 +40,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     unknown = [n for n in args.figures if n not in FIGURES]
     if unknown:
         raise ValueError(f"figures={unknown} is not allowed: expected names from {', '.join(FIGURES)}")
+    if args.ladder is not None:
+        return _ladder(args)
+    if args.rungs is not None:
+        raise ValueError(f"--rungs={args.rungs} is not allowed: expected --rungs only with --ladder FIGURE")
+    args.out = args.out or "runs/reproduce"
     check_output_folder("--out", args.out)
     check_sweep_options(args)
     check_device(args.device)
@@ -42,3 +52,25 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                         executor=executor_from(args), group_size=args.group_size,
                         checkpoint_every=args.checkpoint_every)
     return 1 if any(r.get("status") == "failed" for r in results.values()) else 0
+
+
+def _ladder(args: argparse.Namespace) -> int:
+    from ..ladder import Ladder, run_ladder
+    from ..reproduce import FIGURES, load_figure
+
+    with_ladder = [n for n in FIGURES if isinstance(getattr(load_figure(FIGURES[n]), "LADDER", None), Ladder)]
+    if args.ladder not in with_ladder:
+        raise ValueError(f"--ladder={args.ladder!r} is not allowed: expected a figure with a ladder: "
+                         f"{', '.join(with_ladder)}")
+    if args.figures:
+        raise ValueError(f"figures={args.figures} is not allowed: expected no other figure names with --ladder")
+    n = len(load_figure(FIGURES[args.ladder]).LADDER.rungs)
+    bad = [r for r in args.rungs or () if not 0 <= r < n]
+    if bad:
+        raise ValueError(f"--rungs={args.rungs} is not allowed: expected rung indices in [0, {n})")
+    args.out = args.out or "runs/ladder"
+    check_output_folder("--out", args.out)
+    check_sweep_options(args)
+    check_device(args.device)
+    result = run_ladder(args.ladder, args.out, rungs=args.rungs, device=args.device, executor=executor_from(args))
+    return 1 if any(r["status"] == "failed" for r in result["runs"]) else 0

@@ -8,6 +8,7 @@ import numpy as np
 
 import models
 
+from ..ladder import Ladder
 from . import _kit as fk
 
 
@@ -22,6 +23,9 @@ QUICK = Recipe(widths=(80, 80, 80, 80), alphas=tuple(20.0 * 2 ** i for i in rang
                decay_every=4000)
 FULL = Recipe(widths=(100, 100, 100, 100), alphas=tuple(20.0 * 2 ** i for i in range(10)), seeds=tuple(range(4)),
               steps=300_000, decay_every=60_000)
+LADDER = Ladder("steps", (20_000, 40_000, 80_000, 300_000),
+                "the large-α slope, the redundancy share and the layers' drift are blamed on 20 000 of the paper's "
+                "300 000 steps")
 TASK = models.tasks.Series()
 
 

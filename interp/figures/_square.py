@@ -9,6 +9,7 @@ import numpy as np
 
 import models
 
+from ..ladder import Ladder
 from . import _kit as fk
 
 
@@ -23,6 +24,7 @@ QUICK = Recipe(width=100, alphas=(1.0, 3.5, 9.0, 19.3, 45.0, 128.0, 256.0, 512.0
                decay_every=4000)
 FULL = Recipe(width=1000, alphas=tuple(np.logspace(0, np.log10(512), 16).round(2).tolist() + [3.5, 9.0, 19.3, 128.0]),
               seeds=tuple(range(16)), steps=100_000, decay_every=20_000)
+LADDER = Ladder("width", (100, 250, 500, 1000), "the error correlations are blamed on width 100 of the paper's 1000")
 SCATTER_ALPHAS = (3.5, 9.0, 19.3, 128.0)
 TASK = models.tasks.Square()
 

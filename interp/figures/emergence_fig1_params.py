@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..ladder import Ladder
 from . import _kit as fk
 from . import _parity
 
@@ -40,6 +41,7 @@ class Recipe:
 
 FULL = Recipe()
 QUICK = Recipe(widths=(2, 4, 6, 8, 10, 12, 16, 20), lr=0.01, steps=5000, batch=1000, seeds=(0, 1, 2))
+LADDER = Ladder("steps", (5000, 20_000, 50_000, 500_000), "N_c is blamed on 5 000 of the authors' 500 000 steps")
 
 
 def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:

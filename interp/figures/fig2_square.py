@@ -18,7 +18,7 @@ import numpy as np
 
 from ..neurons import live_neurons
 from . import _kit as fk
-from ._square import FULL, QUICK, Recipe, SCATTER_ALPHAS, member_at, square_sweep, sweeps
+from ._square import FULL, LADDER, QUICK, Recipe, SCATTER_ALPHAS, member_at, square_sweep, sweeps
 
 NAME = "fig2_square"
 

@@ -20,7 +20,7 @@ from ..fits import fit_power_law
 from ..neurons import live_neurons
 from ..probing import probe_intermediate
 from . import _kit as fk
-from ._series import FULL, QUICK, Recipe, series_sweep, sweeps
+from ._series import FULL, LADDER, QUICK, Recipe, series_sweep, sweeps
 
 NAME = "fig4_series"
 

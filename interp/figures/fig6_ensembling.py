@@ -25,7 +25,7 @@ import numpy as np
 
 from ..ensembling import ensembling_test
 from . import _kit as fk
-from ._square import FULL, QUICK, Recipe, SCATTER_ALPHAS, member_at, square_sweep, sweeps
+from ._square import FULL, LADDER, QUICK, Recipe, SCATTER_ALPHAS, member_at, square_sweep, sweeps
 
 NAME = "fig6_ensembling"
 MAX_DISTANCE = 0.2

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..neurons import redundancy
 from . import _kit as fk
-from ._series import FULL, QUICK, Recipe, series_sweep, sweeps
+from ._series import FULL, LADDER, QUICK, Recipe, series_sweep, sweeps
 
 NAME = "fig7_redundancy"
 TURN = 640.0

@@ -14,7 +14,7 @@ from ..fits import fit_power_law
 from ..neurons import live_neurons
 from ..scaling import homogeneous_growth
 from . import _kit as fk
-from ._series import FULL, QUICK, Recipe, series_sweep, sweeps
+from ._series import FULL, LADDER, QUICK, Recipe, series_sweep, sweeps
 
 NAME = "fig8_layers"
 
