@@ -88,10 +88,38 @@ def estimate(module, recipe, slice_steps: int) -> dict:
             "warmup_s": warm}
 
 
+def run_cost(module, recipe, small: int) -> dict | None:
+    """For a figure that trains inside its own ``run`` (not through sweeps): the figure run
+    whole at ``small`` and ``2·small`` steps (or epochs), timed, and the cost at the recipe's
+    length extrapolated linearly from the two (what does not grow with steps, evaluation and
+    drawing, is the intercept). None when the recipe has no steps or epochs field."""
+    import tempfile
+    axis = next((f for f in ("steps", "epochs") if hasattr(recipe, f)), None)
+    if axis is None:
+        return None
+    full = getattr(recipe, axis)
+    times = []
+    for n in (small, 2 * small):
+        changes = {axis: n}
+        for decay in ("decay_every", "decay_epochs"):
+            if hasattr(recipe, decay):
+                changes[decay] = max(1, round(getattr(recipe, decay) * n / full))
+        t = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            module.run(tmp, dataclasses.replace(recipe, **changes))
+        times.append(time.perf_counter() - t)
+    per = max(times[1] - times[0], 0.0) / small
+    return {"axis": axis, "length": full, "hours": (times[0] + per * (full - small)) / 3600, "per_1000": 1000 * per,
+            "slices": times}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("figures", nargs="*", help="figure names (default: every figure that trains)")
     p.add_argument("--slice", type=int, default=300, help="steps of each timed slice (default 300)")
+    p.add_argument("--run-slice", type=int, default=100,
+                   help="steps (or epochs) of the whole-figure slices of the figures that train in their run "
+                        "(default 100)")
     args = p.parse_args()
     names = args.figures or [n for n in rp.FIGURES]
     print(f"torch threads: {torch.get_num_threads()}, CPU capability: {torch.backends.cpu.get_cpu_capability()}, "
@@ -104,8 +132,14 @@ def main() -> None:
             t = time.perf_counter()
             e = estimate(module, recipe, args.slice)
             if not e["groups"]:
-                print(f"{name:28s} {label:6s} {'trains nothing (computed, or analysis only)':>60s}")
-                break
+                c = run_cost(module, recipe, args.run_slice)
+                if c is None:
+                    print(f"{name:28s} {label:6s} trains nothing (computed, or an analysis)")
+                    break
+                print(f"{name:28s} {label:6s} trains in its figure: {c['per_1000']:.1f} s per 1000 {c['axis']} "
+                      f"(whole figure at {args.run_slice} and {2 * args.run_slice}: {c['slices'][0]:.0f} s, "
+                      f"{c['slices'][1]:.0f} s) x {c['length']} {c['axis']} {c['hours']:10.3g} h", flush=True)
+                continue
             lo, hi = e["rate"]
             print(f"{name:28s} {label:6s} {e['runs']:5d} {e['groups']:6d} {e['model_steps']:12.3g} "
                   f"{lo:10.0f}-{hi:<10.0f} {e['hours']:10.3g}   (measured in {time.perf_counter() - t:.0f} s)",

@@ -12,9 +12,9 @@ python_bin=.venv/bin/python
 "$python_bin" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA device: this script is for a GPU machine')"
 "$python_bin" -m pytest -q tests/test_cuda.py
 FIGURES=(appC_allocation chinchilla emergence_fig2_laws emergence_fig3_compute
-         emergence_fig1_params emergence_fig1_data emergence_fig1_time skill_resources
-         fig3_parallel fig5_functions fig4_series fig7_redundancy fig8_layers
-         fig2_square fig6_ensembling emergence_fig4_transformer lm_resources)
+         emergence_fig1_time skill_resources fig2_square fig6_ensembling fig4_series fig7_redundancy fig8_layers
+         emergence_fig4_transformer emergence_fig1_params emergence_fig1_data fig5_functions fig3_parallel
+         lm_resources)
 for fig in "${FIGURES[@]}"; do
   echo "== $fig ($(date -u +%H:%M:%S))"
   .venv/bin/interp reproduce --full --device cuda --out "$OUT" "$fig" || echo "!! $fig failed (see $OUT/$fig.error.txt); going on"
