@@ -97,3 +97,50 @@ def test_bad_texts_are_refused_before_the_model_loads(tmp_path, capsys):
     assert "expected a language model with a tokenizer" in capsys.readouterr().err
     assert main(["allocate", nowhere, "--texts", f"a={tmp_path / 'a.txt'}", "--seq-len", "1"]) == 2
     assert "--seq-len=1 is not allowed" in capsys.readouterr().err
+
+
+OWN_TASK = '''
+from dataclasses import dataclass
+from typing import ClassVar
+import torch
+import models
+from models import Batch, Task
+
+@models.register_task
+@dataclass(frozen=True)
+class ReluAndAbs(Task):
+    """y = (x1 if x1 > 0 else 0, |x2|): two subtasks of one's own."""
+    d_in: ClassVar[int] = 2
+    d_out: ClassVar[int] = 2
+    subtasks: ClassVar[tuple] = ("relu", "abs")
+
+    @property
+    def weights(self):
+        return torch.tensor([0.5, 0.5])
+
+    def sample(self, n, generator):
+        x = 2 * torch.rand(n, 2, generator=generator) - 1
+        return Batch(x, torch.stack([x[:, 0].clamp_min(0), x[:, 1].abs()], 1), torch.full((n,), -1))
+
+    def subtask_losses(self, pred, batch):
+        return (pred - batch.y).pow(2).mean(-2)
+'''
+
+
+def test_a_task_of_ones_own_trains_and_allocates_from_the_command_line_with_import(tmp_path, capsys):
+    (tmp_path / "halves.py").write_text(OWN_TASK)
+    own = str(tmp_path / "halves.py")
+    out = str(tmp_path / "ck")
+    task = '{"type": "ReluAndAbs"}'
+    assert main(["train", "--task", task, "--widths", "8", "--steps", "30", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert "a task of your own loads once your code has registered it" in err and "--import the module" in err
+    assert main(["train", "--task", task, "--widths", "8", "--steps", "30", "--out", out, "--import", own]) == 0
+    assert main(["allocate", out, "--method", "ablation", "--no-progress", "--import", own]) == 0
+    text = capsys.readouterr().out
+    assert "relu" in text and "abs" in text and "hidden.0" in text
+    assert main(["allocate", out, "--import", str(tmp_path / "missing.py")]) == 2
+    assert "--import='" in capsys.readouterr().err
+    (tmp_path / "broken.py").write_text("raise RuntimeError('boom')\n")
+    assert main(["allocate", out, "--import", str(tmp_path / "broken.py")]) == 2
+    assert "expected code that imports (RuntimeError: boom)" in capsys.readouterr().err

@@ -45,7 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ValueError as e:
-        print(f"interp {args.command}: error: {e}", file=sys.stderr)
+        hint = ""
+        if "models.register_task" in str(e) and hasattr(args, "imports"):
+            hint = " (here: --import the module or .py file of yours that registers it)"
+        print(f"interp {args.command}: error: {e}{hint}", file=sys.stderr)
         return 2
 
 

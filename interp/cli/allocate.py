@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .options import MAX_INT, check_int, check_number, check_output_file
-from .tasks import load_task, read_texts
+from .tasks import add_import_option, import_user_code, load_task, read_texts
 
 
 def add_allocate_parser(sub) -> argparse.ArgumentParser:
@@ -47,6 +47,7 @@ def add_allocate_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the evaluation inputs")
     p.add_argument("--member", type=int, default=None, help="only this member of an ensemble checkpoint")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    add_import_option(p)
     p.set_defaults(func=cmd_allocate)
     return p
 
@@ -138,6 +139,7 @@ def cmd_allocate(args) -> int:
 
     check_allocate_options(args)
     texts = read_texts(args.texts) if args.texts is not None else None  # files checked before the model loads
+    import_user_code(args.imports)
     model, task = _load_model(args.checkpoint)
     if args.task is not None:
         task = load_task(args.task)

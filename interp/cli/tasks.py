@@ -51,6 +51,42 @@ def read_texts(specs: list[str], option: str = "--texts") -> dict[str, list[str]
     return texts
 
 
+def add_import_option(p) -> None:
+    """``--import MODULE_OR_FILE`` (repeatable): code of the user's own that registers tasks."""
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE_OR_FILE",
+                   help="import your own code first (a module name, or a .py file), e.g. one that registers a task "
+                        "of your own with models.register_task, so that --task and checkpoints naming it load; "
+                        "checkpoints never import code themselves")
+
+
+def import_user_code(specs: list[str], option: str = "--import") -> None:
+    """Import each module name or ``.py`` file of ``specs`` (the command line's ``--import``);
+    one that is missing or raises is refused naming it."""
+    import importlib
+    import importlib.util
+    import sys
+
+    for spec in specs:
+        path = Path(spec)
+        try:
+            if spec.endswith(".py"):
+                check(path.is_file(), option, spec, "an existing .py file or an importable module name")
+                name = f"interp_user_{path.stem}"
+                module_spec = importlib.util.spec_from_file_location(name, path)
+                module = importlib.util.module_from_spec(module_spec)
+                sys.modules[name] = module
+                module_spec.loader.exec_module(module)
+            else:
+                if "" not in sys.path and str(Path.cwd()) not in sys.path:
+                    sys.path.insert(0, str(Path.cwd()))
+                importlib.import_module(spec)
+        except ValueError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the user's code may raise anything; name it
+            raise ValueError(f"{option}={spec!r} is not allowed: expected code that imports "
+                             f"({type(e).__name__}: {e})") from None
+
+
 def load_task(spec: str, option: str = "--task"):
     """The task ``spec`` describes: JSON text (an object with a ``"type"``) or the path of a
     file holding it."""

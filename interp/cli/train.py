@@ -10,7 +10,7 @@ from models.atomic import remove
 from models.validate import MAX_MEMBERS, MAX_PARAMETERS, check
 
 from .options import MAX_INT, check_device, check_int, check_ints, check_number, check_output_folder
-from .tasks import load_task
+from .tasks import add_import_option, import_user_code, load_task
 
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
 STATE_FILES = ("train_state.safetensors", "train_state.json")  # train_state.json: an older two-file state
@@ -43,6 +43,7 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--restart", action="store_true",
                    help="discard the run this folder holds (its checkpoint files, nothing else) and train from "
                         "the start; without it a rerun resumes, and a changed configuration is refused")
+    add_import_option(p)
     p.set_defaults(func=cmd_train)
     return p
 
@@ -115,6 +116,7 @@ def cmd_train(args) -> int:
 
     check_train_options(args)
     out = Path(args.out)
+    import_user_code(args.imports)
     task = load_task(args.task)
     check_size("--widths", args.widths, task.d_in, args.widths, task.d_out, len(args.seeds))
     config = models.MLPConfig(d_in=task.d_in, widths=tuple(args.widths), d_out=task.d_out,
