@@ -9,12 +9,14 @@ rung: the quick recipe with that field changed (and, for ``steps``, the learning
 scaled with it, as the full recipes scale it). ``run_ladder`` runs the rungs through
 ``interp.reproduce`` (resumable: a finished rung is read back), then writes
 ``<out>/<figure>_ladder.json`` and ``.png`` (each claim with a number: its value and interval
-against the rung) and a verdict per claim that disagrees at the quick rung:
+against the rung) and a verdict per claim that disagrees at some rung:
 
 - ``explained by budget, measured``: at the last rung it agrees with the paper, and its
   value came closer to the paper's at each rung than at the quick one;
 - ``moves toward the paper``: closer at the last rung, not yet agreeing;
-- ``does not move with budget`` / ``moves away from the paper``: a finding to report.
+- ``does not move with budget`` / ``moves away from the paper``: a finding to report;
+- ``agrees at the quick budget, not at a larger one``: a finding too;
+- ``no test at the last rung``: its interval there is too wide to decide.
 
 >>> from interp.figures import fig5_functions
 >>> rung_recipe(fig5_functions.QUICK, fig5_functions.LADDER, 1).nets
@@ -84,14 +86,23 @@ def paper_number(paper: str | float | None) -> float | None:
 
 def verdict(rows: list[dict]) -> str | None:
     """How a claim moved along the ladder (``rows``: its row at each rung, cheapest first);
-    None for a claim that agrees at the quick rung or carries no number."""
+    None for a claim that agrees at every rung, or that no rung could test.
+
+    >>> verdict([{"paper": "≈ -1", "ours": -2.0, "agree": False}, {"paper": "≈ -1", "ours": -1.02, "agree": True}])
+    'explained by budget, measured'
+    """
     first, last = rows[0], rows[-1]
-    if first.get("agree") is not False:
+    agrees = [r.get("agree") for r in rows]
+    if all(a is not False for a in agrees):
         return None
+    if first.get("agree") is True:
+        return "agrees at the quick budget, not at a larger one: a finding"
+    if last.get("agree") is None:
+        return "no test at the last rung (its interval is too wide to decide)"
     target = paper_number(first.get("paper"))
     values = [r.get("ours") for r in rows]
     if target is None or any(not isinstance(v, (int, float)) or not math.isfinite(v) for v in values):
-        return "no number to follow" if last.get("agree") is not True else "agrees at the last rung"
+        return "agrees at the last rung" if last.get("agree") is True else "no number to follow"
     dist = [abs(v - target) for v in values]
     if last.get("agree") is True and all(d < dist[0] for d in dist[1:]):
         return "explained by budget, measured"

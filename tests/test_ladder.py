@@ -29,6 +29,8 @@ def _rows(values, agrees, paper="≈ -1 (late phase)"):
     ([-2.0, -2.05, -1.95], [False, False, False], "does not move with budget"),
     ([-2.0, -2.5, -3.0], [False, False, False], "moves away from the paper"),
     ([-1.0, -1.1, -1.0], [True, True, True], None),
+    ([-1.0, -1.5, -2.0], [True, False, False], "agrees at the quick budget, not at a larger one: a finding"),
+    ([-2.0, -1.5, -0.8], [False, False, None], "no test at the last rung (its interval is too wide to decide)"),
 ])
 def test_verdicts_follow_the_distance_to_the_papers_value(values, agrees, expected):
     assert verdict(_rows(values, agrees)) == expected
