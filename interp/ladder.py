@@ -96,6 +96,8 @@ def verdict(rows: list[dict]) -> str | None:
     if all(a is not False for a in agrees):
         return None
     if first.get("agree") is True:
+        if last.get("agree") is True:
+            return "agrees at the quick and the last rung, not at every rung between"
         return "agrees at the quick budget, not at a larger one: a finding"
     if last.get("agree") is None:
         return "no test at the last rung (its interval is too wide to decide)"
@@ -144,10 +146,14 @@ def run_ladder(name: str, out: str | Path = "runs/ladder", *, rungs: list[int] |
                            recipes={name: recipe})[name]
         per_rung.append({"rung": i, "value": ladder.rungs[i], "status": res.get("status"),
                          "seconds": res.get("seconds"), "claims": res.get("claims", [])})
+    # a claim is followed by its place in the figure's list (its text may name the rung's value,
+    # as Fig. 5's name the nets), or by its text when the rungs state different numbers of claims
+    same = len({len(r["claims"]) for r in per_rung}) == 1
     claims: dict[str, list] = {}
     for r in per_rung:
-        for c in r["claims"]:
-            claims.setdefault(c["claim"], []).append({"rung": r["rung"], "value": r["value"], **c})
+        for j, c in enumerate(r["claims"]):
+            key = per_rung[0]["claims"][j]["claim"] if same else c["claim"]
+            claims.setdefault(key, []).append({"rung": r["rung"], "value": r["value"], **c})
     result = {"figure": name, "axis": ladder.axis, "rungs": [r["value"] for r in per_rung], "note": ladder.note,
               "runs": [{k: r[k] for k in ("rung", "value", "status", "seconds")} for r in per_rung],
               "claims": [{"claim": k, "verdict": verdict(rows) if len(rows) == len(per_rung) else None, "rows": rows}
