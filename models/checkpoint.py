@@ -38,6 +38,8 @@ CONFIG, WEIGHTS = "config.json", "weights.safetensors"
 TASK_DATA = "task_data.safetensors"
 """The data of a task that holds data (``TokenTask``, ``DataTask``), beside its config."""
 STATE = "train_state.safetensors"
+FILES = (CONFIG, WEIGHTS, TASK_DATA, STATE)
+"""Every file ``save`` and a training run write into a checkpoint folder."""
 PICKLES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 MAX_CONFIG_BYTES = 256 * 2**20
 """A config.json larger than this is refused before it is read (histories make it large)."""

@@ -18,8 +18,6 @@ torch.Size([2])
 from __future__ import annotations
 
 import math
-from typing import Iterator
-
 import torch
 
 from .tasks import Batch, HeldDataTask, _built_in, digest
@@ -155,28 +153,6 @@ class DataTask(HeldDataTask):
         """``n`` samples drawn uniformly from the data, with replacement."""
         check_positive("n", n, integer=True)
         return self._rows(torch.randint(len(self), (n,), generator=generator))
-
-    def eval_batch(self, n: int, generator: torch.Generator) -> Batch:
-        """Every sample once when ``n`` covers the data; else ``n`` of them drawn without
-        replacement (in their order)."""
-        return self._rows(self._eval_index(n, generator))
-
-    def _eval_index(self, n: int, generator: torch.Generator) -> torch.Tensor | slice:
-        check_positive("n", n, integer=True)
-        if n >= len(self):
-            return slice(None)
-        return torch.randperm(len(self), generator=generator)[:n].sort().values
-
-    def eval_count(self, n: int) -> int:
-        return min(n, len(self))
-
-    def eval_pieces(self, n: int, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
-        check_positive("batch_size", batch_size, integer=True)
-        idx = self._eval_index(n, generator)
-        total = self.eval_count(n)
-        for start in range(0, total, batch_size):
-            part = slice(start, min(start + batch_size, total))
-            yield self._rows(part if isinstance(idx, slice) else idx[part])
 
     def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Mean loss over each subtask's samples, ``pred [..., n, d_out]`` -> ``[..., K]`` (0 for a

@@ -303,14 +303,44 @@ class Task:
 
 
 class HeldDataTask(Task):
-    """Base of the tasks that hold their data in tensors (``TokenTask``, ``DataTask``): shown by
-    their ``summary()``, equal when their configs are (a config carries the data's digest), and
-    not hashable (the tensors can change)."""
+    """Base of the tasks that hold their data in tensors (``TokenTask``, ``DataTask``): ``len``
+    rows (samples, or sequences), ``_rows(idx)`` the ``Batch`` of some of them. Evaluation reads
+    every row once (or ``n`` of them drawn without replacement, in their order), in pieces; the
+    task is shown by its ``summary()``, equal to another when their configs are (a config
+    carries the data's digest), and not hashable (the tensors can change)."""
 
     _digest: str | None = None
 
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _rows(self, idx: torch.Tensor | slice) -> Batch:
+        raise NotImplementedError
+
     def summary(self) -> str:
         raise NotImplementedError
+
+    def _eval_index(self, n: int, generator: torch.Generator) -> torch.Tensor | slice:
+        check_positive("n", n, integer=True)
+        if n >= len(self):
+            return slice(None)
+        return torch.randperm(len(self), generator=generator)[:n].sort().values
+
+    def eval_batch(self, n: int, generator: torch.Generator) -> Batch:
+        """Every row once when ``n`` covers them; else ``n`` of them drawn without replacement
+        (in their order)."""
+        return self._rows(self._eval_index(n, generator))
+
+    def eval_count(self, n: int) -> int:
+        return min(n, len(self))
+
+    def eval_pieces(self, n: int, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
+        """``eval_batch(n, generator)`` in pieces of at most ``batch_size`` rows."""
+        check_positive("batch_size", batch_size, integer=True)
+        idx, total = self._eval_index(n, generator), self.eval_count(n)
+        for start in range(0, total, batch_size):
+            part = slice(start, min(start + batch_size, total))
+            yield self._rows(part if isinstance(idx, slice) else idx[part])
 
     def data_digest(self) -> str:
         """``digest(self.tensors())``, computed once."""
@@ -683,4 +713,3 @@ class SparseParity(Task):
 
     def to_config(self):
         return {"type": "SparseParity", **asdict(self)}
-

@@ -25,7 +25,6 @@ torch.Size([2])
 from __future__ import annotations
 
 import math
-from typing import Iterator
 
 import torch
 
@@ -172,6 +171,10 @@ class TokenTask(HeldDataTask):
         w = torch.tensor(self.subtask_weights if self.subtask_weights is not None else [1.0] * len(self._sizes))
         return w / w.sum()
 
+    def __len__(self) -> int:
+        """The number of sequences."""
+        return len(self.lengths)
+
     @property
     def n_tokens(self) -> int:
         """Counted tokens over all subtasks."""
@@ -277,27 +280,6 @@ class TokenTask(HeldDataTask):
         pick = self._starts[sub] + (torch.rand(n, generator=generator) * sizes).long().clamp_max(sizes - 1)
         return self._rows(pick)
 
-    def _eval_index(self, n: int, generator: torch.Generator):
-        check_positive("n", n, integer=True)
-        if n >= len(self.lengths):
-            return slice(None)
-        return torch.randperm(len(self.lengths), generator=generator)[:n].sort().values
-
-    def eval_batch(self, n: int, generator: torch.Generator) -> Batch:
-        """Every sequence once (when ``n`` covers them; else an even sample of ``n``)."""
-        return self._rows(self._eval_index(n, generator))
-
-    def eval_count(self, n: int) -> int:
-        return min(n, len(self.lengths))
-
-    def eval_pieces(self, n: int, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
-        """``eval_batch(n, generator)`` in pieces of at most ``batch_size`` sequences."""
-        check_positive("batch_size", batch_size, integer=True)
-        idx, total = self._eval_index(n, generator), self.eval_count(n)
-        for start in range(0, total, batch_size):
-            part = slice(start, min(start + batch_size, total))
-            yield self._rows(part if isinstance(idx, slice) else idx[part])
-
     def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Mean cross-entropy over each subtask's counted positions: ``pred [..., n, L, V]`` ->
         ``[..., K]`` (0 for a subtask absent from the batch)."""
@@ -324,7 +306,7 @@ class TokenTask(HeldDataTask):
                   "subtask_weights": _listify(self.subtask_weights), "d_vocab": self.d_vocab, "pad_id": self.pad_id}
         if inline:
             return {**config, "sequences": _listify(self.sequences), "positions": _listify(self.positions)}
-        return {**config, "n_sequences": len(self.lengths), "n_tokens": self.n_tokens,
+        return {**config, "n_sequences": len(self), "n_tokens": self.n_tokens,
                 "data_sha256": self.data_digest()}
 
     @classmethod

@@ -30,7 +30,7 @@ from torch import nn
 from .mlp import n_members
 from .tasks import Batch, Task, check_sample
 from .validate import (check, check_bool, check_choice, check_memory, check_number, check_positive, check_seed,
-                       is_int, is_number, make_folder)
+                       check_folder, is_int, is_number)
 
 
 MAX_EVAL_POINTS = 10**6
@@ -443,7 +443,7 @@ def train(model: nn.Module, task: Task, config: TrainConfig = TrainConfig(),
     check(checkpoint is None or isinstance(checkpoint, (str, Path)), "checkpoint", checkpoint,
           "None or a folder (a str or pathlib.Path)")
     if checkpoint is not None:
-        make_folder("checkpoint", checkpoint)
+        check_folder("checkpoint", checkpoint)
     members = n_members(model)
     stacked = members is not None
     config.alphas(members)  # validates the length of alpha

@@ -91,23 +91,36 @@ def check_memory(name: str, value, n_bytes: float, what: str, limit: float = MAX
     check(n_bytes <= limit, name, value, f"at most {gib(limit)}; it asks for {gib(n_bytes)} ({what})")
 
 
-def make_folder(name: str, path) -> Path:
-    """``path`` as an existing folder, created when missing; a file where the folder (or one of
-    its parents) should be is refused naming ``name``, before anything is written.
+def check_folder(name: str, path) -> Path:
+    """Refuse a ``path`` that cannot be a folder: an existing file, a link to nothing, or a
+    file where one of its parents should be, naming ``name``. Nothing is made. Returns the
+    nearest folder that exists: ``path`` itself, or the parent that the missing ones would
+    be made in.
 
-    >>> make_folder("out", "/dev/null/x")
+    >>> check_folder("out", "/dev/null/x")
     Traceback (most recent call last):
     ...
-    ValueError: out='/dev/null/x' is not allowed: expected a folder, and /dev/null is not one
+    ValueError: out='/dev/null/x' is not allowed: expected a folder that can be made (/dev/null is a file)
     """
-    check(isinstance(path, (str, Path)) and str(path) != "", name, path, "a folder (a str or pathlib.Path)")
-    path = Path(path)
-    for p in (path, *path.parents):
-        if p.exists():
-            check(p.is_dir(), name, str(path), f"a folder, and {p} is not one")
-            break
+    check(isinstance(path, (str, Path)) and str(path) != "", name, path, "a folder path (a str or pathlib.Path)")
+    given, p = str(path), Path(path)
+    if p.exists():
+        check(p.is_dir(), name, given, "a folder (this is a file)")
+        return p
+    check(not p.is_symlink(), name, given, "a folder (this is a link to nothing)")
+    ancestor = p.absolute().parent
+    while not ancestor.exists():
+        check(not ancestor.is_symlink(), name, given, f"a folder that can be made ({ancestor} is a link to nothing)")
+        ancestor = ancestor.parent
+    check(ancestor.is_dir(), name, given, f"a folder that can be made ({ancestor} is a file)")
+    return ancestor
+
+
+def make_folder(name: str, path) -> Path:
+    """``path`` as an existing folder, made when missing, after ``check_folder``."""
+    check_folder(name, path)
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        Path(path).mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise ValueError(f"{name}={str(path)!r} is not allowed: expected a folder that can be created ({e})") from None
-    return path
+        raise ValueError(f"{name}={str(path)!r} is not allowed: expected a folder that can be made ({e})") from None
+    return Path(path)

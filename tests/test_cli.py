@@ -144,3 +144,16 @@ def test_a_task_of_ones_own_trains_and_allocates_from_the_command_line_with_impo
     (tmp_path / "broken.py").write_text("raise RuntimeError('boom')\n")
     assert main(["allocate", out, "--import", str(tmp_path / "broken.py")]) == 2
     assert "expected code that imports (RuntimeError: boom)" in capsys.readouterr().err
+
+
+def test_restart_discards_the_task_data_of_a_checkpoint_it_wrote(tmp_path):
+    import torch
+
+    from interp.cli.train import discard_checkpoint
+
+    x = torch.rand(20, 2)
+    data = models.DataTask(x, x.abs(), torch.arange(20) % 2)
+    folder = models.save(models.MLP(models.MLPConfig(d_in=2, widths=(4,), d_out=2)), tmp_path / "ck", task=data)
+    (folder / "notes.txt").write_text("mine")
+    assert sorted(discard_checkpoint(folder)) == ["config.json", "task_data.safetensors", "weights.safetensors"]
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]

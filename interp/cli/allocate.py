@@ -73,15 +73,17 @@ def check_allocate_options(args) -> None:
 
 def _not_the_checkpoint(json_out: str, checkpoint: str) -> None:
     """``--json`` must not overwrite the checkpoint it reads (or a file of its folder)."""
+    from models.checkpoint import FILES
+
     out, ck = Path(json_out).resolve(), Path(checkpoint).resolve()
-    clash = out == ck or (ck.is_dir() and out.parent == ck and out.name in _CHECKPOINT_FILES)
+    clash = out == ck or (ck.is_dir() and out.parent == ck and out.name in (*FILES, *_MODEL_FILES))
     if clash:
         raise ValueError(f"--json={json_out!r} is not allowed: expected a file other than the checkpoint "
                          f"{checkpoint!r} and its own files")
 
 
-_CHECKPOINT_FILES = ("config.json", "weights.safetensors", "train_state.safetensors", "tokenizer.json",
-                     "tokenizer_config.json", "generation_config.json", "model.safetensors")
+_MODEL_FILES = ("tokenizer.json", "tokenizer_config.json", "generation_config.json", "model.safetensors")
+"""A Hugging Face folder's files that ``--json`` must not overwrite (beside a checkpoint's own)."""
 
 
 def _load_model(where: str):

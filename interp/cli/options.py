@@ -146,17 +146,6 @@ def check_output_folder(option: str, path: str) -> Path:
     """A folder the command will write into: an existing folder this process can write, or
     one it can make (its nearest existing parent is a folder it can write). Nothing is made
     here."""
-    p = Path(path)
     check(path != "", option, path, "a folder path")
-    if p.exists():
-        check(p.is_dir(), option, path, "a folder (this is a file)")
-        _writable(option, path, p)
-        return p
-    check(not p.is_symlink(), option, path, "a folder (this is a link to nothing)")
-    ancestor = p.absolute().parent
-    while not ancestor.exists():
-        check(not ancestor.is_symlink(), option, path, f"a folder that can be made ({ancestor} is a link to nothing)")
-        ancestor = ancestor.parent
-    check(ancestor.is_dir(), option, path, f"a folder that can be made ({ancestor} is a file)")
-    _writable(option, path, ancestor)
-    return p
+    _writable(option, path, validate.check_folder(option, path))
+    return Path(path)

@@ -70,11 +70,13 @@ def check_train_folder(option: str, folder: str) -> Path:
 
 def discard_checkpoint(folder: Path) -> list[str]:
     """Remove the checkpoint of a training run from ``folder``: its training state, and its
-    config.json and weights when this toolkit wrote them (and half-written copies of these);
+    config.json, weights and task data when this toolkit wrote them (and half-written copies of these);
     any other file stays. Returns the names removed."""
+    from models.checkpoint import TASK_DATA
+
     names = list(STATE_FILES)
     if _written_here(folder):
-        names += [CONFIG, WEIGHTS]
+        names += [CONFIG, WEIGHTS, TASK_DATA]
     return [r for name in names for r in remove(folder / name)]
 
 
