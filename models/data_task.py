@@ -17,11 +17,10 @@ torch.Size([2])
 """
 from __future__ import annotations
 
-import math
 import torch
 
-from .tasks import Batch, HeldDataTask, _built_in, digest
-from .validate import check, check_choice, check_positive, is_int, is_number
+from .tasks import Batch, HeldDataTask, _built_in, check_subtask_weights, digest
+from .validate import check, check_choice, check_positive, is_int
 
 LOSSES = ("mse", "ce")
 
@@ -77,10 +76,7 @@ class DataTask(HeldDataTask):
         if subtask_weights is None:
             weights = tuple((counts / n).tolist())
         else:
-            ok = isinstance(subtask_weights, (tuple, list)) and all(is_number(v) for v in subtask_weights)
-            weights = tuple(float(v) for v in subtask_weights) if ok else ()
-            check(ok and len(weights) == K and all(math.isfinite(v) and v >= 0 for v in weights) and sum(weights) > 0,
-                  "subtask_weights", subtask_weights, f"{K} finite numbers ≥ 0, not all 0")
+            weights = check_subtask_weights(subtask_weights, K)
             weights = tuple(v / sum(weights) for v in weights)
         self.x, self.y, self.subtask = x, y, subtask
         self.loss_type, self.names, self.n_classes = loss, names, n_classes

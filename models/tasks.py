@@ -24,7 +24,7 @@ from typing import Callable, ClassVar, Iterator, NamedTuple
 import torch
 
 from .validate import (check, check_bool, check_choice, check_memory, check_number, check_positive,
-                       check_seed)
+                       check_seed, is_number)
 
 
 class Batch(NamedTuple):
@@ -122,6 +122,20 @@ def check_sample(task: "Task", batch, n: int, source: str = "sample", where: str
         lo, hi = int(sub.min()), int(sub.max())
         check(lo >= -1 and hi < K, f"{where}.subtask", f"values in [{lo}, {hi}]", rule)
     return batch
+
+
+def check_subtask_weights(weights, K: int) -> tuple[float, ...]:
+    """``weights`` of ``K`` subtasks as floats: finite numbers ≥ 0, not all 0 (refused naming
+    ``subtask_weights`` otherwise).
+
+    >>> check_subtask_weights([3, 1], 2)
+    (3.0, 1.0)
+    """
+    ok = isinstance(weights, (tuple, list)) and all(is_number(v) for v in weights)
+    w = tuple(float(v) for v in weights) if ok else ()
+    check(ok and len(w) == K and all(math.isfinite(v) and v >= 0 for v in w) and sum(w) > 0,
+          "subtask_weights", weights, f"{K} finite numbers ≥ 0, not all 0")
+    return w
 
 
 def digest(tensors: dict[str, torch.Tensor]) -> str:

@@ -24,12 +24,10 @@ torch.Size([2])
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
-from .tasks import Batch, HeldDataTask, _built_in, digest
-from .validate import check, check_positive, is_int, is_number
+from .tasks import Batch, HeldDataTask, _built_in, check_subtask_weights, digest
+from .validate import check, check_positive, is_int
 
 TENSORS = ("tokens", "lengths", "subtask", "counted")
 
@@ -132,13 +130,7 @@ class TokenTask(HeldDataTask):
             check(len(names) == K and len(set(names)) == K and all(isinstance(n, str) for n in names), "names",
                   names, f"{K} distinct strings")
         self.names = names
-        if subtask_weights is not None:
-            ok = isinstance(subtask_weights, (tuple, list)) and all(is_number(v) for v in subtask_weights)
-            w = tuple(float(v) for v in subtask_weights) if ok else ()
-            check(ok and len(w) == K and all(v >= 0 and math.isfinite(v) for v in w) and sum(w) > 0,
-                  "subtask_weights", subtask_weights, f"{K} finite numbers ≥ 0, not all 0")
-            subtask_weights = w
-        self.subtask_weights = subtask_weights
+        self.subtask_weights = None if subtask_weights is None else check_subtask_weights(subtask_weights, K)
         top = max(int(self.tokens.max()), pad_id)
         if d_vocab is not None:
             check(is_int(d_vocab) and d_vocab > top, "d_vocab", d_vocab,
