@@ -68,9 +68,10 @@ def import_user_code(specs: list[str], option: str = "--import") -> None:
 
     for spec in specs:
         path = Path(spec)
+        if spec.endswith(".py"):
+            check(path.is_file(), option, spec, "an existing .py file or an importable module name")
         try:
             if spec.endswith(".py"):
-                check(path.is_file(), option, spec, "an existing .py file or an importable module name")
                 name = f"interp_user_{path.stem}"
                 module_spec = importlib.util.spec_from_file_location(name, path)
                 module = importlib.util.module_from_spec(module_spec)
@@ -80,9 +81,7 @@ def import_user_code(specs: list[str], option: str = "--import") -> None:
                 if "" not in sys.path and str(Path.cwd()) not in sys.path:
                     sys.path.insert(0, str(Path.cwd()))
                 importlib.import_module(spec)
-        except ValueError:
-            raise
-        except Exception as e:  # noqa: BLE001 - the user's code may raise anything; name it
+        except Exception as e:  # noqa: BLE001 - the user's code may raise anything (a ValueError too); name it
             raise ValueError(f"{option}={spec!r} is not allowed: expected code that imports "
                              f"({type(e).__name__}: {e})") from None
 
