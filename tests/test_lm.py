@@ -125,13 +125,10 @@ def test_cli_on_a_llama_folder_prints_a_task_summary_not_token_ids(folders, tmp_
 # -------------------------------------------------------------------------------------------
 # SmolLM2-135M, the real pretrained model
 # -------------------------------------------------------------------------------------------
-from conftest import needs_smollm2  # noqa: E402
-
 CODE = "def add(a, b):\n    return a + b\n\n\ndef square(x):\n    return x * x\n"
 PROSE = "The cat sat on the mat. The sun was warm, and the garden was quiet in the afternoon."
 
 
-@needs_smollm2
 def test_smollm2_end_to_end(smollm2):
     bridge = smollm2
     assert bridge.cfg.n_layers == 30 and bridge.cfg.d_mlp == 1536
@@ -170,7 +167,6 @@ def test_smollm2_end_to_end(smollm2):
     assert np.allclose(alloc.scores[s][j], ((ablated - base) / base).numpy(), rtol=1e-3, atol=1e-6)
 
 
-@needs_smollm2
 def test_the_smollm2_figure_runs_whole_at_toy_size(tmp_path, smollm2, monkeypatch):
     """The study of ``interp.figures.lm_resources`` at toy size, on the session's SmolLM2."""
     import interp.bridge
