@@ -145,14 +145,6 @@ def eval_pieces(model: nn.Module, task: Task | None, inputs: Any, n_samples: int
     return pieces
 
 
-def subtask_counts(batch: Batch, n_subtasks: int) -> torch.Tensor:
-    """How many samples of ``batch`` serve each subtask, ``[K]`` float64 (id -1 serves all)."""
-    s = batch.subtask.reshape(-1).cpu()
-    every = (s < 0).sum()
-    own = torch.bincount(s[s >= 0], minlength=n_subtasks)[:n_subtasks] if (s >= 0).any() else torch.zeros(n_subtasks)
-    return (own + every).to(torch.float64)
-
-
 def per_sample_subtasks(batch: Batch) -> bool:
     """True when every sample belongs to one subtask (so a sample's activations only reach
     that subtask's loss)."""

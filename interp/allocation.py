@@ -48,17 +48,20 @@ from torch import nn
 import probes
 from models.atomic import write_text
 from models.tasks import Task
-from models.validate import check, check_bool, check_number, check_seed, is_int
+from models.validate import check, check_bool, check_number, check_seed, is_int, is_number
 
 from ._common import (check_n_samples, check_piece_memory, check_task, eval_pieces, failed_members, input_groups,
-                      mlp_weights, subtask_counts)
+                      mlp_weights)
 from .neurons import live_mask, live_rule_for
 from .scorers import SCORERS, ScoreContext, _bar, check_options, output_of, scorer
+from .uncertainty import bh_cutoff, count_interval, serve_pvalues
 
 METHODS = ("auto", *sorted(SCORERS))
 """The built-in methods (``interp.scorers.SCORERS`` holds these and any registered later)."""
 DEFAULT_THRESHOLDS = {name: s.default_threshold for name, s in SCORERS.items()}
 SHARED, UNALLOCATED = "shared", "unallocated"
+FDR = 0.05
+"""Default false-discovery rate of the decisions "neuron serves subtask" (when scores have errors)."""
 ABLATION_LIMIT = 4096
 """``auto`` ablates every live neuron exactly up to this many, and runs ``verified`` beyond."""
 BATCH_TOKENS = 512
@@ -84,6 +87,13 @@ class Allocation:
     the whole ensemble). ``failed``: ensemble member -> what went wrong (failed in training,
     or NaN/inf activations or losses); a failed member has no live neurons, NaN losses, and
     NaN counts (``counts()``, ``n_live``, ...), never 0.
+
+    Uncertainty (``ablation``, ``attribution``, ``verified``): ``stderr [(M,) n, K]`` holds each
+    score's standard error over the evaluation samples and ``units [n]`` the counted units
+    (tokens, or samples) each exact score used. A neuron then serves subtask k only when its
+    score exceeds the threshold by more than chance allows: Benjamini-Hochberg at
+    false-discovery rate ``fdr`` (0.05) over every live (neuron, subtask) pair; ``fdr=None``
+    decides by the point estimate alone. ``count_intervals()`` gives each count an interval.
     """
 
     method: str
@@ -103,6 +113,9 @@ class Allocation:
     n_members: int | None = None
     exact: dict[str, np.ndarray] | None = None
     failed: dict[int, str] = field(default_factory=dict)
+    stderr: dict[str, np.ndarray] | None = None
+    units: dict[str, np.ndarray] | None = None
+    fdr: float | None = FDR
 
     # -- an ensemble is a sequence of members ------------------------------------------
     def __len__(self) -> int:
@@ -116,7 +129,7 @@ class Allocation:
         i = int(i) % self.n_members
         pick = lambda d: None if d is None else {s: d[s][i] for s in self.sites}  # noqa: E731
         return replace(self, live=pick(self.live), variance=pick(self.variance), scores=pick(self.scores),
-                       exact=pick(self.exact), losses=self.losses[i], member=i, n_members=None,
+                       exact=pick(self.exact), stderr=pick(self.stderr), losses=self.losses[i], member=i, n_members=None,
                        failed={i: self.failed[i]} if i in self.failed else {})
 
     def __iter__(self):
@@ -127,9 +140,14 @@ class Allocation:
               f"a single model's allocation for {what}: take one member with alloc[i]")
 
     def rethreshold(self, threshold: float | None = None, dominance: float | None = None,
-                    live_threshold: float | None = None, live_rule: str | None = None) -> "Allocation":
-        """The same scores under other thresholds or live rule (no model needed)."""
+                    live_threshold: float | None = None, live_rule: str | None = None,
+                    fdr: float | None | str = "same") -> "Allocation":
+        """The same scores under other thresholds, live rule or false-discovery rate (``fdr``:
+        a rate in (0, 1), or None to decide by the point estimates; no model needed)."""
         changes = {}
+        if fdr != "same":
+            check(fdr is None or (is_number(fdr) and 0 < fdr < 1), "fdr", fdr, "None or a rate in (0, 1)")
+            changes["fdr"] = None if fdr is None else float(fdr)
         if threshold is not None:
             check_number("threshold", threshold)
             changes["threshold"] = float(threshold)
@@ -157,12 +175,38 @@ class Allocation:
         check(site in self.sites, "site", site, f"one of {list(self.sites)}")
         return site
 
-    def assigned(self, site: str) -> np.ndarray:
-        """Which subtasks each neuron serves, ``bool [(M,) n, K]``."""
-        site = self._site(site)
+    def _point(self, site: str) -> np.ndarray:
         s = self.scores[site]
         top = s.max(-1, keepdims=True) if s.shape[-1] else np.zeros((*s.shape[:-1], 1))
         return self.live[site][..., None] & (s >= self.threshold) & (s >= self.dominance * top)
+
+    def _tested(self) -> bool:
+        return self.stderr is not None and self.fdr is not None
+
+    def _cutoff(self) -> np.ndarray:
+        """The Benjamini-Hochberg p-value cut-off over every live (neuron, subtask) pair, per
+        member ``[(M,)]`` (computed once)."""
+        cached = self.__dict__.get("_bh")
+        if cached is None:
+            p = [np.where(self.live[s][..., None], serve_pvalues(self.scores[s], self.stderr[s], self.threshold),
+                          np.nan) for s in self.sites]
+            flat = np.concatenate([x.reshape(*x.shape[:-2], -1) for x in p], -1)   # [(M,) pairs]
+            rows = flat.reshape(-1, flat.shape[-1])
+            cached = np.array([bh_cutoff(r[np.isfinite(r)], self.fdr) for r in rows]).reshape(flat.shape[:-1])
+            object.__setattr__(self, "_bh", cached)
+        return cached
+
+    def assigned(self, site: str) -> np.ndarray:
+        """Which subtasks each neuron serves, ``bool [(M,) n, K]``: live, score at least the
+        threshold and ``dominance`` of its largest, and (with standard errors) significantly
+        above the threshold under the false-discovery control."""
+        site = self._site(site)
+        point = self._point(site)
+        if not self._tested():
+            return point
+        p = serve_pvalues(self.scores[site], self.stderr[site], self.threshold)
+        cut = np.asarray(self._cutoff())
+        return point & (p <= cut[..., None, None])
 
     def assignment(self, site: str) -> list:
         """Per neuron: its subtask's name, ``"shared"`` or ``"unallocated"`` (a list per member
@@ -211,6 +255,41 @@ class Allocation:
             return a.sum(-2)  # [(M,) K]
         tot = sum(at(s) for s in self.sites)
         return {name: self._counted(tot[..., k]) for k, name in enumerate(self.subtasks)}
+
+    def count_intervals(self, confidence: float = 0.95) -> dict[str, Any]:
+        """Per subtask, an interval ``(low, high)`` for the number of neurons serving it (for an
+        ensemble, a list over members). Each measured neuron serves with probability
+        ``Φ((score − threshold)/SE)`` (among the live ones whose score is at least ``dominance``
+        of their largest); the count's spread is that of a sum of such coin flips
+        (``interp.uncertainty.count_interval``). For ``verified``, only the exactly measured
+        neurons enter it and the sampling bound on serving neurons left unverified
+        (``notes["missed_upper_95_by_subtask"]``) widens its top. Without standard errors the
+        interval is the count itself."""
+        check(is_number(confidence) and 0 < confidence < 1, "confidence", confidence, "a number in (0, 1)")
+        if self.n_members is not None:
+            per = [m.count_intervals(confidence) for m in self]
+            return {k: [p[k] for p in per] for k in self.subtasks}
+        if self.failed:
+            return {k: (math.nan, math.nan) for k in self.subtasks}
+        counts = self.counts()
+        if self.stderr is None:
+            return {k: (v, v) for k, v in counts.items()}
+        verified = self.method == "verified" and self.exact is not None
+        extra = (self.notes.get("missed_upper_95_by_subtask") or {}) if verified else {}
+        out = {}
+        for k, name in enumerate(self.subtasks):
+            sc, se = [], []
+            for s in self.sites:
+                x = self.scores[s]
+                top = x.max(-1, keepdims=True) if x.shape[-1] else np.zeros((*x.shape[:-1], 1))
+                mask = self.live[s] & (x[:, k] >= self.dominance * top[:, 0])
+                if verified:
+                    mask &= self.exact[s]
+                sc.append(x[mask, k])
+                se.append(self.stderr[s][mask, k])
+            out[name] = count_interval(np.concatenate(sc), np.concatenate(se), self.threshold, confidence,
+                                       float(extra.get(name, 0.0)))
+        return out
 
     @property
     def n_live(self):
@@ -264,7 +343,7 @@ class Allocation:
         """JSON-ready: the settings, counts, per-layer table and (``per_neuron``) the
         per-neuron arrays; an ensemble's members under ``members``."""
         head = {"method": self.method, "subtasks": list(self.subtasks), "sites": list(self.sites),
-                "threshold": self.threshold, "dominance": self.dominance, "live_rule": self.live_rule,
+                "threshold": self.threshold, "dominance": self.dominance, "fdr": self.fdr, "live_rule": self.live_rule,
                 "live_threshold": self.live_threshold, "n_samples": self.n_samples, "notes": self.notes}
         if self.n_members is not None:
             return {**head, "n_members": self.n_members, "members": [m.to_dict(per_neuron) for m in self]}
@@ -272,11 +351,15 @@ class Allocation:
         out = {**head, "member": self.member, "failed": self.failed.get(self.member) if self.failed else None,
                "losses": [None if not np.isfinite(v) else float(v) for v in self.losses],
                "counts": {k: number(v) for k, v in self.counts().items()},
+               "count_intervals": {k: [number(x) for x in v] for k, v in self.count_intervals().items()},
                "by_layer": {s: {k: number(v) for k, v in r.items()} for s, r in self.by_layer().items()}}
         if per_neuron:
             out["neurons"] = {s: {"live": self.live[s].tolist(), "variance": self.variance[s].tolist(),
                                   "scores": self.scores[s].tolist(), "assignment": self.assignment(s),
-                                  **({"exact": self.exact[s].tolist()} if self.exact is not None else {})}
+                                  **({"exact": self.exact[s].tolist()} if self.exact is not None else {}),
+                                  **({"stderr": np.where(np.isfinite(self.stderr[s]), self.stderr[s], -1.0).tolist()}
+                                     if self.stderr is not None else {}),
+                                  **({"units": self.units[s].tolist()} if self.units is not None else {})}
                               for s in self.sites}
         return out
 
@@ -288,13 +371,17 @@ class Allocation:
                 s: np.stack([getattr(m, f)[s] for m in members]) for s in members[0].sites}
             failed = {i: m.failed[m.member] for i, m in enumerate(members) if m.failed}
             return replace(members[0], live=stack("live"), variance=stack("variance"), scores=stack("scores"),
-                           exact=stack("exact"), losses=np.stack([m.losses for m in members]), member=None,
+                           exact=stack("exact"), stderr=stack("stderr"), losses=np.stack([m.losses for m in members]), member=None,
                            n_members=len(members), failed=failed)
         sites = tuple(d["sites"])
         k = len(d["subtasks"])
         check("neurons" in d, "allocation", "a summary without per-neuron arrays",
               "a to_dict(per_neuron=True) dictionary")
         has_exact = all("exact" in d["neurons"][s] for s in sites)
+        has = lambda key: all(key in d["neurons"][s] for s in sites)  # noqa: E731
+        # an infinite standard error (fewer than two samples) is written as -1
+        se = lambda s: np.where(np.asarray(d["neurons"][s]["stderr"], dtype=float).reshape(-1, k) < 0, np.inf,  # noqa: E731
+                                np.asarray(d["neurons"][s]["stderr"], dtype=float).reshape(-1, k))
         return cls(method=d["method"], subtasks=tuple(d["subtasks"]), sites=sites,
                    live={s: np.asarray(d["neurons"][s]["live"], dtype=bool) for s in sites},
                    variance={s: np.asarray(d["neurons"][s]["variance"], dtype=float) for s in sites},
@@ -304,7 +391,10 @@ class Allocation:
                    n_samples=int(d["n_samples"]), member=d.get("member"), dominance=float(d.get("dominance", 0.0)),
                    notes=dict(d.get("notes", {})), live_rule=d.get("live_rule", "absolute"),
                    exact={s: np.asarray(d["neurons"][s]["exact"], dtype=bool) for s in sites} if has_exact else None,
-                   failed={d.get("member"): d["failed"]} if d.get("failed") else {})
+                   failed={d.get("member"): d["failed"]} if d.get("failed") else {},
+                   stderr={s: se(s) for s in sites} if has("stderr") else None,
+                   units={s: np.asarray(d["neurons"][s]["units"], dtype=float) for s in sites} if has("units") else None,
+                   fdr=d.get("fdr"))
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The ``to_dict`` as JSON text; also written to ``path`` when given."""
@@ -343,6 +433,11 @@ class Allocation:
         if self.failed:
             title += f" FAILED: {next(iter(self.failed.values()))}"
         lines = [title, fmt(head), fmt(["-" * w for w in widths]), *map(fmt, rows)]
+        if self.stderr is not None and not self.failed:
+            iv = self.count_intervals()
+            decided = f"decided at false-discovery rate {self.fdr:g}" if self.fdr is not None else "point estimates"
+            lines.append(f"neurons serving each subtask ({decided}), and a 95% interval for how many truly do: " +
+                         ", ".join(f"{k} {v} [{iv[k][0]}, {iv[k][1]}]" for k, v in self.counts().items()))
         v = self.notes.get("missed_upper_95")
         if v is not None:
             lines.append(f"verified by exact ablation: {self.notes['n_candidates']} top candidates of the "
@@ -388,7 +483,7 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
              sites: str | Sequence[str] | None = None, threshold: float | None = None, dominance: float = 0.1,
              live_rule: str = "auto", live_threshold: float = 1e-3, n_samples: int = 4096, seed: int = 0,
              batch_size: int | None = None, batch_tokens: int = BATCH_TOKENS, max_elements: int = 2**24,
-             progress: bool = True, options: dict | None = None) -> Allocation:
+             progress: bool = True, options: dict | None = None, fdr: float | None = FDR) -> Allocation:
     """Account for the neurons of ``model`` on ``task``: live or not, a score per subtask, an
     assignment (see the module docs for the methods, thresholds and live rules).
 
@@ -402,7 +497,8 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
     subtasks a live neuron serves; ``Allocation.rethreshold`` changes them afterwards.
     ``progress`` shows a bar on passes that take more than two seconds; ``options`` go to
     the scorer (e.g. ``{"candidates": 0.1, "sample": 256}`` for ``verified``).
-    ``max_elements`` bounds the side-by-side ablation batches. An ensemble
+    ``max_elements`` bounds the side-by-side ablation batches. ``fdr``: the false-discovery
+    rate of the decisions "serves k" where scores carry standard errors (None: point estimates). An ensemble
     (``models.Ensemble``) gives one ``Allocation`` with a member axis, a sequence of members.
 
     >>> import models, interp
@@ -423,6 +519,7 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
           "None (pieces of batch_tokens tokens) or an integer ≥ 1")
     check(is_int(batch_tokens) and batch_tokens >= 1, "batch_tokens", batch_tokens, "an integer ≥ 1")
     check(options is None or isinstance(options, dict), "options", options, "None or a dict of scorer settings")
+    check(fdr is None or (is_number(fdr) and 0 < fdr < 1), "fdr", fdr, "None or a rate in (0, 1)")
     check_options(method, options or {})
     check_seed("seed", seed)
     check_bool("progress", progress)
@@ -477,13 +574,19 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
     for s in names:
         scores[s][list(failed)] = 0.0
     exact = None if result.exact is None else {s: result.exact[s].numpy().astype(bool) for s in names}
+    stderr = None if result.stderr is None else {s: result.stderr[s].double().numpy().copy() for s in names}
+    if stderr is not None:
+        for s in names:
+            stderr[s][np.isnan(stderr[s])] = np.inf
+            stderr[s][list(failed)] = np.inf
+    units = None if result.units is None else {s: result.units[s].double().numpy() for s in names}
     return Allocation(method=method, subtasks=tuple(columns), sites=tuple(names),
                       live={s: live[s].numpy().astype(bool) for s in names},
                       variance={s: base["var"][s].numpy() for s in names}, scores=scores,
                       threshold=float(threshold), live_threshold=float(live_threshold),
                       losses=losses.numpy(), n_samples=int(base["n_samples"]), member=None,
                       dominance=float(dominance), notes=notes, live_rule=rule, n_members=members, exact=exact,
-                      failed=failed)
+                      failed=failed, stderr=stderr, units=units, fdr=fdr)
 
 
 def _tokens_per_sample(inputs) -> int:
@@ -533,9 +636,9 @@ def _base_pass(model, task, pieces, names, members, intermediates, progress: boo
                 q = task.intermediates(batch.x)
                 current["q"] = torch.stack([q[name].reshape(batch.x.shape[0]) for name in intermediates], -1)
             pred = output_of(model(batch.x))
-            w = subtask_counts(batch, K)
-            loss_sum += task.subtask_losses(pred, batch).detach().double().cpu() * w
-            weight_sum += w
+            losses, w = task.sample_losses(pred, batch, len(lead))
+            loss_sum += losses.detach().double().sum(-2).cpu()
+            weight_sum += w.double().sum(0).cpu()
             n += batch.x.shape[0]
             bar.update(1)
     failed: dict[int, str] = {}
@@ -543,7 +646,7 @@ def _base_pass(model, task, pieces, names, members, intermediates, progress: boo
         check(s in acc, "sites", s, "a site the forward pass runs through (this one never fired)")
         bad = probes.nonfinite_members(torch.stack([acc[s].mean, acc[s].m2], -2), members)
         probes.flag_nonfinite("activations", {m: f"NaN/inf at site {s}" for m in bad}, members, failed)
-    losses = loss_sum / weight_sum.clamp_min(1)
+    losses = loss_sum / weight_sum.clamp_min(1e-300)
     bad = probes.nonfinite_members(losses, members)
     probes.flag_nonfinite("losses", {m: f"NaN/inf subtask losses {losses[m].tolist() if members else losses.tolist()} "
                                         f"(the model's outputs hold NaN/inf)" for m in bad}, members, failed)

@@ -33,16 +33,18 @@ import torch
 from torch import nn
 
 import probes
+import probes.cuts
 from models.tasks import Task
 from models.validate import check, is_number
 
-from ._common import input_groups, mlp_weights, per_sample_subtasks, subtask_counts
+from ._common import input_groups, mlp_weights, per_sample_subtasks
+from .uncertainty import Deltas
 
 
 @dataclass(frozen=True)
 class ScoreContext:
     """What a scorer may read. ``base``: the first pass's ``mean``/``var`` per site ``[(M,) n]``,
-    ``losses [(M,) K]``, ``weight_sum [K]`` (samples per subtask), ``cross`` (probe
+    ``losses [(M,) K]``, ``weight_sum [K]`` (counted units per subtask: tokens, or samples), ``cross`` (probe
     correlations) and ``n_samples``; ``live``: site -> ``bool [(M,) n]``; ``members``: the
     ensemble size or None; ``options``: scorer-specific settings from ``allocate(options=...)``."""
 
@@ -65,12 +67,17 @@ class ScoreContext:
 class Scores:
     """A scorer's answer: ``scores`` site -> ``[(M,) n, K]``; ``columns`` (None: the task's
     subtasks); ``exact`` site -> ``bool [(M,) n]`` where a score was measured exactly (None:
-    all or none, as the method says); ``notes``: anything to record in the result."""
+    all or none, as the method says); ``notes``: anything to record in the result;
+    ``stderr`` site -> ``[(M,) n, K]``, each score's standard error over the samples (None:
+    not measured); ``units`` site -> ``[n]``, the counted units (tokens or samples) each
+    exact score was measured on."""
 
     scores: dict[str, torch.Tensor]
     columns: tuple[str, ...] | None = None
     exact: dict[str, torch.Tensor] | None = None
     notes: dict = field(default_factory=dict)
+    stderr: dict[str, torch.Tensor] | None = None
+    units: dict[str, torch.Tensor] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,10 @@ def _count(v) -> bool:
 OPTION_RULES = {"attribution": (lambda v: v in ("signed", "magnitude"), "'signed' or 'magnitude'"),
                 "candidates": (_share, "a share in (0, 1]"),
                 "sample": (_count, "an integer ≥ 0"),
-                "min_candidates": (_count, "an integer ≥ 0")}
+                "min_candidates": (_count, "an integer ≥ 0"),
+                "budget": (lambda v: v is None or (is_number(v) and v > 0),
+                           "None (no limit) or a number > 0 of passes over the evaluation set"),
+                "seconds": (lambda v: v is None or (is_number(v) and v > 0), "None or a number of seconds > 0")}
 """The built-in scorers' settings and what each allows."""
 
 
@@ -158,12 +168,35 @@ def output_of(out) -> torch.Tensor:
     return out.logits if hasattr(out, "logits") else out
 
 
-def relative(delta: torch.Tensor, base: dict) -> torch.Tensor:
-    """Loss changes summed with weights ``[..., n, K]`` -> mean change relative to each
-    subtask's loss."""
-    mean = delta / base["weight_sum"].clamp_min(1)
-    loss = base["losses"].unsqueeze(-2)  # [(M,) 1, K]
-    return mean / loss.clamp_min(1e-30)
+def sample_size(batch) -> int:
+    """What one pass over ``batch`` costs, in positions: a token task's sample counts its
+    length, any other sample one."""
+    x = batch.x
+    return int(x.shape[0] * x.shape[1]) if x.dim() == 2 and not x.is_floating_point() else int(x.shape[0])
+
+
+class Meter:
+    """The work of exact ablation in passes over the evaluation set (a neuron measured on every
+    sample by running every block counts 1; one of block l of L blocks counts (L−l)/L), and
+    seconds. ``spent`` once either limit (None: none) is reached."""
+
+    def __init__(self, total: int, passes: float | None = None, seconds: float | None = None):
+        import time
+
+        self.total, self.limit, self.seconds = max(total, 1), passes, seconds
+        self.passes, self.start, self._clock = 0.0, time.perf_counter(), time.perf_counter
+
+    def charge(self, size: int, share: float) -> None:
+        self.passes += size * share / self.total
+
+    @property
+    def elapsed(self) -> float:
+        return self._clock() - self.start
+
+    @property
+    def spent(self) -> bool:
+        return (self.limit is not None and self.passes >= self.limit) or \
+            (self.seconds is not None and self.elapsed >= self.seconds)
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,45 +209,75 @@ def _split(act: torch.Tensor, members: int | None, copies: int) -> torch.Tensor:
     return act.reshape(*act.shape[:ax], copies, b, *act.shape[ax + 1:])
 
 
-def ablation_deltas(ctx: ScoreContext, ids: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-    """Exact mean-ablation scores ``[(M,) n, K]`` of the neurons ``ids[site]`` (default: the
-    live ones; the others score 0), one forward pass per neuron and piece, the copies of a
-    piece run side by side in chunks bounded by ``ctx.max_elements``."""
-    model, task, pieces, members = ctx.model, ctx.task, ctx.pieces, ctx.members
+def exact_ablation(ctx: ScoreContext, ids: dict[str, torch.Tensor], *, pieces=None,
+                   stats: dict[str, Deltas] | None = None, meter: Meter | None = None,
+                   skip: bool = True) -> dict[str, Deltas]:
+    """Mean-ablate each neuron ``ids[site]`` in turn over ``pieces`` (default ``ctx.pieces``)
+    and add its per-sample loss changes to ``stats[site]`` (new ones by default). Per piece, one
+    normal pass records the input of each block holding a site; then each chunk of neurons of
+    one site runs side by side (``ctx.max_elements`` bounds a chunk) from that block on
+    (``probes.cuts``), or, at a zoo MLP's last hidden layer, through its linear read-out alone.
+    ``skip=False`` runs the whole model for each chunk (the reference). ``meter`` counts the
+    work and stops it when spent."""
+    model, task, members = ctx.model, ctx.task, ctx.members
     K = len(task.subtasks)
     lead = (members,) if members is not None else ()
-    sizes = {}
-    with torch.no_grad(), probes.attached(model, ctx.sites, lambda s, a: sizes.__setitem__(s, a.numel())):
-        per_copy = output_of(model(pieces[0].x)).numel()
-    per_copy = max(per_copy, *sizes.values()) * 4
-    chunk = max(1, min(512, ctx.max_elements // max(per_copy, 1)))
+    pieces = ctx.pieces if pieces is None else pieces
+    if stats is None:
+        stats = {s: Deltas(lead, ctx.base["mean"][s].shape[-1], K) for s in ctx.sites}
+    sites = [s for s in ctx.sites if ids.get(s) is not None and ids[s].numel()]
+    if not sites:
+        return stats
+    cut = probes.cuts.block_list(model, sites) if skip else None
     readout = _linear_readout(model)
-    if ids is None:
-        ids = {s: (ctx.live[s] if members is None else ctx.live[s].any(0)).nonzero().flatten() for s in ctx.sites}
-    total = sum(math.ceil(ids[s].numel() / chunk) for s in ctx.sites) * len(pieces)
-    out = {}
-    with _bar(total, "ablation", ctx.progress) as bar:
-        for site in ctx.sites:
-            mu = ctx.base["mean"][site].float()  # [(M,) d]
-            delta = torch.zeros(*lead, mu.shape[-1], K, dtype=torch.float64)
-            for batch in pieces:
-                if ids[site].numel() == 0:
-                    continue
-                w = subtask_counts(batch, K)
-                kept = {}
-                with torch.no_grad(), probes.attached(model, [site], lambda s, a: kept.__setitem__(s, a)):
-                    pred = output_of(model(batch.x))
-                base_b = task.subtask_losses(pred, batch).double().cpu()  # [(M,) K]
+    chunk = None
+    with _bar(len(pieces) * sum(ids[s].numel() for s in sites), "ablation", ctx.progress) as bar:
+        for batch in pieces:
+            if meter is not None and meter.spent:
+                break
+            kept = {}
+            keep = [readout[0]] if readout is not None and readout[0] in sites else []
+            with torch.no_grad(), probes.attached(model, keep, lambda s, a: kept.__setitem__(s, a)):
+                if cut is not None:
+                    out, streams = probes.cuts.capture_inputs(cut, model, batch.x, [cut.index[s] for s in sites])
+                else:
+                    out, streams = model(batch.x), {}
+            pred = output_of(out)
+            if chunk is None:
+                biggest = max([pred.numel(), *(4 * t.numel() for t in streams.values())])
+                chunk = max(1, min(512, ctx.max_elements // max(2 * biggest, 1)))
+            base_l, w = task.sample_losses(pred, batch, len(lead))     # [(M,) B, K], [B, K]
+            size = sample_size(batch)
+            for site in sites:
+                mu = ctx.base["mean"][site].float()  # [(M,) d]
                 for part in ids[site].split(chunk):
+                    if meter is not None and meter.spent:
+                        break
                     if readout is not None and site == readout[0]:
-                        ablated = _ablate_readout(pred, kept[site], mu, readout[1], part, members)
+                        ablated, share = _ablate_readout(pred, kept[site], mu, readout[1], part, members), 0.0
+                    elif cut is not None:
+                        l = cut.index[site]
+                        with probes.cuts.resumed(cut, l, streams[l], copies=part.numel()):
+                            ablated = _ablate_forward(model, batch.x, site, mu, part, members)
+                        share = (len(cut.blocks) - l) / len(cut.blocks)
                     else:
-                        ablated = _ablate_forward(model, batch.x, site, mu, part, members)
-                    losses = task.subtask_losses(ablated, batch).double().cpu()  # [(M,) J, K]
-                    delta[..., part, :] += (losses - base_b.unsqueeze(-2)) * w
-                    bar.update(1)
-            out[site] = relative(delta, ctx.base)
-    return out
+                        ablated, share = _ablate_forward(model, batch.x, site, mu, part, members), 1.0
+                    losses, _ = task.sample_losses(ablated, batch, len(lead) + 1)   # [(M,) J, B, K]
+                    stats[site].add(part, losses - base_l.unsqueeze(-3), base_l, w)
+                    if meter is not None:
+                        meter.charge(size * part.numel(), share)
+                    bar.update(part.numel())
+    return stats
+
+
+def ablation_deltas(ctx: ScoreContext, ids: dict[str, torch.Tensor] | None = None,
+                    skip: bool = True) -> dict[str, torch.Tensor]:
+    """Exact mean-ablation scores ``[(M,) n, K]`` of the neurons ``ids[site]`` (default: the
+    live ones; the others score 0) over every piece (see ``exact_ablation``)."""
+    if ids is None:
+        ids = {s: (ctx.live[s] if ctx.members is None else ctx.live[s].any(0)).nonzero().flatten() for s in ctx.sites}
+    stats = exact_ablation(ctx, ids, skip=skip)
+    return {s: stats[s].score() for s in ctx.sites}
 
 
 def _linear_readout(model) -> tuple[str, torch.Tensor] | None:
@@ -251,34 +314,39 @@ def _ablate_forward(model, x, site, mu, ids, members) -> torch.Tensor:
         v = mu.reshape(*lead, 1, *([1] * (extra + 1)), d).to(a.device, a.dtype)
         return (a * (1 - m) + v * m).reshape(act.shape)
 
-    xr = repeat(x, "b ... -> (j b) ...", j=J)
+    xr = repeat(x, "b ... -> (j b) ...", j=J) if J > 1 else x
     with torch.no_grad(), probes.attached(model, [site], swap):
         return _split(output_of(model(xr)), members, J)
 
 
 @register_scorer("ablation", 0.01, "mean-ablation loss change / subtask loss (exact)", options=())
 def ablation_scorer(ctx: ScoreContext) -> Scores:
-    scores = ablation_deltas(ctx)
-    return Scores(scores, exact={s: ctx.live[s].clone() for s in ctx.sites})
+    ids = {s: (ctx.live[s] if ctx.members is None else ctx.live[s].any(0)).nonzero().flatten() for s in ctx.sites}
+    stats = exact_ablation(ctx, ids)
+    return Scores({s: stats[s].score() for s in ctx.sites},
+                  exact={s: ctx.live[s].clone() for s in ctx.sites},
+                  stderr={s: stats[s].stderr() for s in ctx.sites},
+                  units={s: stats[s].units.clone() for s in ctx.sites})
 
 
 # --------------------------------------------------------------------------------------------
 # attribution
 # --------------------------------------------------------------------------------------------
-def attribution_sums(ctx: ScoreContext) -> dict[str, dict[str, torch.Tensor]]:
+def attribution_sums(ctx: ScoreContext, pieces=None) -> dict[str, dict[str, torch.Tensor]]:
     """Per site, first-order estimates ``[(M,) n, K]`` of the mean-ablation loss change
-    relative to each subtask's loss: ``signed`` (``Σ g·(mean − a)``, the estimate) and
-    ``magnitude`` (``Σ |g·(mean − a)|`` over samples and positions, an upper bound on any
-    cancellation, used to rank candidates). One backward pass per piece when every sample
-    belongs to one subtask, else one per subtask."""
+    relative to each subtask's loss: ``signed`` (``Σ g·(mean − a)``, the estimate), its
+    ``stderr`` over samples, and ``magnitude`` (``Σ |g·(mean − a)|`` over samples and
+    positions, an upper bound on any cancellation, used to rank candidates). One backward pass
+    per piece when every sample belongs to one subtask, else one per subtask."""
     model, task, members = ctx.model, ctx.task, ctx.members
     K = len(task.subtasks)
     lead = (members,) if members is not None else ()
+    pieces = ctx.pieces if pieces is None else pieces
     mu = {s: ctx.base["mean"][s] for s in ctx.sites}
-    signed = {s: torch.zeros(*lead, mu[s].shape[-1], K, dtype=torch.float64) for s in ctx.sites}
-    mag = {s: torch.zeros_like(signed[s]) for s in ctx.sites}
-    with _bar(len(ctx.pieces), "attribution", ctx.progress) as bar:
-        for batch in ctx.pieces:
+    stats = {s: Deltas(lead, mu[s].shape[-1], K) for s in ctx.sites}
+    mag = {s: torch.zeros(*lead, mu[s].shape[-1], K, dtype=torch.float64) for s in ctx.sites}
+    with _bar(len(pieces), "attribution", ctx.progress) as bar:
+        for batch in pieces:
             zeros, acts = {}, {}
 
             def tap(site, act):
@@ -288,8 +356,7 @@ def attribution_sums(ctx: ScoreContext) -> dict[str, dict[str, torch.Tensor]]:
 
             with torch.enable_grad(), probes.attached(model, ctx.sites, tap):
                 pred = output_of(model(batch.x))
-                losses = task.subtask_losses(pred, batch).reshape(-1, K).sum(0)  # members are independent
-                w = subtask_counts(batch, K)
+                losses, w = task.sample_losses(pred, batch, len(lead))   # [(M,) B, K]: sums, so g·δ is a sum's change
                 order = [s for s in ctx.sites if s in zeros]
                 check(len(order) == len(ctx.sites), "sites", ctx.sites, "sites the forward pass runs through")
                 if per_sample_subtasks(batch):
@@ -297,24 +364,27 @@ def attribution_sums(ctx: ScoreContext) -> dict[str, dict[str, torch.Tensor]]:
                     onehot = torch.nn.functional.one_hot(batch.subtask.reshape(-1).cpu(), K).double()  # [B, K]
                     for s, g in zip(order, grads):
                         c, a = _contrib(g, acts[s], mu[s], members)  # [(M,) B, d]
-                        signed[s] += torch.einsum("...bd,bk->...dk", c, onehot) * w
-                        mag[s] += torch.einsum("...bd,bk->...dk", a, onehot) * w
+                        stats[s].add_products(c, onehot, losses.detach(), w)
+                        mag[s] += torch.einsum("...bd,bk->...dk", a, onehot)
                 else:
                     for k in range(K):
-                        grads = torch.autograd.grad(losses[k], [zeros[s] for s in order], retain_graph=k < K - 1,
-                                                    allow_unused=True)
+                        grads = torch.autograd.grad(losses[..., k].sum(), [zeros[s] for s in order],
+                                                    retain_graph=k < K - 1, allow_unused=True)
                         for s, g in zip(order, grads):
                             c, a = _contrib(g, acts[s], mu[s], members)
-                            signed[s][..., k] += c.sum(-2) * w[k]
-                            mag[s][..., k] += a.sum(-2) * w[k]
+                            stats[s].add_column(k, c, losses[..., k].detach(), w[:, k])
+                            mag[s][..., k] += a.sum(-2)
             bar.update(1)
-    return {"signed": {s: relative(signed[s], ctx.base) for s in ctx.sites},
-            "magnitude": {s: relative(mag[s], ctx.base) for s in ctx.sites}}
+    total = (ctx.base["losses"] * ctx.base["weight_sum"]).unsqueeze(-2).clamp_min(1e-300)   # [(M,) 1, K]: Σ L
+    return {"signed": {s: stats[s].score() for s in ctx.sites},
+            "stderr": {s: stats[s].stderr() for s in ctx.sites},
+            "magnitude": {s: mag[s] / total for s in ctx.sites}}
 
 
 def _contrib(g, act, mu, members):
     """``g · (mean − a)`` and its absolute value, summed over positions: ``[(M,) B, d]`` each.
-    The gradient of a mean loss carries its 1/n, so sums over samples are on the loss's scale."""
+    ``g`` is the gradient of the samples' summed losses, so ``c[b]`` is sample b's summed loss
+    change to first order."""
     if g is None:
         g = torch.zeros_like(act)
     lead = 1 if members is not None else 0
@@ -333,7 +403,7 @@ def attribution_scorer(ctx: ScoreContext) -> Scores:
     sums = attribution_sums(ctx)
     kind = ctx.options.get("attribution", "signed")
     check(kind in ("signed", "magnitude"), "options['attribution']", kind, OPTION_RULES["attribution"][1])
-    return Scores(sums[kind], notes={"attribution": kind})
+    return Scores(sums[kind], notes={"attribution": kind}, stderr=sums["stderr"] if kind == "signed" else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -348,23 +418,72 @@ def _upper_bound(hits: int, n: int, confidence: float = 0.95) -> float:
     return 1.0 if hits >= n else float(beta.ppf(confidence, hits + 1, n - hits))
 
 
+ROUNDS = (1 / 8, 1 / 8, 1 / 4, 1 / 2)
+"""Shares of the evaluation samples that sequential verification adds round by round."""
+BUDGET = 6.0
+"""Default work of ``verified``'s exact ablations, in passes over the evaluation set."""
+
+
+def shuffled_rounds(ctx: ScoreContext, shares=ROUNDS) -> list[list]:
+    """The evaluation samples in one random order (``ctx.seed``), cut into rounds holding the
+    ``shares`` of them, each round in pieces of the evaluation's piece size."""
+    from models.tasks import Batch
+
+    parts = list(ctx.pieces)
+    size = max(p.x.shape[0] for p in parts)
+    allx = Batch(*(torch.cat([getattr(p, f) for p in parts]) for f in Batch._fields))
+    n = allx.x.shape[0]
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(ctx.seed)).to(allx.x.device)
+    ends = sorted({min(n, max(1, round(n * c))) for c in np.cumsum(shares)} | {n})
+    rounds, start = [], 0
+    for end in ends:
+        if end <= start:
+            continue
+        idx = order[start:end]
+        rounds.append([Batch(*(t[idx[i:i + size]] for t in allx)) for i in range(0, idx.numel(), size)])
+        start = end
+    return rounds
+
+
+def _undecided(stats: Deltas, rows: torch.Tensor, threshold: float, z: float) -> torch.Tensor:
+    """Of the neurons ``rows``, those for which some subtask's score is within ``z`` standard
+    errors of the threshold (a member axis: in some member)."""
+    score = stats.score()[..., rows, :]
+    se = stats.stderr()[..., rows, :]
+    close = ((score - threshold).abs() < z * se) | ~torch.isfinite(se)
+    close = close.any(-1)
+    while close.dim() > 1:
+        close = close.any(0)
+    return rows[close]
+
+
 @register_scorer("verified", 0.01, "mean-ablation loss change / subtask loss: exact for the attribution "
                                    "screen's candidates and a random sample, estimated for the rest",
-                 options=("candidates", "sample", "min_candidates"))
+                 options=("candidates", "sample", "min_candidates", "budget", "seconds"))
 def verified_scorer(ctx: ScoreContext) -> Scores:
-    """Notes: ``missed_estimate``/``missed_upper_95``: serving neurons among those left
-    unverified (their scores stay first-order estimates), from the random sample, with a
-    one-sided 95% Clopper-Pearson bound; ``misassigned_estimate``/``misassigned_upper_95``:
-    unverified neurons whose estimate assigns otherwise than exact ablation would.
-    ``options``: ``candidates`` (share of live neurons verified in the screen's order,
-    default 0.005, at least ``min_candidates``, 64) and ``sample`` (random non-candidates
-    verified, default 128). On SmolLM2 (46 080 neurons) that is 230 + 128 exact ablations."""
+    """Exact ablation of the screen's top candidates (``candidates``: share of live neurons,
+    default 0.005, at least ``min_candidates``, 64) and of a random ``sample`` of the rest
+    (default 128), sequentially: each round adds a share of the samples (``ROUNDS``: 1/8, 1/8,
+    1/4, 1/2, in a random order) for the neurons still undecided, those whose score is within
+    z standard errors of the threshold for some subtask (z of a two-sided 95% test split over
+    the rounds); the work stops at ``budget`` passes over the evaluation set (default 6) or
+    ``seconds``, in the screen's order, the random sample interleaved. ``units``: the counted
+    units (tokens or samples) each exact score used.
+
+    Notes: ``missed_estimate``/``missed_upper_95`` (and per subtask ``missed_upper_95_by_subtask``):
+    serving neurons among those left unverified, from the random sample, with a one-sided 95%
+    Clopper-Pearson bound; ``misassigned_*``: unverified neurons whose estimate assigns
+    otherwise than exact ablation would; ``passes``, ``seconds``, ``rounds``: the work done."""
+    from scipy.stats import norm
+
     check_options("verified", ctx.options)
     share = float(ctx.options.get("candidates", 0.005))
     n_sample = int(ctx.options.get("sample", 128))
     n_min = int(ctx.options.get("min_candidates", 64))
+    budget = ctx.options.get("budget", BUDGET)
+    seconds = ctx.options.get("seconds")
     sums = attribution_sums(ctx)
-    est, mag = sums["signed"], sums["magnitude"]
+    est, est_se, mag = sums["signed"], sums["stderr"], sums["magnitude"]
     # one flat list of live neurons over sites, ranked by the screen's magnitude
     rows = []
     for i, s in enumerate(ctx.sites):
@@ -380,45 +499,104 @@ def verified_scorer(ctx: ScoreContext) -> Scores:
     g = np.random.default_rng(ctx.seed)
     pick = sorted(g.choice(len(rest), size=min(n_sample, len(rest)), replace=False).tolist()) if rest else []
     sample = [rest[i] for i in pick]
-    ids = {s: [] for s in ctx.sites}
-    for _, i, j in cand + sample:
-        ids[ctx.sites[i]].append(j)
-    exact_scores = ablation_deltas(ctx, {s: torch.tensor(sorted(v), dtype=torch.long) for s, v in ids.items()})
-    scores, exact = {}, {}
+    # the order of the work: candidates by the screen, the random sample spread evenly among them
+    work = _interleave(cand, sample)
+    rounds = shuffled_rounds(ctx)
+    total = sum(sample_size(p) for r in rounds for p in r)
+    meter = Meter(total, seconds=seconds)
+    lead = (ctx.members,) if ctx.members is not None else ()
+    K = len(ctx.task.subtasks)
+    stats = {s: Deltas(lead, est[s].shape[-2], K) for s in ctx.sites}
+    z = float(norm.ppf(1 - 0.05 / (2 * len(rounds))))
+    cost = block_shares(ctx.model, ctx.sites)
+    pending = [(ctx.sites[i], j) for _, i, j in work]
+    done_rounds = 0
+    for pieces in rounds:
+        frac = sum(sample_size(p) for p in pieces) / total
+        room = math.inf if budget is None else budget - meter.passes
+        take, planned = [], 0.0
+        for s, j in pending:     # in the screen's order, as far as the budget reaches
+            if planned + frac * cost[s] > room + 1e-12:
+                break
+            take.append((s, j))
+            planned += frac * cost[s]
+        if not take or meter.spent:
+            break
+        ids = {s: torch.tensor([j for t, j in take if t == s], dtype=torch.long) for s in ctx.sites}
+        exact_ablation(ctx, ids, pieces=pieces, stats=stats, meter=meter)
+        done_rounds += 1
+        still = {s: set(_undecided(stats[s], ids[s], ctx.threshold, z).tolist()) for s in ctx.sites}
+        pending = [(s, j) for s, j in take if j in still[s]]
+    exact_scores = {s: stats[s].score() for s in ctx.sites}
+    exact_se = {s: stats[s].stderr() for s in ctx.sites}
+    scores, stderr, exact = {}, {}, {}
     for s in ctx.sites:
-        m = torch.zeros(est[s].shape[:-1], dtype=torch.bool)
-        if ids[s]:
-            m[..., torch.tensor(ids[s])] = True
-        exact[s] = m & ctx.live[s]
+        m = stats[s].m.sum(-1) > 0                                   # [n]: measured on some sample
+        exact[s] = m.expand_as(ctx.live[s]) & ctx.live[s]
         scores[s] = torch.where(m.unsqueeze(-1), exact_scores[s], est[s])
-
-    def serves(sc):
-        top = sc.amax(-1, keepdim=True).clamp_min(0)
-        return ((sc >= ctx.threshold) & (sc >= ctx.dominance * top)).any(-1)
+        stderr[s] = torch.where(m.unsqueeze(-1), exact_se[s], est_se[s])
+    measured = lambda group: [r for r in group if bool(stats[ctx.sites[r[1]]].m[r[2]].sum() > 0)]  # noqa: E731
+    cand_m, sample_m = measured(cand), measured(sample)
 
     def serves_each(sc):
         top = sc.amax(-1, keepdim=True).clamp_min(0)
-        return (sc >= ctx.threshold) & (sc >= ctx.dominance * top)
+        hit = (sc >= ctx.threshold) & (sc >= ctx.dominance * top)
+        return hit if hit.dim() == 1 else hit.any(0)                 # [K]; any member
 
-    def hits(group):
-        return sum(bool(serves(exact_scores[ctx.sites[i]][..., j, :]).any()) for _, i, j in group)
+    def hits(group, k=None):
+        return sum(bool(serves_each(exact_scores[ctx.sites[i]][..., j, :]).any() if k is None else
+                        serves_each(exact_scores[ctx.sites[i]][..., j, :])[k]) for _, i, j in group)
 
-    sample_hits, cand_hits = hits(sample), hits(cand)
-    rate, upper = (sample_hits / len(sample) if sample else 0.0), _upper_bound(sample_hits, len(sample))
+    n_rest = len(rest)
+    sample_hits, cand_hits = hits(sample_m), hits(cand_m)
+    rate, upper = (sample_hits / len(sample_m) if sample_m else 0.0), _upper_bound(sample_hits, len(sample_m))
+    by_subtask = {name: _upper_bound(hits(sample_m, k), len(sample_m)) * n_rest
+                  for k, name in enumerate(ctx.task.subtasks)}
     # where the first-order estimate, left in place for the unverified, assigns otherwise than exact ablation
     wrong = sum(bool((serves_each(est[ctx.sites[i]][..., j, :]) != serves_each(exact_scores[ctx.sites[i]][..., j, :]))
-                     .any()) for _, i, j in sample)
-    w_rate, w_upper = (wrong / len(sample) if sample else 0.0), _upper_bound(wrong, len(sample))
-    # agreement of the first-order estimate with the exact scores on the measured neurons
-    measured = cand + sample
-    agree = _agreement_rows(measured, est, exact_scores, ctx)
+                     .any()) for _, i, j in sample_m)
+    w_rate, w_upper = (wrong / len(sample_m) if sample_m else 0.0), _upper_bound(wrong, len(sample_m))
+    agree = _agreement_rows(cand_m + sample_m, est, exact_scores, ctx)
     notes = {"n_live": n_live, "n_candidates": n_cand, "n_sample": len(sample),
+             "candidates_measured": len(cand_m), "sample_measured": len(sample_m),
              "candidates_serving": cand_hits, "sample_serving": sample_hits,
-             "missed_estimate": rate * len(rest), "missed_upper_95": upper * len(rest),
-             "sample_misassigned": wrong, "misassigned_estimate": w_rate * len(rest),
-             "misassigned_upper_95": w_upper * len(rest),
-             "screen_agreement": agree}
-    return Scores(scores, exact=exact, notes=notes)
+             "missed_estimate": rate * n_rest, "missed_upper_95": upper * n_rest,
+             "missed_upper_95_by_subtask": by_subtask,
+             "sample_misassigned": wrong, "misassigned_estimate": w_rate * n_rest,
+             "misassigned_upper_95": w_upper * n_rest,
+             "passes": round(meter.passes, 3), "seconds": round(meter.elapsed, 2), "rounds": done_rounds,
+             "budget": budget, "budget_spent": meter.spent, "screen_agreement": agree}
+    return Scores(scores, exact=exact, notes=notes, stderr=stderr,
+                  units={s: stats[s].units.clone() for s in ctx.sites})
+
+
+def block_shares(model, sites) -> dict[str, float]:
+    """Per site, the share of a whole forward pass that ablating one of its neurons costs:
+    ``(L − l)/L`` at block l of L when the model is made of blocks (``probes.cuts``), a
+    fiftieth at a zoo MLP's read-out layer, else 1."""
+    cut = probes.cuts.block_list(model, sites)
+    readout = _linear_readout(model)
+    out = {}
+    for s in sites:
+        if readout is not None and s == readout[0]:
+            out[s] = 0.02
+        elif cut is not None:
+            out[s] = (len(cut.blocks) - cut.index[s]) / len(cut.blocks)
+        else:
+            out[s] = 1.0
+    return out
+
+
+def _interleave(first: list, second: list) -> list:
+    """``first`` in order with ``second`` spread evenly among it."""
+    if not second:
+        return list(first)
+    out, step = [], (len(first) + len(second)) / len(second)
+    slots = {int(i * step) for i in range(len(second))}
+    a, b = iter(first), iter(second)
+    for i in range(len(first) + len(second)):
+        out.append(next(b) if i in slots else next(a))
+    return out
 
 
 def _agreement_rows(rows, est, exact, ctx) -> dict:
@@ -497,4 +675,4 @@ def scorer(name: str) -> Scorer:
 
 
 __all__ = ["SCORERS", "Scorer", "ScoreContext", "Scores", "register_scorer", "scorer", "ablation_deltas",
-           "attribution_sums", "relative", "output_of"]
+           "exact_ablation", "attribution_sums", "output_of", "Meter", "block_shares"]

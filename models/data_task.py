@@ -150,17 +150,24 @@ class DataTask(HeldDataTask):
         check_positive("n", n, integer=True)
         return self._rows(torch.randint(len(self), (n,), generator=generator))
 
+    def _per_sample(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+        if self.loss_type == "ce":
+            return torch.nn.functional.cross_entropy(pred.flatten(0, -2), batch.y.expand(pred.shape[:-1]).flatten(),
+                                                     reduction="none").reshape(pred.shape[:-1])
+        return (pred - batch.y).pow(2).mean(-1)
+
     def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Mean loss over each subtask's samples, ``pred [..., n, d_out]`` -> ``[..., K]`` (0 for a
         subtask absent from the batch): squared error averaged over the outputs, or
         cross-entropy."""
-        if self.loss_type == "ce":
-            per = torch.nn.functional.cross_entropy(pred.flatten(0, -2), batch.y.expand(pred.shape[:-1]).flatten(),
-                                                    reduction="none").reshape(pred.shape[:-1])
-        else:
-            per = (pred - batch.y).pow(2).mean(-1)                            # [..., n]
+        per = self._per_sample(pred, batch)                                   # [..., n]
         onehot = torch.nn.functional.one_hot(batch.subtask, len(self.names)).to(per.dtype)  # [n, K]
         return (per @ onehot) / onehot.sum(0).clamp_min(1)
+
+    def sample_losses(self, pred: torch.Tensor, batch: Batch, lead: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each sample's loss in its subtask's column ``[..., n, K]``, weight 1 there ``[n, K]``."""
+        onehot = torch.nn.functional.one_hot(batch.subtask, len(self.names)).to(pred.dtype)
+        return self._per_sample(pred, batch).unsqueeze(-1) * onehot, onehot
 
     # -- description and serialisation --------------------------------------------------
     def summary(self) -> str:

@@ -266,6 +266,27 @@ class Task:
         """Loss of each subtask, ``[..., n_subtasks]``."""
         raise NotImplementedError
 
+    def sample_losses(self, pred: torch.Tensor, batch: Batch, lead: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each sample's share of each subtask's loss: ``(losses [..., n, K], weights [n, K])``
+        with ``subtask_losses = Σ_n losses / Σ_n weights`` (weights: the units a sample adds to
+        a subtask's mean, e.g. its counted tokens; 0 where it does not serve the subtask).
+        The uncertainty of a loss change is measured over these samples. ``lead``: the number
+        of model axes before the sample axis of ``pred``. The default asks ``subtask_losses``
+        for each sample alone (one call per sample); the built-in tasks answer in one call.
+
+        >>> import torch
+        >>> task = Parallel(0.5)
+        >>> batch = task.sample(3, torch.Generator().manual_seed(0))
+        >>> losses, weights = Task.sample_losses(task, torch.zeros(3, 2), batch)
+        >>> torch.allclose(losses.sum(0) / weights.sum(0), task.subtask_losses(torch.zeros(3, 2), batch))
+        True
+        """
+        n = batch.subtask.shape[0]
+        K = len(self.subtasks)
+        parts = [self.subtask_losses(pred.narrow(lead, i, 1), Batch(*(t[i:i + 1] for t in batch))) for i in range(n)]
+        losses = torch.stack(parts, -2) if parts else pred.new_zeros(*pred.shape[:lead], 0, K)
+        return losses, membership(batch.subtask, K, losses.dtype)
+
     def loss(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         """The composite task loss ℓ = Σ_i w_i ℓ_i, shape ``[...]`` (one per leading model axis)."""
         return (self.subtask_losses(pred, batch) * self.weights.to(pred)).sum(-1)
@@ -392,6 +413,22 @@ def _mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (pred - y).pow(2).mean(-2)
 
 
+def membership(subtask: torch.Tensor, n_subtasks: int, dtype=torch.float32) -> torch.Tensor:
+    """``[n, K]``: 1 where a sample serves a subtask (its own, or every one for id -1), else 0.
+
+    >>> membership(torch.tensor([0, -1]), 2)
+    tensor([[1., 0.],
+            [1., 1.]])
+    """
+    own = torch.nn.functional.one_hot(subtask.clamp_min(0), n_subtasks).to(dtype)
+    return torch.where((subtask < 0).unsqueeze(-1), torch.ones_like(own), own)
+
+
+def _column_sample_losses(self, pred, batch, lead: int = 0):
+    """``Task.sample_losses`` of a task whose subtask k is the squared error of output column k."""
+    return (pred - batch.y).pow(2), membership(batch.subtask, len(self.subtasks), pred.dtype).to(pred.device)
+
+
 def _uniform(n: int, d: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
     return low + (high - low) * torch.rand(n, d, generator=generator)
 
@@ -437,6 +474,8 @@ class Square(Task):
     def subtask_losses(self, pred, batch):
         return _mse(pred, batch.y)
 
+    sample_losses = _column_sample_losses
+
 
 @_built_in
 @dataclass(frozen=True)
@@ -469,6 +508,8 @@ class Parallel(Task):
 
     def subtask_losses(self, pred, batch):
         return _mse(pred, batch.y)
+
+    sample_losses = _column_sample_losses
 
 
 @_built_in
@@ -503,6 +544,8 @@ class Series(Task):
 
     def subtask_losses(self, pred, batch):
         return _mse(pred, batch.y)
+
+    sample_losses = _column_sample_losses
 
 
 FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -550,6 +593,8 @@ class Function(Task):
 
     def subtask_losses(self, pred, batch):
         return _mse(pred, batch.y)
+
+    sample_losses = _column_sample_losses
 
 
 def _enough_sets(n: int, m: int, want: int) -> bool:
@@ -698,6 +743,10 @@ class SparseParity(Task):
 
     def subtask_losses(self, pred, batch):
         return self._per_skill_mean(self._sample_losses(pred, batch), batch.subtask)
+
+    def sample_losses(self, pred, batch, lead: int = 0):
+        w = torch.nn.functional.one_hot(batch.subtask, self.n_skills).to(pred.dtype)   # [n, K]
+        return self._sample_losses(pred, batch).unsqueeze(-1) * w, w
 
     def loss(self, pred, batch):
         """Plain mean over the batch: the skills enter in the proportions they were drawn."""

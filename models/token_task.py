@@ -286,6 +286,20 @@ class TokenTask(HeldDataTask):
         n_pos = (counted.sum(-1).to(pred.dtype) @ onehot).clamp_min(1)  # [K]
         return (per_seq @ onehot) / n_pos
 
+    def sample_losses(self, pred: torch.Tensor, batch: Batch, lead: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per sequence: the summed cross-entropy over its counted positions in its subtask's
+        column ``[..., n, K]``, and its counted positions as the weight ``[n, K]``. Only the
+        counted positions' logits are normalised."""
+        K = len(self._sizes)
+        y = batch.y
+        counted = y >= 0                                                            # [n, L]
+        where = counted.nonzero(as_tuple=True)
+        logits = pred[(Ellipsis, *where, slice(None))]                              # [..., c, V]
+        nll = torch.logsumexp(logits, -1) - logits.gather(-1, y[where].expand(*logits.shape[:-1]).unsqueeze(-1)).squeeze(-1)
+        per_seq = pred.new_zeros(*pred.shape[:-2]).index_add_(-1, where[0], nll)    # [..., n]
+        onehot = torch.nn.functional.one_hot(batch.subtask, K).to(pred.dtype)      # [n, K]
+        return per_seq.unsqueeze(-1) * onehot, counted.sum(-1).to(pred.dtype).unsqueeze(-1) * onehot
+
     # -- serialisation ---------------------------------------------------------------------
     def tensors(self) -> dict[str, torch.Tensor]:
         return {"tokens": self.tokens, "lengths": self.lengths, "subtask": self.subtask, "counted": self.counted}

@@ -486,7 +486,7 @@ def test_task_inputs_are_drawn_in_pieces_not_all_at_once(analysis):
     n = 20_000
     if analysis == "allocate":
         interp.allocate(net, _Spy(), method="ablation", n_samples=n, batch_size=256, progress=False)
-        expected = 2 * n + 256   # statistics, ablation, and the first piece once more to size the ablation
+        expected = 2 * n   # statistics and ablation (the ablation's first piece sizes its side-by-side chunks)
     else:
         getattr(interp, analysis)(net, _Spy(), n_samples=n, batch_size=256)
         expected = n

@@ -1,0 +1,140 @@
+"""How sure a neuron's score is, and the decisions and counts made from many of them.
+
+A score is a subtask's mean loss change over its samples (sequences for a token task)
+divided by that subtask's loss on the same samples: ``R = Σ_s Δ_s / Σ_s L_s`` with ``Δ_s`` a
+sample's summed loss change and ``L_s`` its summed loss. ``Deltas`` accumulates the sums that
+give ``R`` and its standard error by the ratio estimator's delta method,
+``Var R ≈ m/(m−1) · Σ_s (Δ_s − R·L_s)² / (Σ_s L_s)²`` over the m samples that serve the
+subtask (a change that scales with a sample's loss is then measured with the precision it has).
+
+A neuron serves subtask k when its score exceeds the threshold by more than chance allows:
+the one-sided p-value of ``(score − threshold)/SE``, with Benjamini-Hochberg control of the
+false-discovery rate over every (live neuron, subtask) pair tested (``bh_cutoff``). A count
+of serving neurons has an interval (``count_interval``): the neurons that serve for sure, plus
+the spread of those near the threshold (each serving with probability Φ((score − t)/SE),
+a Poisson-binomial sum, normal approximation), plus what a sampling bound adds.
+
+>>> d = Deltas(lead=(), n=1, k=1)
+>>> d.add(torch.tensor([0]), torch.tensor([[[1.0], [3.0]]]), torch.tensor([[4.0], [4.0]]), torch.ones(2, 1))
+>>> d.score()[0, 0].item(), round(d.stderr()[0, 0].item(), 3)
+(0.5, 0.25)
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from scipy.stats import norm
+
+
+class Deltas:
+    """Running sums for ``n`` neurons and ``k`` subtasks (with an ensemble's leading axis
+    ``lead``) of each sample's loss change ``Δ`` and its loss before the change ``L``:
+    ``Σ Δ``, ``Σ Δ²``, ``Σ Δ·L``, ``Σ L``, ``Σ L²`` ``[(M,) n, K]``, and per neuron the samples
+    serving each subtask ``[n, K]`` and the counted units they hold ``[n]``, each neuron over
+    the samples it was measured on. The score is the ratio ``Σ Δ / Σ L``: the mean loss change
+    relative to the loss, on the same samples."""
+
+    def __init__(self, lead: tuple, n: int, k: int):
+        self.s1 = torch.zeros(*lead, n, k, dtype=torch.float64)
+        self.s2, self.sdl, self.sl, self.sl2 = (torch.zeros_like(self.s1) for _ in range(4))
+        self.m = torch.zeros(n, k, dtype=torch.float64)
+        self.units = torch.zeros(n, dtype=torch.float64)
+
+    def add(self, ids: torch.Tensor, delta: torch.Tensor, base: torch.Tensor, weight: torch.Tensor) -> None:
+        """``delta [(M,) J, B, K]``: neuron ``ids[j]``'s per-sample loss changes on B samples
+        whose losses were ``base [(M,) B, K]`` and units ``weight [B, K]``."""
+        d, b, w = delta.double().cpu(), base.double().cpu().unsqueeze(-3), weight.double().cpu()
+        ids = ids.cpu()
+        self.s1[..., ids, :] += d.sum(-2)
+        self.s2[..., ids, :] += d.pow(2).sum(-2)
+        self.sdl[..., ids, :] += (d * b).sum(-2)
+        self.sl[..., ids, :] += b.sum(-2)
+        self.sl2[..., ids, :] += b.pow(2).sum(-2)
+        self.m[ids] += (w > 0).double().sum(0)
+        self.units[ids] += float(w.amax(-1).sum())
+
+    def add_products(self, c: torch.Tensor, member: torch.Tensor, base: torch.Tensor, weight: torch.Tensor) -> None:
+        """Every neuron at once, sample b changing its own subtask's loss by ``c [(M,) B, n]``
+        (``member [B, K]``: 1 for that subtask; ``base [(M,) B, K]``, ``weight [B, K]``),
+        without forming ``[B, n, K]``."""
+        c, member, b = c.double().cpu(), member.double().cpu(), base.double().cpu()
+        self.s1 += torch.einsum("...bn,bk->...nk", c, member)
+        self.s2 += torch.einsum("...bn,bk->...nk", c.pow(2), member)
+        self.sdl += torch.einsum("...bn,...bk->...nk", c, b)
+        self.sl += b.sum(-2).unsqueeze(-2)
+        self.sl2 += b.pow(2).sum(-2).unsqueeze(-2)
+        self.m += (weight.cpu() > 0).double().sum(0)
+
+    def add_column(self, k: int, c: torch.Tensor, base: torch.Tensor, weight: torch.Tensor) -> None:
+        """Every neuron at once, changing subtask k's loss on sample b by ``c [(M,) B, n]``
+        (``base [(M,) B]``: the samples' losses in subtask k; ``weight [B]``: their units)."""
+        c, b = c.double().cpu(), base.double().cpu()
+        self.s1[..., k] += c.sum(-2)
+        self.s2[..., k] += c.pow(2).sum(-2)
+        self.sdl[..., k] += (c * b.unsqueeze(-1)).sum(-2)
+        self.sl[..., k] += b.sum(-1).unsqueeze(-1)
+        self.sl2[..., k] += b.pow(2).sum(-1).unsqueeze(-1)
+        self.m[:, k] += float((weight.cpu() > 0).sum())
+
+    FLOOR = 1e-30
+    """The loss below which a subtask counts as solved: its changes are divided by this."""
+
+    def score(self) -> torch.Tensor:
+        """``Σ Δ / Σ L`` ``[(M,) n, K]`` (0 where nothing was measured)."""
+        return self.s1 / self.sl.clamp_min(self.FLOOR)
+
+    def stderr(self) -> torch.Tensor:
+        """Standard error of ``score()`` ``[(M,) n, K]`` (delta method for a ratio over the m
+        samples); inf with fewer than two samples."""
+        r = torch.where(self.sl > self.FLOOR, self.score(), torch.zeros_like(self.s1))
+        ss = (self.s2 - 2 * r * self.sdl + r.pow(2) * self.sl2).clamp_min(0)
+        m = self.m
+        se = (ss * m / (m - 1).clamp_min(1)).sqrt() / self.sl.clamp_min(self.FLOOR)
+        return torch.where(m >= 2, se, torch.full_like(se, math.inf))
+
+
+def serve_pvalues(scores: np.ndarray, stderr: np.ndarray, threshold: float) -> np.ndarray:
+    """One-sided p-values of "score > threshold": ``1 − Φ((score − threshold)/SE)``; a score
+    measured without noise (SE 0) gives 0 above the threshold and 1 at or below it."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (scores - threshold) / stderr
+    z = np.where(stderr > 0, z, np.where(scores > threshold, np.inf, -np.inf))
+    return norm.sf(np.nan_to_num(z, nan=-np.inf))
+
+
+def bh_cutoff(p: np.ndarray, q: float) -> float:
+    """The Benjamini-Hochberg p-value cut-off at false-discovery rate ``q`` for the p-values
+    ``p`` (reject where ``p <= cutoff``; -1 when none is rejected).
+
+    >>> bh_cutoff(np.array([0.001, 0.02, 0.5]), 0.05)
+    0.02
+    """
+    p = np.sort(np.asarray(p, dtype=float).ravel())
+    if p.size == 0:
+        return -1.0
+    ok = p <= q * np.arange(1, p.size + 1) / p.size
+    return float(p[np.flatnonzero(ok)[-1]]) if ok.any() else -1.0
+
+
+def count_interval(scores: np.ndarray, stderr: np.ndarray, threshold: float, confidence: float = 0.95,
+                   extra_high: float = 0.0) -> tuple[int, int]:
+    """An interval for the number of neurons whose true score reaches ``threshold``, from the
+    scores and standard errors of the candidates (``[n]``; others left out): each serves with
+    probability ``Φ((score − t)/SE)``; the count's mean and spread (Poisson-binomial, normal
+    approximation) give the interval, rounded outward; ``extra_high`` (e.g. a sampling bound
+    on neurons never measured) widens its top.
+
+    >>> count_interval(np.array([5.0, 5.0, 0.0]), np.array([0.1, 0.1, 0.1]), 1.0)
+    (2, 2)
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (scores - threshold) / stderr
+    z = np.where(stderr > 0, z, np.where(scores >= threshold, np.inf, -np.inf))
+    pr = norm.cdf(np.nan_to_num(z, nan=-np.inf))
+    mean, sd = pr.sum(), math.sqrt(float((pr * (1 - pr)).sum()))
+    zc = norm.ppf(0.5 + confidence / 2)
+    low = max(0, math.floor(mean - zc * sd + 1e-9))
+    high = math.ceil(mean + zc * sd - 1e-9 + extra_high)
+    return int(low), int(max(high, low))
