@@ -173,7 +173,7 @@ def main(argv=None) -> int:
         from lm_resources import study_task
 
         bridge = load_smollm2()
-        lm_task = study_task(bridge.tokenizer, per_subtask=2, seq_len=32)
+        lm_task = study_task(bridge.tokenizer, tokens=48, seq_len=32)
         inputs = lm_task.eval_batch(10_000, torch.Generator().manual_seed(1))
         out["smollm2"] = compare(bridge, lm_task, inputs, sample=args.neurons,
                                  verify={"candidates": args.candidates, "sample": args.sample})

@@ -137,7 +137,8 @@ OPTION_RULES = {"attribution": (lambda v: v in ("signed", "magnitude"), "'signed
                 "min_candidates": (_count, "an integer ≥ 0"),
                 "budget": (lambda v: v is None or (is_number(v) and v > 0),
                            "None (no limit) or a number > 0 of passes over the evaluation set"),
-                "seconds": (lambda v: v is None or (is_number(v) and v > 0), "None or a number of seconds > 0")}
+                "seconds": (lambda v: v is None or (is_number(v) and v > 0), "None or a number of seconds > 0"),
+                "sequential": (lambda v: isinstance(v, bool), "True or False")}
 """The built-in scorers' settings and what each allows."""
 
 
@@ -459,7 +460,7 @@ def _undecided(stats: Deltas, rows: torch.Tensor, threshold: float, z: float) ->
 
 @register_scorer("verified", 0.01, "mean-ablation loss change / subtask loss: exact for the attribution "
                                    "screen's candidates and a random sample, estimated for the rest",
-                 options=("candidates", "sample", "min_candidates", "budget", "seconds"))
+                 options=("candidates", "sample", "min_candidates", "budget", "seconds", "sequential"))
 def verified_scorer(ctx: ScoreContext) -> Scores:
     """Exact ablation of the screen's top candidates (``candidates``: share of live neurons,
     default 0.005, at least ``min_candidates``, 64) and of a random ``sample`` of the rest
@@ -467,12 +468,17 @@ def verified_scorer(ctx: ScoreContext) -> Scores:
     1/4, 1/2, in a random order) for the neurons still undecided, those whose score is within
     z standard errors of the threshold for some subtask (z of a two-sided 95% test split over
     the rounds); the work stops at ``budget`` passes over the evaluation set (default 6) or
-    ``seconds``, in the screen's order, the random sample interleaved. ``units``: the counted
-    units (tokens or samples) each exact score used.
+    ``seconds``, in the screen's order, the random sample interleaved (``sequential=False``:
+    one round over every sample). ``units``: the counted units (tokens or samples) each exact
+    score used. The evaluation set's inputs are held in memory to be shuffled.
+
+    An unverified neuron keeps its first-order estimate, with a standard error widened by the
+    estimate's error measured on the random sample (``first_order_rms_by_subtask``: the root
+    mean square of exact − estimate there), so its decisions and the count intervals carry it.
 
     Notes: ``missed_estimate``/``missed_upper_95`` (and per subtask ``missed_upper_95_by_subtask``):
     serving neurons among those left unverified, from the random sample, with a one-sided 95%
-    Clopper-Pearson bound; ``misassigned_*``: unverified neurons whose estimate assigns
+    Clopper-Pearson bound (free of any model of the estimate's error); ``misassigned_*``: unverified neurons whose estimate assigns
     otherwise than exact ablation would; ``passes``, ``seconds``, ``rounds``: the work done."""
     from scipy.stats import norm
 
@@ -501,7 +507,7 @@ def verified_scorer(ctx: ScoreContext) -> Scores:
     sample = [rest[i] for i in pick]
     # the order of the work: candidates by the screen, the random sample spread evenly among them
     work = _interleave(cand, sample)
-    rounds = shuffled_rounds(ctx)
+    rounds = shuffled_rounds(ctx) if ctx.options.get("sequential", True) else [list(ctx.pieces)]
     total = sum(sample_size(p) for r in rounds for p in r)
     meter = Meter(total, seconds=seconds)
     lead = (ctx.members,) if ctx.members is not None else ()
@@ -529,14 +535,21 @@ def verified_scorer(ctx: ScoreContext) -> Scores:
         pending = [(s, j) for s, j in take if j in still[s]]
     exact_scores = {s: stats[s].score() for s in ctx.sites}
     exact_se = {s: stats[s].stderr() for s in ctx.sites}
+    measured = lambda group: [r for r in group if bool(stats[ctx.sites[r[1]]].m[r[2]].sum() > 0)]  # noqa: E731
+    cand_m, sample_m = measured(cand), measured(sample)
+    # the first-order estimate's error, measured on the random sample: it widens the unverified
+    # neurons' standard errors (its root mean square per subtask, over members)
+    if sample_m:
+        gap = torch.stack([(exact_scores[ctx.sites[i]][..., j, :] - est[ctx.sites[i]][..., j, :]) for _, i, j in sample_m])
+        rms = gap.pow(2).reshape(-1, K).nanmean(0).sqrt()            # [K]
+    else:
+        rms = torch.full((K,), math.inf, dtype=torch.float64)
     scores, stderr, exact = {}, {}, {}
     for s in ctx.sites:
         m = stats[s].m.sum(-1) > 0                                   # [n]: measured on some sample
         exact[s] = m.expand_as(ctx.live[s]) & ctx.live[s]
         scores[s] = torch.where(m.unsqueeze(-1), exact_scores[s], est[s])
-        stderr[s] = torch.where(m.unsqueeze(-1), exact_se[s], est_se[s])
-    measured = lambda group: [r for r in group if bool(stats[ctx.sites[r[1]]].m[r[2]].sum() > 0)]  # noqa: E731
-    cand_m, sample_m = measured(cand), measured(sample)
+        stderr[s] = torch.where(m.unsqueeze(-1), exact_se[s], (est_se[s].pow(2) + rms.pow(2)).sqrt())
 
     def serves_each(sc):
         top = sc.amax(-1, keepdim=True).clamp_min(0)
@@ -564,6 +577,7 @@ def verified_scorer(ctx: ScoreContext) -> Scores:
              "missed_upper_95_by_subtask": by_subtask,
              "sample_misassigned": wrong, "misassigned_estimate": w_rate * n_rest,
              "misassigned_upper_95": w_upper * n_rest,
+             "first_order_rms_by_subtask": dict(zip(ctx.task.subtasks, rms.tolist())),
              "passes": round(meter.passes, 3), "seconds": round(meter.elapsed, 2), "rounds": done_rounds,
              "budget": budget, "budget_spent": meter.spent, "screen_agreement": agree}
     return Scores(scores, exact=exact, notes=notes, stderr=stderr,

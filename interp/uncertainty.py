@@ -123,12 +123,15 @@ def count_interval(scores: np.ndarray, stderr: np.ndarray, threshold: float, con
     """An interval for the number of neurons whose true score reaches ``threshold``, from the
     scores and standard errors of the candidates (``[n]``; others left out): each serves with
     probability ``Φ((score − t)/SE)``; the count's mean and spread (Poisson-binomial, normal
-    approximation) give the interval, rounded outward; ``extra_high`` (e.g. a sampling bound
-    on neurons never measured) widens its top.
+    approximation) give the interval, rounded outward; a neuron with an infinite error (fewer
+    than two samples) adds one to the top only; ``extra_high`` (e.g. a sampling bound on
+    neurons never measured) widens it too.
 
     >>> count_interval(np.array([5.0, 5.0, 0.0]), np.array([0.1, 0.1, 0.1]), 1.0)
     (2, 2)
     """
+    unknown = ~np.isfinite(stderr)          # measured on fewer than two samples: may or may not serve
+    scores, stderr = scores[~unknown], stderr[~unknown]
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (scores - threshold) / stderr
     z = np.where(stderr > 0, z, np.where(scores >= threshold, np.inf, -np.inf))
@@ -136,5 +139,5 @@ def count_interval(scores: np.ndarray, stderr: np.ndarray, threshold: float, con
     mean, sd = pr.sum(), math.sqrt(float((pr * (1 - pr)).sum()))
     zc = norm.ppf(0.5 + confidence / 2)
     low = max(0, math.floor(mean - zc * sd + 1e-9))
-    high = math.ceil(mean + zc * sd - 1e-9 + extra_high)
+    high = math.ceil(mean + zc * sd - 1e-9 + extra_high) + int(unknown.sum())
     return int(low), int(max(high, low))

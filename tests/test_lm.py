@@ -144,7 +144,7 @@ def test_smollm2_end_to_end(smollm2):
     assert task.d_out == bridge.cfg.d_vocab == 49152
     sites = ["blocks.2.mlp.hook_post", "blocks.25.mlp.hook_post"]
     alloc = interp.allocate(bridge, task, method="verified", sites=sites, progress=False,
-                            options={"candidates": 0.004, "min_candidates": 8, "sample": 8})
+                            options={"candidates": 0.004, "min_candidates": 8, "sample": 8, "sequential": False})
     loss = dict(zip(task.subtasks, alloc.losses))
     assert loss["code"] < 2.5 and loss["prose"] < 5.0 < np.log(bridge.cfg.d_vocab)
     # live fractions under both rules: most neurons of a trained model pass either
@@ -165,6 +165,20 @@ def test_smollm2_end_to_end(smollm2):
         base = task.subtask_losses(bridge(batch.x), batch)
         ablated = task.subtask_losses(bridge.run_with_hooks(batch.x, fwd_hooks=[(s, hook)]), batch)
     assert np.allclose(alloc.scores[s][j], ((ablated - base) / base).numpy(), rtol=1e-3, atol=1e-6)
+    assert alloc.units[s][j] == int(task.counted.sum())
+
+
+def test_smollm2_study_counts_from_two_disjoint_halves_of_its_text_agree_within_their_intervals(smollm2):
+    from interp.figures.lm_resources import study_task
+
+    allocs = [interp.allocate(smollm2, study_task(smollm2.tokenizer, tokens=96, seq_len=32, part=part),
+                              method="verified", progress=False, options={"sample": 64, "budget": 3.0})
+              for part in (0, 1)]
+    n_live = allocs[0].n_live
+    for name in allocs[0].subtasks:
+        (lo_a, hi_a), (lo_b, hi_b) = (a.count_intervals()[name] for a in allocs)
+        assert max(lo_a, lo_b) <= min(hi_a, hi_b), (name, (lo_a, hi_a), (lo_b, hi_b))
+        assert hi_a < n_live and hi_b < n_live            # intervals that say something
 
 
 def test_the_smollm2_figure_runs_whole_at_toy_size(tmp_path, smollm2, monkeypatch):
@@ -173,5 +187,5 @@ def test_the_smollm2_figure_runs_whole_at_toy_size(tmp_path, smollm2, monkeypatc
     from figure_runs import run_at_toy_size
 
     monkeypatch.setattr(interp.bridge, "load_smollm2", lambda device="cpu": smollm2)
-    run_at_toy_size(tmp_path, "lm_resources", dict(per_subtask=1, seq_len=16, candidates=0.0001, min_candidates=2,
+    run_at_toy_size(tmp_path, "lm_resources", dict(tokens=16, seq_len=16, candidates=0.0001, min_candidates=2, budget=2.0, removal_tokens=16,
                                                    sample=2, removal=(0, 1, 2, 4)))

@@ -16,9 +16,12 @@ mean-ablated exactly, and the sample bounds the serving neurons the screen misse
   neurons allocated to k, and against removing as many random live neurons; the exponent of
   ℓ_k against the N_k − n neurons left is fitted with a bootstrap 95% interval.
 
-Quick recipe trades away: 4 sequences of 32 tokens per subtask (512 tokens), 0.4% of the live
-neurons (at least 64) verified as candidates and 64 sampled. The full recipe uses 16
-sequences of 64 tokens, 2% and 256. Needs the ``lm`` extra (SmolLM2's weights).
+Every count comes with a 95% interval (``Allocation.count_intervals``) and every share with
+one built from them; a neuron serves a subtask when its score exceeds the threshold at
+false-discovery rate 0.05. Quick recipe: at least 4 096 counted tokens per subtask in
+sequences of 64, 0.4% of the live neurons (at least 64) verified as candidates and 256
+sampled, sequentially within 8 passes over the tokens. The full recipe: 65 536 tokens per
+subtask, 2% and 1 024, no budget (a GPU run, or a CPU night). Needs the ``lm`` extra.
 """
 from __future__ import annotations
 
@@ -38,59 +41,106 @@ SUBTASKS = ("python", "prose", "arithmetic", "counting")
 
 @dataclass(frozen=True)
 class Recipe:
-    per_subtask: int        # sequences per subtask
+    tokens: int             # counted tokens per subtask (at least)
     seq_len: int            # tokens per sequence
     candidates: float       # share of live neurons verified in the attribution screen's order
     min_candidates: int
     sample: int             # random non-candidates verified (bounds the missed neurons)
+    budget: float | None    # verification's work, in passes over the evaluation set (None: no limit)
     removal: tuple          # numbers of top neurons removed for the loss curves
+    removal_tokens: int     # counted tokens per subtask the removal curves are measured on
     seed: int = 0
 
 
-QUICK = Recipe(per_subtask=4, seq_len=32, candidates=0.004, min_candidates=64, sample=64,
-               removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256))
-FULL = Recipe(per_subtask=16, seq_len=64, candidates=0.02, min_candidates=256, sample=256,
-              removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
+QUICK = Recipe(tokens=4096, seq_len=64, candidates=0.004, min_candidates=64, sample=256, budget=8.0,
+               removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256), removal_tokens=1024)
+FULL = Recipe(tokens=65536, seq_len=64, candidates=0.02, min_candidates=256, sample=1024, budget=None,
+              removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), removal_tokens=8192)
 
 
 # --------------------------------------------------------------------------------------------
 # the subtasks' text
 # --------------------------------------------------------------------------------------------
 TEXT_MODULES = ("torch.nn.modules.module", "torch.optim.lr_scheduler", "torch.utils.data.dataloader",
-                "torch.utils.checkpoint")
+                "torch.utils.checkpoint", "torch.nn.modules.conv", "torch.nn.modules.rnn",
+                "torch.nn.modules.transformer", "torch.nn.modules.loss", "torch.nn.modules.activation",
+                "torch.nn.functional", "torch.optim.optimizer", "torch.serialization", "torch.autograd.function",
+                "torch.utils.data.dataset", "torch.utils.data.sampler", "torch.distributions.distribution",
+                "torch.nn.modules.batchnorm", "torch.nn.modules.pooling", "torch.nn.parallel.distributed",
+                "torch.optim.adam", "torch.optim.sgd", "torch.nn.init", "torch.nn.utils.parametrize",
+                "torch.fx.graph_module", "torch.fx.graph", "torch._tensor", "torch.autograd.graph",
+                "torch.distributed.distributed_c10d", "torch.nn.modules.sparse", "torch.nn.modules.linear")
 """The modules whose source and docstrings are the python and prose text: PyTorch's, whose
 version ``constraints.txt`` pins, so the text stays put when the toolkit's own code changes."""
 
 
-def _sources() -> tuple[str, str]:
-    """(python source, docstring prose) of ``TEXT_MODULES``."""
-    mods = [importlib.import_module(name) for name in TEXT_MODULES]
-    code = "\n\n".join(inspect.getsource(m) for m in mods)
+MORE_TEXT = ("torch.nn", "torch.optim", "torch.utils.data", "torch.distributions", "torch.fx", "torch.autograd",
+             "torch.ao.quantization", "torch.export")
+"""Packages whose modules (in sorted order) extend the text when a recipe asks for more."""
+
+
+def _module_text(name: str) -> tuple[str, list[str]]:
+    """(source, docstring paragraphs of prose) of module ``name`` (empty where unreadable)."""
+    try:
+        m = importlib.import_module(name)
+        code = inspect.getsource(m)
+    except Exception:  # noqa: BLE001 - a module that will not import or has no source adds nothing
+        return "", []
+    own = [v for v in vars(m).values() if (inspect.isfunction(v) or inspect.isclass(v))
+           and getattr(v, "__module__", None) == m.__name__]
     prose = []
-    for m in mods:
-        own = [v for v in vars(m).values() if (inspect.isfunction(v) or inspect.isclass(v))
-               and getattr(v, "__module__", None) == m.__name__]
-        for obj in [m, *own]:
-            doc = inspect.getdoc(obj) or ""
-            for para in doc.split("\n\n"):
-                lines = [ln for ln in para.splitlines() if not ln.lstrip().startswith((">>>", "...", "-", "|"))]
-                text = " ".join(ln.strip() for ln in lines)
-                if len(text) > 80 and text.count("`") < 4 and text[0].isupper():
-                    prose.append(text)
-    return code, "\n".join(dict.fromkeys(prose))
+    for obj in [m, *own]:
+        doc = inspect.getdoc(obj) or ""
+        for para in doc.split("\n\n"):
+            lines = [ln for ln in para.splitlines() if not ln.lstrip().startswith((">>>", "...", "-", "|"))]
+            text = " ".join(ln.strip() for ln in lines)
+            if len(text) > 80 and text.count("`") < 4 and text[0].isupper():
+                prose.append(text)
+    return code, prose
 
 
-def _generated(seed: int) -> tuple[str, list, str, list]:
-    """(arithmetic text, answer spans, counting text, counted spans)."""
+def _sources(chars: int = 0) -> tuple[str, str]:
+    """(python source, docstring prose) of ``TEXT_MODULES``, then of ``MORE_TEXT``'s modules
+    until the prose holds ``chars`` characters."""
+    import pkgutil
+
+    codes, prose = [], []
+    for name in TEXT_MODULES:
+        c, p = _module_text(name)
+        codes.append(c)
+        prose += p
+    if sum(map(len, prose)) < chars:
+        more = []
+        for pkg in MORE_TEXT:
+            try:
+                root = importlib.import_module(pkg)
+            except Exception:  # noqa: BLE001
+                continue
+            more += [pkg] + sorted(i.name for i in pkgutil.walk_packages(root.__path__, pkg + ".", onerror=lambda _: None)
+                                   if "._" not in i.name and "test" not in i.name)
+        for name in dict.fromkeys(more):
+            if name in TEXT_MODULES:
+                continue
+            c, p = _module_text(name)
+            codes.append(c)
+            prose += p
+            if sum(map(len, dict.fromkeys(prose))) >= chars:
+                break
+    return "\n\n".join(c for c in codes if c), "\n".join(dict.fromkeys(prose))
+
+
+def _generated(seed: int, tokens: int) -> tuple[str, list, str, list]:
+    """(arithmetic text, answer spans, counting text, counted spans), long enough for about
+    ``tokens`` counted tokens each (an answer counts 2-3 tokens, a run about 35)."""
     g = np.random.default_rng(seed)
     arith, spans = "", []
-    for _ in range(400):
+    for _ in range(400 + tokens):
         a, b = (int(v) for v in g.integers(10, 100, 2))
         line = f"{a} + {b} = "
         spans.append((len(arith) + len(line), len(arith) + len(line) + len(str(a + b))))
         arith += line + f"{a + b}\n"
     count, cspans = "", []
-    for _ in range(60):
+    for _ in range(60 + tokens // 15):
         start = int(g.integers(1, 500))
         run = ", ".join(str(start + i) for i in range(12)) + ".\n"
         first = len(str(start)) + 2
@@ -99,35 +149,54 @@ def _generated(seed: int) -> tuple[str, list, str, list]:
     return arith, spans, count, cspans
 
 
-def _windows(text, tokenizer, seq_len, n, spans=None):
-    """``n`` windows of ``seq_len`` tokens spread evenly over ``text``, each with the positions
-    (≥ 1) whose token lies inside one of the character ``spans`` (every position when None)."""
+def _windows(text, tokenizer, seq_len, tokens, spans=None, part=None, name="text"):
+    """Windows of ``seq_len`` tokens cut one after another from ``text`` (from its first or
+    second half with ``part`` 0 or 1), as many as hold ``tokens`` counted tokens, spread evenly
+    over the text; each with its counted positions (≥ 1): those whose token lies inside one of
+    the character ``spans`` (every position when None)."""
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids, offs = enc["input_ids"], enc["offset_mapping"]
-    starts = np.linspace(0, len(ids) - seq_len, n).astype(int)
-    seqs, poss = [], []
+    n_all = len(ids) // seq_len
+    first, last = (0, n_all) if part is None else ((0, n_all // 2) if part == 0 else (n_all // 2, n_all))
     lo = np.array([s for s, _ in spans]) if spans else None
     hi = np.array([e for _, e in spans]) if spans else None
-    for s in starts:
-        seqs.append(tuple(int(t) for t in ids[s:s + seq_len]))
+
+    def counted(w):
+        s = w * seq_len
         if spans is None:
-            poss.append(tuple(range(1, seq_len)))
-        else:
-            inside = [p for p in range(1, seq_len)
-                      if ((lo <= offs[s + p][0]) & (offs[s + p][0] < hi)).any()]
-            poss.append(tuple(inside) or (seq_len - 1,))
+            return tuple(range(1, seq_len))
+        return tuple(p for p in range(1, seq_len) if ((lo <= offs[s + p][0]) & (offs[s + p][0] < hi)).any())
+
+    windows = list(range(first, last))
+    per = np.mean([len(counted(w)) for w in windows[:: max(1, len(windows) // 50)]]) if windows else 0
+    want = int(np.ceil(tokens / max(per, 1e-9))) if per else len(windows) + 1
+    if want > len(windows):
+        raise ValueError(f"tokens={tokens} is not allowed: expected at most about {int(per * len(windows))} "
+                         f"counted tokens of {name} per subtask at seq_len={seq_len}"
+                         f"{'' if part is None else ' in half of the text'} (its text holds {len(ids)} tokens)")
+    seqs, poss, total = [], [], 0
+    for w in np.linspace(first, last - 1, want).astype(int):
+        pos = counted(w)
+        if not pos:
+            continue
+        seqs.append(tuple(int(t) for t in ids[w * seq_len:(w + 1) * seq_len]))
+        poss.append(pos)
+        total += len(pos)
     return tuple(seqs), tuple(poss)
 
 
-def study_task(tokenizer, per_subtask: int = 4, seq_len: int = 32, seed: int = 0):
-    """The study's ``TokenTask``: python, prose, arithmetic (answers count), counting."""
+def study_task(tokenizer, tokens: int = 4096, seq_len: int = 64, seed: int = 0, part: int | None = None):
+    """The study's ``TokenTask``: python, prose, arithmetic (answers count), counting, each
+    with about ``tokens`` counted tokens in sequences of ``seq_len``; ``part`` 0 or 1 takes them
+    from the first or second half of each text only (two disjoint samples)."""
     from models.token_task import TokenTask
 
-    code, prose = _sources()
-    arith, aspans, count, cspans = _generated(seed)
-    parts = [_windows(code, tokenizer, seq_len, per_subtask), _windows(prose, tokenizer, seq_len, per_subtask),
-             _windows(arith, tokenizer, seq_len, per_subtask, aspans),
-             _windows(count, tokenizer, seq_len, per_subtask, cspans)]
+    code, prose = _sources(chars=(12 if part is None else 24) * tokens)   # about 5 characters a token, and room
+    arith, aspans, count, cspans = _generated(seed, 2 * tokens if part is not None else tokens)
+    parts = [_windows(code, tokenizer, seq_len, tokens, part=part, name="python"),
+             _windows(prose, tokenizer, seq_len, tokens, part=part, name="prose"),
+             _windows(arith, tokenizer, seq_len, tokens, aspans, part=part, name="arithmetic"),
+             _windows(count, tokenizer, seq_len, tokens, cspans, part=part, name="counting")]
     return TokenTask(sequences=tuple(p[0] for p in parts), positions=tuple(p[1] for p in parts), names=SUBTASKS,
                      d_vocab=int(len(tokenizer)))
 
@@ -135,9 +204,11 @@ def study_task(tokenizer, per_subtask: int = 4, seq_len: int = 32, seed: int = 0
 # --------------------------------------------------------------------------------------------
 # measurements
 # --------------------------------------------------------------------------------------------
-def _ablated_loss(model, task, batch, means, chosen: dict) -> np.ndarray:
-    """Subtask losses with the neurons ``chosen[site]`` all set to their means."""
+def _ablated_loss(model, task, batch, means, chosen: dict, tokens: int = 512) -> np.ndarray:
+    """Subtask losses with the neurons ``chosen[site]`` all set to their means, over ``batch``
+    in pieces of about ``tokens`` tokens."""
     import probes
+    from models.tasks import Batch
 
     masks = {s: torch.zeros(means[s].shape[-1], dtype=torch.bool) for s in chosen}
     for s, ids in chosen.items():
@@ -147,12 +218,19 @@ def _ablated_loss(model, task, batch, means, chosen: dict) -> np.ndarray:
         m = masks[site].to(act.device)
         return torch.where(m, means[site].to(act.device, act.dtype), act)
 
+    size = max(1, tokens // batch.x.shape[1])
+    loss, weight = 0.0, 0.0
     with torch.no_grad(), probes.attached(model, list(chosen), swap):
-        return task.subtask_losses(model(batch.x), batch).double().numpy()
+        for i in range(0, batch.x.shape[0], size):
+            piece = Batch(*(t[i:i + size] for t in batch))
+            l, w = task.sample_losses(model(piece.x), piece)
+            loss, weight = loss + l.double().sum(0), weight + w.double().sum(0)
+    return (loss / torch.as_tensor(weight).clamp_min(1e-30)).numpy()
 
 
-def _removal(model, task, alloc, batch, means, removal, rng):
-    """Per subtask: its loss with its top-n neurons (by score) removed, and with n random live ones."""
+def _removal(model, task, alloc, batch, means, removal, rng, tokens: int):
+    """Per subtask, on sequences holding about ``tokens`` of its counted tokens: its loss with
+    its top-n neurons (by score) removed, and with n random live ones."""
     sites = list(alloc.sites)
     flat_live = [(s, j) for s in sites for j in np.flatnonzero(alloc.live[s])]
     out = {}
@@ -160,8 +238,11 @@ def _removal(model, task, alloc, batch, means, removal, rng):
         score = np.concatenate([np.where(alloc.live[s], alloc.scores[s][:, k], -np.inf) for s in sites])
         order = np.argsort(-score, kind="stable")
         where = [(s, j) for s in sites for j in range(alloc.scores[s].shape[0])]
-        sel = batch.subtask == k
-        sub = type(batch)(batch.x[sel], batch.y[sel], batch.subtask[sel])
+        rows = torch.nonzero(batch.subtask == k).flatten()
+        held = (batch.y[rows] >= 0).sum(1).cumsum(0)                      # counted tokens so far
+        rows = rows[torch.linspace(0, rows.numel() - 1, max(1, min(rows.numel(), int(
+            np.ceil(rows.numel() * tokens / max(int(held[-1]), 1)))))).long()]   # spread over the subtask
+        sub = type(batch)(batch.x[rows], batch.y[rows], batch.subtask[rows])
         top, rand = [], []
         pick = rng.permutation(len(flat_live))
         for n in removal:
@@ -199,16 +280,18 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     r = recipe
     bridge = load_smollm2(device=device)
     t_load = time.time() - t0
-    task = study_task(bridge.tokenizer, r.per_subtask, r.seq_len, r.seed)
+    task = study_task(bridge.tokenizer, r.tokens, r.seq_len, r.seed)
     batch = task.eval_batch(10 ** 6, torch.Generator().manual_seed(r.seed))
     t1 = time.time()
     alloc = interp.allocate(bridge, task, method="verified", inputs=batch, seed=r.seed,
                             options={"candidates": r.candidates, "min_candidates": r.min_candidates,
-                                     "sample": r.sample})
+                                     "sample": r.sample, "budget": r.budget})
     t_alloc = time.time() - t1
     sites = list(alloc.sites)
     layers = alloc.by_layer()
     counts = alloc.counts()
+    intervals = alloc.count_intervals()
+    shares = _shares(counts, intervals)
     exclusive = alloc.counts(exclusive=True)
     K = len(alloc.subtasks)
     shared = np.zeros((K, K), dtype=int)
@@ -223,7 +306,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     import probes
     means = {s: st.mean.float() for s, st in probes.capture(bridge, batch.x, stats=("mean",), batch_size=16).items()}
     t2 = time.time()
-    removal = _removal(bridge, task, alloc, batch, means, r.removal, np.random.default_rng(r.seed))
+    removal = _removal(bridge, task, alloc, batch, means, r.removal, np.random.default_rng(r.seed), r.removal_tokens)
     t_removal = time.time() - t2
 
     claims, fits = [], {}
@@ -283,15 +366,43 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     d.set_title("D: removal (dotted: random; wide: N/(N−n))"), d.legend(fontsize=7)
 
     numbers = {"recipe": asdict(r), "task": task.summary(), "losses": dict(zip(alloc.subtasks, alloc.losses)),
-               "counts": counts, "exclusive": exclusive, "shared": shared, "by_layer": layers,
+               "counts": counts, "count_intervals": intervals, "shares": shares, "fdr": alloc.fdr,
+               "exact_tokens": _exact_tokens(alloc),
+               "exclusive": exclusive, "shared": shared, "by_layer": layers,
                "live_relative": live_rel, "live_absolute": live_abs, "verified": notes, "concentration": conc,
                "removal": removal, "loss_ratio_top": top, "loss_ratio_random": rnd, "fits": fits,
                "seconds": {"load": t_load, "allocate": t_alloc, "removal": t_removal}}
     n_total = sum(v.size for v in alloc.live.values())
-    summary = (f"{alloc.n_live} live neurons of {n_total}; serving: "
-               + ", ".join(f"{k} {v}" for k, v in counts.items())
-               + f"; missed ≤ {notes['missed_upper_95']:.0f} (95%).")
+    summary = (f"{alloc.n_live} live neurons of {n_total}; serving (decided at false-discovery rate {alloc.fdr:g}; "
+               f"95% interval for how many truly do): "
+               + ", ".join(f"{k} {v} [{intervals[k][0]}, {intervals[k][1]}]" for k, v in counts.items())
+               + f"; verified {notes['candidates_measured']} candidates and {notes['sample_measured']} sampled "
+               f"in {notes['passes']:.2f} passes; missed ≤ {notes['missed_upper_95']:.0f} (95%).")
     return fk.finish(out_dir, NAME, fig, numbers, claims, summary, t0)
+
+
+def _shares(counts: dict, intervals: dict) -> dict:
+    """Each subtask's share of the neurons serving some subtask, with an interval from the
+    counts' intervals (its low against the others' highs, its high against their lows)."""
+    total = sum(counts.values())
+    out = {}
+    for k, v in counts.items():
+        lo, hi = intervals[k]
+        rest_lo = sum(intervals[j][0] for j in counts if j != k)
+        rest_hi = sum(intervals[j][1] for j in counts if j != k)
+        out[k] = {"share": v / total if total else None,
+                  "interval": [lo / (lo + rest_hi) if lo + rest_hi else 0.0, hi / (hi + rest_lo) if hi + rest_lo else 1.0]}
+    return out
+
+
+def _exact_tokens(alloc) -> dict:
+    """How many counted tokens the exact scores used: median, smallest and largest over the
+    neurons measured exactly."""
+    used = np.concatenate([alloc.units[s][alloc.exact[s]] for s in alloc.sites]) if alloc.units else np.array([])
+    if used.size == 0:
+        return {"neurons": 0}
+    return {"neurons": int(used.size), "median": float(np.median(used)), "min": float(used.min()),
+            "max": float(used.max())}
 
 
 def sweeps(r: Recipe) -> list:

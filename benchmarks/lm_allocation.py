@@ -1,0 +1,228 @@
+"""Neuron accounting on SmolLM2-135M at study sizes: what it costs and how that scales.
+
+Measured side by side in one process (the ``lm`` extra):
+
+1. Exact ablation, per neuron: the path the toolkit had before (written below as the
+   reference: for each site and piece a plain forward pass, then one whole forward pass per
+   neuron) against ``interp.scorers.exact_ablation`` (the blocks before the neuron run once per
+   piece, the rest from the recorded stream, several neurons side by side), on the same 64
+   neurons (the attribution screen's top 32 and 32 live ones drawn at random) over the same
+   2 048 tokens: seconds per neuron, the ratio, and the largest difference of their scores.
+2. ``interp.allocate(method="verified")`` on the study's four subtasks at 1 024 and 4 096
+   counted tokens per subtask: seconds, peak resident memory, passes of exact ablation, and
+   the time as a multiple of one bare forward+backward pass over the same tokens.
+3. ``interp.allocate`` with default arguments on two short texts of one's own (English and
+   French, a few hundred tokens), against one bare forward+backward pass over them.
+4. The cost model these imply: seconds per 1 000 positions screened (statistics and the
+   attribution screen) and per 1 000 positions of one neuron's exact ablation at full depth.
+
+    python benchmarks/lm_allocation.py [--tokens 1024 4096] [--neurons 64] [--json out.json]
+
+About 15 minutes on two idle cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import interp  # noqa: E402
+import probes  # noqa: E402
+from interp.allocation import _base_pass  # noqa: E402
+from interp.figures.lm_resources import study_task  # noqa: E402
+from interp.scorers import ScoreContext, attribution_sums, exact_ablation, output_of  # noqa: E402
+from models.tasks import Batch  # noqa: E402
+from models.token_task import TokenTask  # noqa: E402
+
+ENGLISH = ("The river runs past the old mill and under the stone bridge, where children throw bread to the ducks "
+           "on summer evenings. In winter the water rises, the path floods, and the village waits for spring. "
+           "Most people here have never left the valley, and they speak of the city as a distant, noisy place. ")
+FRENCH = ("La rivière passe devant le vieux moulin et sous le pont de pierre, où les enfants jettent du pain aux "
+          "canards les soirs d'été. En hiver l'eau monte, le chemin est inondé, et le village attend le printemps. "
+          "La plupart des gens d'ici n'ont jamais quitté la vallée et parlent de la ville comme d'un lieu lointain. ")
+
+
+def rss_gib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+
+
+def pieces_of(task: TokenTask, tokens: int = 512) -> list:
+    batch = task.eval_batch(10 ** 9, torch.Generator().manual_seed(0))
+    size = max(1, tokens // batch.x.shape[1])
+    return [Batch(*(t[i:i + size] for t in batch)) for i in range(0, batch.x.shape[0], size)]
+
+
+def bare_passes(model, task: TokenTask) -> tuple[float, float]:
+    """Seconds of one forward pass and of one forward+backward pass over the task's tokens."""
+    pieces = pieces_of(task)
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for p in pieces:
+            task.sample_losses(output_of(model(p.x)), p)
+    fwd = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for p in pieces:
+        model.zero_grad(set_to_none=True)
+        losses, _ = task.sample_losses(output_of(model(p.x)), p)
+        losses.sum().backward()
+    model.zero_grad(set_to_none=True)
+    return fwd, time.perf_counter() - t0
+
+
+def context(model, task, pieces) -> ScoreContext:
+    sites = list(probes.resolve_sites(model, None))
+    base = _base_pass(model, task, pieces, sites, None, None)
+    live = {s: interp.neurons.live_mask(base["var"][s], "relative", 1e-3) for s in sites}
+    return ScoreContext(model=model, task=task, pieces=pieces, sites=sites, base=base, live=live, members=None,
+                        threshold=0.01, dominance=0.1, progress=False)
+
+
+def reference_ablation(ctx: ScoreContext, ids: dict) -> dict:
+    """The path before: per site and piece a plain forward pass, then for each neuron one whole
+    forward pass with it set to its mean (one at a time: SmolLM2's logits fill the element
+    bound); the per-sample sums of the same ratio ``Σ Δ / Σ L``."""
+    out = {}
+    for site in ctx.sites:
+        if not ids[site].numel():
+            continue
+        mu = ctx.base["mean"][site].float()
+        s1 = torch.zeros(ids[site].numel(), len(ctx.task.subtasks), dtype=torch.float64)
+        sl = torch.zeros_like(s1)
+        for batch in ctx.pieces:
+            with torch.no_grad():
+                base_l, _ = ctx.task.sample_losses(output_of(ctx.model(batch.x)), batch)
+            for i, j in enumerate(ids[site].tolist()):
+                def swap(s, act, _j=j):
+                    act = act.clone()
+                    act[..., _j] = mu[_j]
+                    return act
+                with torch.no_grad(), probes.attached(ctx.model, [site], swap):
+                    losses, _ = ctx.task.sample_losses(output_of(ctx.model(batch.x)), batch)
+                s1[i] += (losses - base_l).double().sum(0)
+                sl[i] += base_l.double().sum(0)
+        out[site] = s1 / sl
+    return out
+
+
+def ablation_speed(model, tokenizer, n_neurons: int) -> dict:
+    whole = study_task(tokenizer, tokens=512, seq_len=64)
+    pick = torch.cat([torch.nonzero(whole.subtask == k).flatten()[:8] for k in range(4)])   # 32 × 64 = 2 048 tokens
+    task = TokenTask.from_tensors(whole.tokens[pick], whole.lengths[pick], whole.subtask[pick], whole.counted[pick],
+                                  names=whole.names, d_vocab=whole.d_vocab)
+    pieces = pieces_of(task)
+    ctx = context(model, task, pieces)
+    mag = attribution_sums(ctx)["magnitude"]
+    flat = [(float(mag[s][j].max()), s, j) for s in ctx.sites for j in ctx.live[s].nonzero().flatten().tolist()]
+    flat.sort(key=lambda r: -r[0])
+    half = n_neurons // 2
+    top = flat[:half]
+    g = np.random.default_rng(0)
+    rand = [flat[i] for i in g.choice(np.arange(half, len(flat)), n_neurons - half, replace=False)]
+    rows = {}
+    for label, group in (("screen's top", top), ("random live", rand)):
+        ids = {s: torch.tensor(sorted(j for _, t, j in group if t == s), dtype=torch.long) for s in ctx.sites}
+        t0 = time.perf_counter()
+        ref = reference_ablation(ctx, ids)
+        t_ref = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        new = exact_ablation(ctx, ids)
+        t_new = time.perf_counter() - t0
+        diff = max(float((new[s].score()[ids[s]] - ref[s]).abs().max()) for s in ref)
+        scale = max(float(ref[s].abs().max()) for s in ref)
+        layers = sorted(int(s.split(".")[1]) for _, s, _ in group)
+        rows[label] = {"neurons": len(group), "layers_median": float(np.median(layers)),
+                       "seconds_per_neuron_before": t_ref / len(group), "seconds_per_neuron_now": t_new / len(group),
+                       "speedup": t_ref / t_new, "max_score_difference": diff, "largest_score": scale}
+    t_ref = sum(r["seconds_per_neuron_before"] * r["neurons"] for r in rows.values())
+    t_new = sum(r["seconds_per_neuron_now"] * r["neurons"] for r in rows.values())
+    return {"tokens": int(task.lengths.sum()), "groups": rows, "speedup": t_ref / t_new}
+
+
+def verified_at(model, tokenizer, tokens: int, fwd_bwd: dict) -> dict:
+    task = study_task(tokenizer, tokens=tokens, seq_len=64)
+    t_f, t_fb = bare_passes(model, task)
+    t0 = time.perf_counter()
+    alloc = interp.allocate(model, task, method="verified", progress=False)
+    secs = time.perf_counter() - t0
+    n = alloc.notes
+    positions = int(task.lengths.sum())
+    return {"tokens_per_subtask": tokens, "positions": positions, "task": task.summary(), "seconds": secs,
+            "peak_rss_gib": rss_gib(), "forward_s": t_f, "forward_backward_s": t_fb,
+            "x_forward_backward": secs / t_fb, "x_forward": secs / t_f,
+            "verification": {k: n[k] for k in ("passes", "seconds", "rounds", "candidates_measured", "sample_measured",
+                                                "budget", "budget_spent")},
+            "counts": alloc.counts(), "count_intervals": alloc.count_intervals(),
+            "screen_seconds_per_1000_positions": (secs - n["seconds"]) / positions * 1000,
+            "ablation_seconds_per_1000_positions_full_depth": n["seconds"] / max(n["passes"], 1e-9) / positions * 1000}
+
+
+def own_texts(model) -> dict:
+    task = TokenTask.from_texts({"english": [ENGLISH * 2], "french": [FRENCH * 2]}, model.tokenizer, model=model)
+    t_f, t_fb = bare_passes(model, task)
+    t0 = time.perf_counter()
+    alloc = interp.allocate(model, task, progress=False)
+    secs = time.perf_counter() - t0
+    return {"task": task.summary(), "positions": int(task.lengths.sum()), "seconds": secs, "forward_s": t_f,
+            "forward_backward_s": t_fb, "x_forward_backward": secs / t_fb, "method": alloc.method,
+            "counts": alloc.counts(), "count_intervals": alloc.count_intervals(),
+            "passes": alloc.notes.get("passes")}
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tokens", type=int, nargs="+", default=[1024, 4096])
+    ap.add_argument("--neurons", type=int, default=64)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    from interp.bridge import load_smollm2
+
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    model = load_smollm2()
+    out = {"machine": f"{torch.get_num_threads()} threads", "load_s": time.perf_counter() - t0,
+           "rss_after_load_gib": rss_gib()}
+    out["own_texts"] = own_texts(model)
+    o = out["own_texts"]
+    print(f"own texts ({o['task']}, {o['positions']} positions): allocate() {o['seconds']:.1f} s = "
+          f"{o['x_forward_backward']:.2f} × one forward+backward ({o['forward_backward_s']:.2f} s; forward "
+          f"{o['forward_s']:.2f} s); {o['method']}; counts {o['counts']} intervals {o['count_intervals']}", flush=True)
+    out["ablation"] = ablation_speed(model, model.tokenizer, args.neurons)
+    a = out["ablation"]
+    print(f"\nexact ablation over {a['tokens']} tokens, per neuron (before = one whole forward each):")
+    print(f"{'neurons':<14} {'n':>3} {'median layer':>12} {'before s':>9} {'now s':>7} {'speed-up':>8} {'max |Δscore|':>13}")
+    for label, r in a["groups"].items():
+        print(f"{label:<14} {r['neurons']:>3} {r['layers_median']:>12.1f} {r['seconds_per_neuron_before']:>9.3f} "
+              f"{r['seconds_per_neuron_now']:>7.3f} {r['speedup']:>8.2f} {r['max_score_difference']:>13.2e}")
+    print(f"all {sum(r['neurons'] for r in a['groups'].values())}: speed-up {a['speedup']:.2f}", flush=True)
+    out["verified"] = []
+    print(f"\n{'tokens/subtask':>14} {'positions':>9} {'seconds':>8} {'× fwd+bwd':>9} {'× fwd':>6} {'passes':>6} "
+          f"{'peak GiB':>8}  counts [95% interval]")
+    for tokens in args.tokens:
+        r = verified_at(model, model.tokenizer, tokens, {})
+        out["verified"].append(r)
+        counts = ", ".join(f"{k} {v} [{r['count_intervals'][k][0]}, {r['count_intervals'][k][1]}]"
+                           for k, v in r["counts"].items())
+        print(f"{tokens:>14} {r['positions']:>9} {r['seconds']:>8.1f} {r['x_forward_backward']:>9.2f} "
+              f"{r['x_forward']:>6.2f} {r['verification']['passes']:>6.2f} {r['peak_rss_gib']:>8.2f}  {counts}",
+              flush=True)
+    last = out["verified"][-1]
+    print(f"\ncost model (from {last['tokens_per_subtask']} tokens per subtask): "
+          f"{last['screen_seconds_per_1000_positions']:.2f} s per 1 000 positions screened (statistics + attribution); "
+          f"{last['ablation_seconds_per_1000_positions_full_depth']:.2f} s per 1 000 positions of one neuron's exact "
+          f"ablation at full depth (a neuron of layer l of 30 costs (30 − l)/30 of that)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(interp.jsonable.jsonable(out), indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    main()
