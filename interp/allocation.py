@@ -76,8 +76,8 @@ any other sample one), so peak memory does not grow with the evaluation set."""
 class Allocation:
     """Neuron accounting of one network, or of every member of an ensemble.
 
-    Per site (``sites``, in forward order): ``live [(M,) n]`` (bool), ``variance [(M,) n]``
-    and ``scores [(M,) n, K]`` (numpy), with ``subtasks`` naming the K columns (the task's
+    Per site (``sites``, in forward order): ``live [(M,) n]`` (bool), ``variance [(M,) n]``,
+    ``mean [(M,) n]`` (the value mean ablation substitutes) and ``scores [(M,) n, K]`` (numpy), with ``subtasks`` naming the K columns (the task's
     subtasks, or its intermediate quantities for ``method="probe"``); ``losses [(M,) K]``
     are the subtask losses on the evaluation set (NaN for ``probe``); ``exact [(M,) n]``
     marks the scores measured exactly. An ensemble's allocation carries the member axis M
@@ -116,6 +116,7 @@ class Allocation:
     stderr: dict[str, np.ndarray] | None = None
     units: dict[str, np.ndarray] | None = None
     fdr: float | None = FDR
+    mean: dict[str, np.ndarray] | None = None
 
     # -- an ensemble is a sequence of members ------------------------------------------
     def __len__(self) -> int:
@@ -129,7 +130,8 @@ class Allocation:
         i = int(i) % self.n_members
         pick = lambda d: None if d is None else {s: d[s][i] for s in self.sites}  # noqa: E731
         return replace(self, live=pick(self.live), variance=pick(self.variance), scores=pick(self.scores),
-                       exact=pick(self.exact), stderr=pick(self.stderr), losses=self.losses[i], member=i, n_members=None,
+                       exact=pick(self.exact), stderr=pick(self.stderr), mean=pick(self.mean), losses=self.losses[i],
+                       member=i, n_members=None,
                        failed={i: self.failed[i]} if i in self.failed else {})
 
     def __iter__(self):
@@ -354,7 +356,8 @@ class Allocation:
                                   **({"exact": self.exact[s].tolist()} if self.exact is not None else {}),
                                   **({"stderr": np.where(np.isfinite(self.stderr[s]), self.stderr[s], -1.0).tolist()}
                                      if self.stderr is not None else {}),
-                                  **({"units": self.units[s].tolist()} if self.units is not None else {})}
+                                  **({"units": self.units[s].tolist()} if self.units is not None else {}),
+                                  **({"mean": self.mean[s].tolist()} if self.mean is not None else {})}
                               for s in self.sites}
         return out
 
@@ -366,7 +369,7 @@ class Allocation:
                 s: np.stack([getattr(m, f)[s] for m in members]) for s in members[0].sites}
             failed = {i: m.failed[m.member] for i, m in enumerate(members) if m.failed}
             return replace(members[0], live=stack("live"), variance=stack("variance"), scores=stack("scores"),
-                           exact=stack("exact"), stderr=stack("stderr"), losses=np.stack([m.losses for m in members]), member=None,
+                           exact=stack("exact"), stderr=stack("stderr"), mean=stack("mean"), losses=np.stack([m.losses for m in members]), member=None,
                            n_members=len(members), failed=failed)
         sites = tuple(d["sites"])
         k = len(d["subtasks"])
@@ -389,6 +392,7 @@ class Allocation:
                    failed={d.get("member"): d["failed"]} if d.get("failed") else {},
                    stderr={s: se(s) for s in sites} if has("stderr") else None,
                    units={s: np.asarray(d["neurons"][s]["units"], dtype=float) for s in sites} if has("units") else None,
+                   mean={s: np.asarray(d["neurons"][s]["mean"], dtype=float) for s in sites} if has("mean") else None,
                    fdr=d.get("fdr"))
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -581,7 +585,8 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
                       threshold=float(threshold), live_threshold=float(live_threshold),
                       losses=losses.numpy(), n_samples=int(base["n_samples"]), member=None,
                       dominance=float(dominance), notes=notes, live_rule=rule, n_members=members, exact=exact,
-                      failed=failed, stderr=stderr, units=units, fdr=fdr)
+                      failed=failed, stderr=stderr, units=units, fdr=fdr,
+                      mean={s: base["mean"][s].double().numpy() for s in names})
 
 
 def _tokens_per_sample(inputs) -> int:

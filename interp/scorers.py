@@ -419,8 +419,10 @@ def _upper_bound(hits: int, n: int, confidence: float = 0.95) -> float:
     return 1.0 if hits >= n else float(beta.ppf(confidence, hits + 1, n - hits))
 
 
-ROUNDS = (1 / 8, 1 / 8, 1 / 4, 1 / 2)
+ROUNDS = (1 / 32, 1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2)
 """Shares of the evaluation samples that sequential verification adds round by round."""
+MIN_SAMPLES = 8
+"""A neuron stays undecided while some subtask has fewer samples than this behind its score."""
 BUDGET = 6.0
 """Default work of ``verified``'s exact ablations, in passes over the evaluation set."""
 
@@ -448,10 +450,11 @@ def shuffled_rounds(ctx: ScoreContext, shares=ROUNDS) -> list[list]:
 
 def _undecided(stats: Deltas, rows: torch.Tensor, threshold: float, z: float) -> torch.Tensor:
     """Of the neurons ``rows``, those for which some subtask's score is within ``z`` standard
-    errors of the threshold (a member axis: in some member)."""
+    errors of the threshold, or measured on fewer than ``MIN_SAMPLES`` of its samples (a member
+    axis: in some member)."""
     score = stats.score()[..., rows, :]
     se = stats.stderr()[..., rows, :]
-    close = ((score - threshold).abs() < z * se) | ~torch.isfinite(se)
+    close = ((score - threshold).abs() < z * se) | ~torch.isfinite(se) | (stats.m[rows] < MIN_SAMPLES)
     close = close.any(-1)
     while close.dim() > 1:
         close = close.any(0)
@@ -464,10 +467,10 @@ def _undecided(stats: Deltas, rows: torch.Tensor, threshold: float, z: float) ->
 def verified_scorer(ctx: ScoreContext) -> Scores:
     """Exact ablation of the screen's top candidates (``candidates``: share of live neurons,
     default 0.005, at least ``min_candidates``, 64) and of a random ``sample`` of the rest
-    (default 128), sequentially: each round adds a share of the samples (``ROUNDS``: 1/8, 1/8,
-    1/4, 1/2, in a random order) for the neurons still undecided, those whose score is within
-    z standard errors of the threshold for some subtask (z of a two-sided 95% test split over
-    the rounds); the work stops at ``budget`` passes over the evaluation set (default 6) or
+    (default 128), sequentially: each round adds a share of the samples (``ROUNDS``: 1/32,
+    1/32, 1/16, 1/8, 1/4, 1/2, in a random order) for the neurons still undecided, those whose
+    score is within z standard errors of the threshold for some subtask or rests on fewer than
+    ``MIN_SAMPLES`` samples (z of a two-sided 95% test split over the rounds); the work stops at ``budget`` passes over the evaluation set (default 6) or
     ``seconds``, in the screen's order, the random sample interleaved (``sequential=False``:
     one round over every sample). ``units``: the counted units (tokens or samples) each exact
     score used. The evaluation set's inputs are held in memory to be shuffled.

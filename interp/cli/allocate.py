@@ -35,6 +35,12 @@ def add_allocate_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=None, help="score threshold (default: per method)")
     p.add_argument("--dominance", type=float, default=0.1,
                    help="a subtask counts only if its score is at least this share of the neuron's largest")
+    p.add_argument("--fdr", type=float, default=0.05,
+                   help="false-discovery rate of the decisions 'serves k' where scores have standard errors "
+                        "(default 0.05)")
+    p.add_argument("--budget", type=float, default=None,
+                   help="verified: the exact ablations' work, in passes over the evaluation set (default 6)")
+    p.add_argument("--seconds", type=float, default=None, help="verified: stop the exact ablations after this long")
     p.add_argument("--live-rule", default="auto", choices=["auto", "absolute", "relative"],
                    help="live neurons: variance > threshold (absolute, the zoo's default) or > threshold x the "
                         "site's 90th-percentile variance (relative, the language models' default)")
@@ -60,6 +66,14 @@ def check_allocate_options(args) -> None:
     check_number("--threshold", args.threshold, low=0)
     check_number("--dominance", args.dominance, low=0, high=1)
     check_number("--live-threshold", args.live_threshold, low=0)
+    check_number("--fdr", args.fdr, low=0, high=1)
+    check_number("--budget", args.budget, low=0, above=True)
+    check_number("--seconds", args.seconds, low=0, above=True)
+    if (args.budget is not None or args.seconds is not None) and args.method not in ("verified", "auto"):
+        raise ValueError(f"--budget/--seconds is not allowed with --method {args.method}: expected --method "
+                         f"verified or auto")
+    if not 0 < args.fdr < 1:
+        raise ValueError(f"--fdr={args.fdr} is not allowed: expected a rate in (0, 1)")
     check_int("--n-samples", args.n_samples, low=1)
     check_int("--batch-size", args.batch_size, low=1)
     check_int("--batch-tokens", args.batch_tokens, low=1)
@@ -158,7 +172,8 @@ def cmd_allocate(args) -> int:
     result = allocate(model, task, method=args.method, threshold=args.threshold, dominance=args.dominance,
                       live_rule=args.live_rule, live_threshold=args.live_threshold, n_samples=args.n_samples,
                       seed=args.seed, batch_size=args.batch_size, batch_tokens=args.batch_tokens,
-                      progress=args.progress)
+                      progress=args.progress, fdr=args.fdr,
+                      options={k: v for k, v in (("budget", args.budget), ("seconds", args.seconds)) if v is not None})
     allocs = list(result)
     if args.member is not None:
         allocs = [replace(a, member=args.member) for a in allocs]
@@ -169,8 +184,9 @@ def cmd_allocate(args) -> int:
     for a in allocs:
         print()
         print(a.table())
-        counts = a.counts()
-        print("counts: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+        counts, iv = a.counts(), a.count_intervals()
+        print("counts: " + ", ".join(f"{k}={v}" + (f" [{iv[k][0]}, {iv[k][1]}]" if a.stderr is not None else "")
+                                     for k, v in counts.items()))
     if args.json_out:
         data = result.to_dict() if args.member is None else allocs[0].to_dict()
         write_text(args.json_out, json.dumps(data, indent=1))

@@ -302,9 +302,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     live_rel = [int(alloc.live[s].sum()) for s in sites]
     live_abs = [int(absolute.live[s].sum()) for s in sites]
     conc = _concentration(alloc)
-    # removal curves need the means the allocation ablated to
-    import probes
-    means = {s: st.mean.float() for s, st in probes.capture(bridge, batch.x, stats=("mean",), batch_size=16).items()}
+    means = {s: torch.from_numpy(alloc.mean[s]).float() for s in sites}   # what the allocation ablated to
     t2 = time.time()
     removal = _removal(bridge, task, alloc, batch, means, r.removal, np.random.default_rng(r.seed), r.removal_tokens)
     t_removal = time.time() - t2
@@ -373,24 +371,26 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                "removal": removal, "loss_ratio_top": top, "loss_ratio_random": rnd, "fits": fits,
                "seconds": {"load": t_load, "allocate": t_alloc, "removal": t_removal}}
     n_total = sum(v.size for v in alloc.live.values())
-    summary = (f"{alloc.n_live} live neurons of {n_total}; serving (decided at false-discovery rate {alloc.fdr:g}; "
-               f"95% interval for how many truly do): "
-               + ", ".join(f"{k} {v} [{intervals[k][0]}, {intervals[k][1]}]" for k, v in counts.items())
+    summary = (f"{alloc.n_live} live neurons of {n_total}; serving, decided at false-discovery rate {alloc.fdr:g}: "
+               + ", ".join(f"{k} {v}" for k, v in counts.items())
+               + "; 95% interval for how many truly serve: "
+               + ", ".join(f"{k} [{lo}, {hi}]" for k, (lo, hi) in intervals.items())
                + f"; verified {notes['candidates_measured']} candidates and {notes['sample_measured']} sampled "
                f"in {notes['passes']:.2f} passes; missed ≤ {notes['missed_upper_95']:.0f} (95%).")
     return fk.finish(out_dir, NAME, fig, numbers, claims, summary, t0)
 
 
 def _shares(counts: dict, intervals: dict) -> dict:
-    """Each subtask's share of the neurons serving some subtask, with an interval from the
-    counts' intervals (its low against the others' highs, its high against their lows)."""
-    total = sum(counts.values())
+    """Each subtask's share of the neurons serving some subtask, from the count intervals: the
+    share of the intervals' midpoints, and an interval from its low against the others' highs
+    to its high against their lows."""
+    mid = {k: (lo + hi) / 2 for k, (lo, hi) in intervals.items()}
+    total = sum(mid.values())
     out = {}
-    for k, v in counts.items():
-        lo, hi = intervals[k]
-        rest_lo = sum(intervals[j][0] for j in counts if j != k)
-        rest_hi = sum(intervals[j][1] for j in counts if j != k)
-        out[k] = {"share": v / total if total else None,
+    for k, (lo, hi) in intervals.items():
+        rest_lo = sum(intervals[j][0] for j in intervals if j != k)
+        rest_hi = sum(intervals[j][1] for j in intervals if j != k)
+        out[k] = {"share": mid[k] / total if total else None,
                   "interval": [lo / (lo + rest_hi) if lo + rest_hi else 0.0, hi / (hi + rest_lo) if hi + rest_lo else 1.0]}
     return out
 
