@@ -439,8 +439,13 @@ class Allocation:
                          ", ".join(f"{k} {v} [{iv[k][0]}, {iv[k][1]}]" for k, v in self.counts().items()))
         v = self.notes.get("missed_upper_95")
         if v is not None:
-            lines.append(f"verified by exact ablation: {self.notes['n_candidates']} top candidates of the "
-                         f"attribution screen and a random sample of {self.notes['n_sample']} others; serving "
+            measured = (f"{self.notes['candidates_measured']} of the attribution screen's {self.notes['n_candidates']} "
+                        f"top candidates and {self.notes['sample_measured']} of a random sample of "
+                        f"{self.notes['n_sample']} others ({self.notes['passes']:g} passes over the samples)"
+                        if "candidates_measured" in self.notes else
+                        f"{self.notes['n_candidates']} top candidates of the attribution screen and a random sample "
+                        f"of {self.notes['n_sample']} others")
+            lines.append(f"verified by exact ablation: {measured}; serving "
                          f"neurons left unverified (the screen may have missed them): "
                          f"{self.notes['missed_estimate']:.0f} (95% bound {v:.0f}); of those left, assigned "
                          f"otherwise by the estimate than by exact ablation: "
