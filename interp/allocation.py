@@ -263,10 +263,13 @@ class Allocation:
         ensemble, a list over members). Each measured neuron serves with probability
         ``Φ((score − threshold)/SE)`` (among the live ones whose score is at least ``dominance``
         of their largest); the count's spread is that of a sum of such coin flips
-        (``interp.uncertainty.count_interval``). For ``verified``, an unverified neuron's error
-        includes the first-order estimate's, measured on the random sample; the bound free of
-        that model is ``notes["missed_upper_95_by_subtask"]``. Without standard errors the
-        interval is the count itself."""
+        (``interp.uncertainty.count_interval``). For ``verified``, only the exactly measured
+        neurons enter that sum, and the sampling bound on serving neurons left unverified
+        (``notes["missed_upper_95_by_subtask"]``, free of any model of the screen's error)
+        widens its top: a sum over thousands of first-order estimates from the same samples
+        treats their errors as independent, which they are not (two disjoint halves of the
+        SmolLM2 study's text gave arithmetic 1 675-1 911 and 724-914 that way). Without standard
+        errors the interval is the count itself."""
         check(is_number(confidence) and 0 < confidence < 1, "confidence", confidence, "a number in (0, 1)")
         if self.n_members is not None:
             per = [m.count_intervals(confidence) for m in self]
@@ -276,6 +279,8 @@ class Allocation:
         counts = self.counts()
         if self.stderr is None:
             return {k: (v, v) for k, v in counts.items()}
+        verified = self.method == "verified" and self.exact is not None
+        extra = (self.notes.get("missed_upper_95_by_subtask") or {}) if verified else {}
         out = {}
         for k, name in enumerate(self.subtasks):
             sc, se = [], []
@@ -283,9 +288,12 @@ class Allocation:
                 x = self.scores[s]
                 top = x.max(-1, keepdims=True) if x.shape[-1] else np.zeros((*x.shape[:-1], 1))
                 mask = self.live[s] & (x[:, k] >= self.dominance * top[:, 0])
+                if verified:
+                    mask &= self.exact[s]
                 sc.append(x[mask, k])
                 se.append(self.stderr[s][mask, k])
-            out[name] = count_interval(np.concatenate(sc), np.concatenate(se), self.threshold, confidence)
+            out[name] = count_interval(np.concatenate(sc), np.concatenate(se), self.threshold, confidence,
+                                       float(extra.get(name, 0.0)))
         return out
 
     @property

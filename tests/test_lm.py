@@ -65,7 +65,8 @@ def test_every_method_on_both_shapes(folders, method):
     task = _task()
     for shape in ("gpt2", "llama"):
         bridge = load_hf(folders / shape)
-        alloc = interp.allocate(bridge, task, method=method, progress=False)
+        options = {"budget": None} if method == "verified" else None     # every candidate and sampled neuron
+        alloc = interp.allocate(bridge, task, method=method, progress=False, options=options)
         assert alloc.method == method and alloc.live_rule == "relative" and alloc.n_live > 0
         assert alloc.notes["task"].startswith("TokenTask(low: 4 seq, 28 counted tokens")
         if method == "ablation":
@@ -81,7 +82,8 @@ def test_verified_scores_are_exact_ablation_where_measured_and_bound_the_rest(fo
     task = _task(length=10)
     exact = interp.allocate(bridge, task, method="ablation", progress=False)
     ver = interp.allocate(bridge, task, method="verified", progress=False,
-                          options={"candidates": 0.1, "min_candidates": 8, "sample": 40})
+                          options={"candidates": 0.1, "min_candidates": 8, "sample": 40, "budget": None,
+                                   "sequential": False})
     n = sum(int(v.sum()) for v in ver.exact.values())
     assert ver.notes["n_candidates"] == 26 and ver.notes["n_sample"] == 40 and n == 66
     for s in ver.sites:
