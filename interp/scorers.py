@@ -178,13 +178,13 @@ def sample_size(batch) -> int:
 
 class Meter:
     """The work of exact ablation in passes over the evaluation set (a neuron measured on every
-    sample by running every block counts 1; one of block l of L blocks counts (L−l)/L), and
-    seconds. ``spent`` once either limit (None: none) is reached."""
+    sample by running every block counts 1; one of block l of L blocks counts (L−l)/L, as
+    ``block_shares`` says), and seconds; ``spent`` once ``seconds`` (None: no limit) have gone."""
 
-    def __init__(self, total: int, passes: float | None = None, seconds: float | None = None):
+    def __init__(self, total: int, seconds: float | None = None):
         import time
 
-        self.total, self.limit, self.seconds = max(total, 1), passes, seconds
+        self.total, self.seconds = max(total, 1), seconds
         self.passes, self.start, self._clock = 0.0, time.perf_counter(), time.perf_counter
 
     def charge(self, size: int, share: float) -> None:
@@ -196,8 +196,7 @@ class Meter:
 
     @property
     def spent(self) -> bool:
-        return (self.limit is not None and self.passes >= self.limit) or \
-            (self.seconds is not None and self.elapsed >= self.seconds)
+        return self.seconds is not None and self.elapsed >= self.seconds
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,6 +230,7 @@ def exact_ablation(ctx: ScoreContext, ids: dict[str, torch.Tensor], *, pieces=No
         return stats
     cut = probes.cuts.block_list(model, sites) if skip else None
     readout = _linear_readout(model)
+    share = block_shares(model, sites, skip)
     chunk = None
     with _bar(len(pieces) * sum(ids[s].numel() for s in sites), "ablation", ctx.progress) as bar:
         for batch in pieces:
@@ -255,29 +255,30 @@ def exact_ablation(ctx: ScoreContext, ids: dict[str, torch.Tensor], *, pieces=No
                     if meter is not None and meter.spent:
                         break
                     if readout is not None and site == readout[0]:
-                        ablated, share = _ablate_readout(pred, kept[site], mu, readout[1], part, members), 0.0
+                        ablated = _ablate_readout(pred, kept[site], mu, readout[1], part, members)
                     elif cut is not None:
                         l = cut.index[site]
                         with probes.cuts.resumed(cut, l, streams[l], copies=part.numel()):
                             ablated = _ablate_forward(model, batch.x, site, mu, part, members)
-                        share = (len(cut.blocks) - l) / len(cut.blocks)
                     else:
-                        ablated, share = _ablate_forward(model, batch.x, site, mu, part, members), 1.0
+                        ablated = _ablate_forward(model, batch.x, site, mu, part, members)
                     losses, _ = task.sample_losses(ablated, batch, len(lead) + 1)   # [(M,) J, B, K]
                     stats[site].add(part, losses - base_l.unsqueeze(-3), base_l, w)
                     if meter is not None:
-                        meter.charge(size * part.numel(), share)
+                        meter.charge(size * part.numel(), share[site])
                     bar.update(part.numel())
     return stats
 
 
-def ablation_deltas(ctx: ScoreContext, ids: dict[str, torch.Tensor] | None = None,
-                    skip: bool = True) -> dict[str, torch.Tensor]:
+def live_ids(ctx: ScoreContext) -> dict[str, torch.Tensor]:
+    """Per site, the indices of the neurons live in the model (in some member of an ensemble)."""
+    return {s: (ctx.live[s] if ctx.members is None else ctx.live[s].any(0)).nonzero().flatten() for s in ctx.sites}
+
+
+def ablation_deltas(ctx: ScoreContext, ids: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """Exact mean-ablation scores ``[(M,) n, K]`` of the neurons ``ids[site]`` (default: the
     live ones; the others score 0) over every piece (see ``exact_ablation``)."""
-    if ids is None:
-        ids = {s: (ctx.live[s] if ctx.members is None else ctx.live[s].any(0)).nonzero().flatten() for s in ctx.sites}
-    stats = exact_ablation(ctx, ids, skip=skip)
+    stats = exact_ablation(ctx, live_ids(ctx) if ids is None else ids)
     return {s: stats[s].score() for s in ctx.sites}
 
 
@@ -322,8 +323,7 @@ def _ablate_forward(model, x, site, mu, ids, members) -> torch.Tensor:
 
 @register_scorer("ablation", 0.01, "mean-ablation loss change / subtask loss (exact)", options=())
 def ablation_scorer(ctx: ScoreContext) -> Scores:
-    ids = {s: (ctx.live[s] if ctx.members is None else ctx.live[s].any(0)).nonzero().flatten() for s in ctx.sites}
-    stats = exact_ablation(ctx, ids)
+    stats = exact_ablation(ctx, live_ids(ctx))
     return Scores({s: stats[s].score() for s in ctx.sites},
                   exact={s: ctx.live[s].clone() for s in ctx.sites},
                   stderr={s: stats[s].stderr() for s in ctx.sites},
@@ -333,7 +333,7 @@ def ablation_scorer(ctx: ScoreContext) -> Scores:
 # --------------------------------------------------------------------------------------------
 # attribution
 # --------------------------------------------------------------------------------------------
-def attribution_sums(ctx: ScoreContext, pieces=None) -> dict[str, dict[str, torch.Tensor]]:
+def attribution_sums(ctx: ScoreContext) -> dict[str, dict[str, torch.Tensor]]:
     """Per site, first-order estimates ``[(M,) n, K]`` of the mean-ablation loss change
     relative to each subtask's loss: ``signed`` (``Σ g·(mean − a)``, the estimate), its
     ``stderr`` over samples, and ``magnitude`` (``Σ |g·(mean − a)|`` over samples and
@@ -342,12 +342,11 @@ def attribution_sums(ctx: ScoreContext, pieces=None) -> dict[str, dict[str, torc
     model, task, members = ctx.model, ctx.task, ctx.members
     K = len(task.subtasks)
     lead = (members,) if members is not None else ()
-    pieces = ctx.pieces if pieces is None else pieces
     mu = {s: ctx.base["mean"][s] for s in ctx.sites}
     stats = {s: Deltas(lead, mu[s].shape[-1], K) for s in ctx.sites}
     mag = {s: torch.zeros(*lead, mu[s].shape[-1], K, dtype=torch.float64) for s in ctx.sites}
-    with _bar(len(pieces), "attribution", ctx.progress) as bar:
-        for batch in pieces:
+    with _bar(len(ctx.pieces), "attribution", ctx.progress) as bar:
+        for batch in ctx.pieces:
             zeros, acts = {}, {}
 
             def tap(site, act):
@@ -470,19 +469,21 @@ def verified_scorer(ctx: ScoreContext) -> Scores:
     (default 128), sequentially: each round adds a share of the samples (``ROUNDS``: 1/32,
     1/32, 1/16, 1/8, 1/4, 1/2, in a random order) for the neurons still undecided, those whose
     score is within z standard errors of the threshold for some subtask or rests on fewer than
-    ``MIN_SAMPLES`` samples (z of a two-sided 95% test split over the rounds); the work stops at ``budget`` passes over the evaluation set (default 6) or
-    ``seconds``, in the screen's order, the random sample interleaved (``sequential=False``:
-    one round over every sample). ``units``: the counted units (tokens or samples) each exact
+    ``MIN_SAMPLES`` samples (z of a two-sided 95% test split over the rounds); each round takes
+    the neurons in the screen's order, the random sample interleaved, as far as ``budget``
+    passes over the evaluation set reach (default 6; ``block_shares`` prices a neuron), and the
+    work stops after ``seconds`` (``sequential=False``: one round over every sample). ``units``: the counted units (tokens or samples) each exact
     score used. The evaluation set's inputs are held in memory to be shuffled.
 
     An unverified neuron keeps its first-order estimate, with a standard error widened by the
     estimate's error measured on the random sample (``first_order_rms_by_subtask``: the root
-    mean square of exact − estimate there), so its decisions and the count intervals carry it.
+    mean square of exact − estimate there), so its decisions carry it (the count intervals use
+    the sampling bound below instead).
 
     Notes: ``missed_estimate``/``missed_upper_95`` (and per subtask ``missed_upper_95_by_subtask``):
     serving neurons among those left unverified, from the random sample, with a one-sided 95%
-    Clopper-Pearson bound (free of any model of the estimate's error); ``misassigned_*``: unverified neurons whose estimate assigns
-    otherwise than exact ablation would; ``passes``, ``seconds``, ``rounds``: the work done."""
+    Clopper-Pearson bound (free of any model of the estimate's error); ``misassigned_*``:
+    unverified neurons whose estimate assigns otherwise than exact ablation would; ``passes``, ``seconds``, ``rounds``: the work done."""
     from scipy.stats import norm
 
     check_options("verified", ctx.options)
@@ -587,11 +588,11 @@ def verified_scorer(ctx: ScoreContext) -> Scores:
                   units={s: stats[s].units.clone() for s in ctx.sites})
 
 
-def block_shares(model, sites) -> dict[str, float]:
+def block_shares(model, sites, skip: bool = True) -> dict[str, float]:
     """Per site, the share of a whole forward pass that ablating one of its neurons costs:
-    ``(L − l)/L`` at block l of L when the model is made of blocks (``probes.cuts``), a
-    fiftieth at a zoo MLP's read-out layer, else 1."""
-    cut = probes.cuts.block_list(model, sites)
+    ``(L − l)/L`` at block l of L when the model is made of blocks (``probes.cuts``; not with
+    ``skip=False``), a fiftieth at a zoo MLP's read-out layer, else 1."""
+    cut = probes.cuts.block_list(model, sites) if skip else None
     readout = _linear_readout(model)
     out = {}
     for s in sites:
@@ -692,4 +693,4 @@ def scorer(name: str) -> Scorer:
 
 
 __all__ = ["SCORERS", "Scorer", "ScoreContext", "Scores", "register_scorer", "scorer", "ablation_deltas",
-           "exact_ablation", "attribution_sums", "output_of", "Meter", "block_shares"]
+           "exact_ablation", "live_ids", "attribution_sums", "output_of", "Meter", "block_shares"]

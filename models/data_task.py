@@ -156,16 +156,9 @@ class DataTask(HeldDataTask):
                                                      reduction="none").reshape(pred.shape[:-1])
         return (pred - batch.y).pow(2).mean(-1)
 
-    def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """Mean loss over each subtask's samples, ``pred [..., n, d_out]`` -> ``[..., K]`` (0 for a
-        subtask absent from the batch): squared error averaged over the outputs, or
-        cross-entropy."""
-        per = self._per_sample(pred, batch)                                   # [..., n]
-        onehot = torch.nn.functional.one_hot(batch.subtask, len(self.names)).to(per.dtype)  # [n, K]
-        return (per @ onehot) / onehot.sum(0).clamp_min(1)
-
     def sample_losses(self, pred: torch.Tensor, batch: Batch, lead: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """Each sample's loss in its subtask's column ``[..., n, K]``, weight 1 there ``[n, K]``."""
+        """Each sample's loss in its subtask's column ``[..., n, K]`` (squared error averaged
+        over the outputs, or cross-entropy), weight 1 there ``[n, K]``, for ``pred [..., n, d_out]``."""
         onehot = torch.nn.functional.one_hot(batch.subtask, len(self.names)).to(pred.dtype)
         return self._per_sample(pred, batch).unsqueeze(-1) * onehot, onehot
 

@@ -355,6 +355,12 @@ class HeldDataTask(Task):
     def summary(self) -> str:
         raise NotImplementedError
 
+    def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Each subtask's mean loss over its units in the batch (its counted tokens, or
+        samples), ``[..., K]``, 0 for a subtask absent from it: ``sample_losses`` summed."""
+        losses, weights = self.sample_losses(pred, batch)
+        return losses.sum(-2) / weights.sum(0).clamp_min(1)
+
     def _eval_index(self, n: int, generator: torch.Generator) -> torch.Tensor | slice:
         check_positive("n", n, integer=True)
         if n >= len(self):

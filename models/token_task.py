@@ -272,24 +272,11 @@ class TokenTask(HeldDataTask):
         pick = self._starts[sub] + (torch.rand(n, generator=generator) * sizes).long().clamp_max(sizes - 1)
         return self._rows(pick)
 
-    def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """Mean cross-entropy over each subtask's counted positions: ``pred [..., n, L, V]`` ->
-        ``[..., K]`` (0 for a subtask absent from the batch)."""
-        K = len(self._sizes)
-        y = batch.y
-        counted = y >= 0
-        logp = pred.log_softmax(-1)
-        tok = y.clamp_min(0).expand(*pred.shape[:-1])
-        nll = -logp.gather(-1, tok.unsqueeze(-1)).squeeze(-1) * counted.to(pred.dtype)  # [..., n, L]
-        per_seq = nll.sum(-1)  # [..., n]
-        onehot = torch.nn.functional.one_hot(batch.subtask, K).to(pred.dtype)  # [n, K]
-        n_pos = (counted.sum(-1).to(pred.dtype) @ onehot).clamp_min(1)  # [K]
-        return (per_seq @ onehot) / n_pos
-
     def sample_losses(self, pred: torch.Tensor, batch: Batch, lead: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Per sequence: the summed cross-entropy over its counted positions in its subtask's
-        column ``[..., n, K]``, and its counted positions as the weight ``[n, K]``. Only the
-        counted positions' logits are normalised."""
+        column ``[..., n, K]``, and its counted positions as the weight ``[n, K]``, for
+        ``pred [..., n, L, V]`` (``subtask_losses``: the mean over each subtask's counted
+        positions). Only the counted positions' logits are normalised."""
         K = len(self._sizes)
         y = batch.y
         counted = y >= 0                                                            # [n, L]

@@ -66,13 +66,12 @@ def check_allocate_options(args) -> None:
     check_number("--threshold", args.threshold, low=0)
     check_number("--dominance", args.dominance, low=0, high=1)
     check_number("--live-threshold", args.live_threshold, low=0)
-    check_number("--fdr", args.fdr, low=0, high=1)
     check_number("--budget", args.budget, low=0, above=True)
     check_number("--seconds", args.seconds, low=0, above=True)
     if (args.budget is not None or args.seconds is not None) and args.method not in ("verified", "auto"):
         raise ValueError(f"--budget/--seconds is not allowed with --method {args.method}: expected --method "
                          f"verified or auto")
-    if not 0 < args.fdr < 1:
+    if not 0 < args.fdr < 1:   # NaN and inf fail this too
         raise ValueError(f"--fdr={args.fdr} is not allowed: expected a rate in (0, 1)")
     check_int("--n-samples", args.n_samples, low=1)
     check_int("--batch-size", args.batch_size, low=1)
