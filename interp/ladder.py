@@ -6,7 +6,8 @@ A figure declares ``LADDER = Ladder(axis, rungs)`` beside ``QUICK`` and ``FULL``
 names a field of its recipe and ``rungs`` the values it takes, cheapest first (the quick
 value first, the full one last where it can run). ``rung_recipe`` builds the recipe of one
 rung: the quick recipe with that field changed (and, for ``steps``, the learning-rate decay
-scaled with it, as the full recipes scale it). ``run_ladder`` runs the rungs through
+scaled with it, as the full recipes scale it; for an LM study's ``tokens``, the removal
+curves' tokens). ``run_ladder`` runs the rungs through
 ``interp.reproduce`` (resumable: a finished rung is read back), then writes
 ``<out>/<figure>_ladder.json`` and ``.png`` (each claim with a number: its value and interval
 against the rung) and a verdict per claim that disagrees at some rung:
@@ -61,14 +62,15 @@ def rung_recipe(quick, ladder: Ladder, i: int):
     check(ladder.axis in fields, "axis", ladder.axis, f"a field of {type(quick).__name__}: {sorted(fields)}")
     value = ladder.rungs[i]
     changes: dict[str, Any] = {ladder.axis: value}
-    decay = _DECAY.get(ladder.axis)
-    if decay in fields:
-        changes[decay] = max(1, round(getattr(quick, decay) * value / getattr(quick, ladder.axis)))
+    share = _SHARE.get(ladder.axis)
+    if share in fields:
+        changes[share] = max(1, round(getattr(quick, share) * value / getattr(quick, ladder.axis)))
     return dataclasses.replace(quick, **changes)
 
 
-_DECAY = {"steps": "decay_every", "epochs": "decay_epochs"}
-"""A length axis and the learning-rate decay interval that keeps its share of the run."""
+_SHARE = {"steps": "decay_every", "epochs": "decay_epochs", "tokens": "removal_tokens"}
+"""A length axis and the field that keeps its share of it: the learning-rate decay interval of a
+run, the tokens an LM study's removal curves are measured on."""
 
 
 _NUMBER = re.compile(r"[-−]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")

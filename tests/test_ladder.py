@@ -5,7 +5,7 @@ import json
 import pytest
 
 from interp.cli import main
-from interp.figures import fig2_square, fig4_series, fig5_functions
+from interp.figures import fig2_square, fig3_parallel, fig4_series, fig5_functions, lm_resources
 from interp.ladder import Ladder, paper_number, rung_recipe, verdict
 
 
@@ -13,6 +13,9 @@ def test_rungs_change_one_axis_and_keep_the_decay_share():
     r = rung_recipe(fig4_series.QUICK, fig4_series.LADDER, 3)
     assert r.steps == 300_000 and r.decay_every == 60_000 and r.widths == fig4_series.QUICK.widths
     assert rung_recipe(fig5_functions.QUICK, fig5_functions.LADDER, 0) == fig5_functions.QUICK
+    assert rung_recipe(fig3_parallel.QUICK, fig3_parallel.LADDER, 2).width == 500
+    lm = rung_recipe(lm_resources.QUICK, lm_resources.LADDER, 2)
+    assert (lm.tokens, lm.removal_tokens, lm.seq_len) == (16384, 4096, lm_resources.QUICK.seq_len)
     with pytest.raises(ValueError, match="axis='depth' is not allowed"):
         rung_recipe(fig2_square.QUICK, Ladder("depth", (1, 2)), 0)
     with pytest.raises(ValueError, match="rung=4 is not allowed"):

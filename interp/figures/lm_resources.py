@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from ..ladder import Ladder
 from . import _kit as fk
 
 NAME = "lm_resources"
@@ -56,6 +57,9 @@ QUICK = Recipe(tokens=4096, seq_len=64, candidates=0.004, min_candidates=64, sam
                removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256), removal_tokens=1024)
 FULL = Recipe(tokens=65536, seq_len=64, candidates=0.02, min_candidates=256, sample=1024, budget=None,
               removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), removal_tokens=8192)
+LADDER = Ladder("tokens", (4096, 8192, 16384),
+                "the removal curves far above N_k/(N_k-n) and the wide count intervals are blamed on 4 096 of "
+                "the full recipe's 65 536 counted tokens per subtask (the removal curves' tokens grow with it)")
 
 
 # --------------------------------------------------------------------------------------------
