@@ -34,7 +34,7 @@ _NAMES = {
 }
 _SUBMODULES = ["allocation", "scorers", "neurons", "clustering", "ensembling", "probing", "bridge", "fits",
                "scaling", "multilinear", "calibration", "emergence", "sweep", "runs", "executors", "figures",
-               "jsonable", "plots", "reproduce"]
+               "plots", "reproduce"]
 _WHERE = {name: module for module, names in _NAMES.items() for name in names}
 
 __all__ = sorted(_WHERE) + _SUBMODULES

@@ -36,7 +36,7 @@ from typing import Any, Callable
 from models.atomic import write_text
 from models.validate import check
 
-from .jsonable import jsonable
+from models.jsonable import jsonable
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Callable, Mapping, Sequence
 from models.atomic import write_text
 
 from .figures import TITLES
-from .jsonable import jsonable
+from models.jsonable import jsonable
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ _WHERE = {
     "TrainConfig": ".train", "TrainingDiverged": ".train", "TrainResult": ".train", "train": ".train",
     "ParityTransformer": ".transformer", "ParityTransformerConfig": ".transformer",
 }
-_SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "data_task", "transformer", "validate"]
+_SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "data_task", "transformer", "validate", "registry", "jsonable"]
 
 __all__ = ["tasks", "Task", "Batch", "register_task", "TokenTask", "DataTask", "MLP", "Ensemble", "MLPConfig",
            "ParityTransformer", "ParityTransformerConfig",

@@ -5,7 +5,7 @@ import dataclasses
 import json
 
 from interp import figures
-from interp.jsonable import jsonable
+from models.jsonable import jsonable
 
 
 def tiny(recipe, changes: dict):

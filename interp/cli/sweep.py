@@ -116,7 +116,7 @@ def cmd_sweep(args) -> int:
         print(f"failed: run {key}: {msg}")
     from models.atomic import write_text
 
-    from ..reproduce import jsonable
+    from models.jsonable import jsonable
     write_text(Path(args.out) / SUMMARY, json.dumps(jsonable(summary), indent=1))
     print(f"wrote {Path(args.out) / 'sweep.csv'} (one row per run) and sweep.json; run folders: {args.out}/<key>/")
     return 0

@@ -13,7 +13,7 @@ import numpy as np
 
 from models.atomic import write_text, writing
 
-from ..jsonable import jsonable
+from models.jsonable import jsonable
 
 
 def figure(n_panels: int, size=(4.2, 3.4), rows: int = 1):

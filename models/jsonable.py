@@ -1,4 +1,11 @@
-"""One conversion of results to JSON values, for every file the toolkit writes."""
+"""One conversion to JSON values, for every file the toolkit writes.
+
+The rule: an object that can be rebuilt from its JSON has ``to_config()`` (settings, not
+results) and a ``from_config`` that gives an equal object back, so ``to_config`` is the identity
+through a round trip; an object that reports has ``to_dict()``, a one-way result (numbers,
+intervals, summaries) read by people and plots, never parsed back into the object.
+``jsonable`` turns either, and anything they hold, into plain JSON values.
+"""
 from __future__ import annotations
 
 import dataclasses
