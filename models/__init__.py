@@ -11,9 +11,6 @@ TransformerLens for their hook points when first touched).
 >>> sorted(result.history)
 ['loss', 'step', 'task_loss']
 """
-import sys
-import types
-
 from .lazy import lazy_names
 
 __version__ = "0.1.0"
@@ -23,10 +20,11 @@ _WHERE = {
     "MLP": ".mlp", "Ensemble": ".mlp", "MLPConfig": ".mlp",
     "TokenTask": ".token_task", "DataTask": ".data_task",
     "Task": ".tasks", "Batch": ".tasks", "register_task": ".tasks",
-    "TrainConfig": ".train", "TrainingDiverged": ".train", "TrainResult": ".train", "train": ".train",
+    "TrainConfig": ".config", "TrainingDiverged": ".config", "TrainResult": ".config", "train": ".trainer",
     "ParityTransformer": ".transformer", "ParityTransformerConfig": ".transformer",
 }
-_SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "data_task", "transformer", "validate", "registry", "jsonable"]
+_SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "data_task", "transformer", "config", "objective", "steps",
+               "trainer", "validate", "registry", "jsonable"]
 
 __all__ = ["tasks", "Task", "Batch", "register_task", "TokenTask", "DataTask", "MLP", "Ensemble", "MLPConfig",
            "ParityTransformer", "ParityTransformerConfig",
@@ -34,16 +32,3 @@ __all__ = ["tasks", "Task", "Batch", "register_task", "TokenTask", "DataTask", "
 
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE, _SUBMODULES)
-
-
-class _Package(types.ModuleType):
-    """``models.train`` is the trainer, not its module: importing ``models.train`` (the module)
-    must not rebind the name."""
-
-    def __setattr__(self, name, value):
-        if name == "train" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -28,9 +28,9 @@ from torch import nn
 
 from . import __version__
 from .atomic import write_text, writing
+from .config import TrainConfig
 from .mlp import MLP, Ensemble, MLPConfig
 from .tasks import Task
-from .train import TrainConfig
 from .transformer import ParityTransformer, ParityTransformerConfig
 from .validate import MAX_MEMBERS, MAX_PARAMETERS, check, make_folder
 
@@ -358,7 +358,7 @@ def _write_json(path: Path, obj) -> None:
     write_text(path, json.dumps(obj, indent=1))
 
 
-# -- training state (used by models.train) ---------------------------------------------
+# -- training state (used by models.trainer) -------------------------------------------
 _RESUME_FREE = ("steps", "progress", "checkpoint_every")
 
 

@@ -1,4 +1,5 @@
-"""One optimisation step of ``models.train``, eager or compiled.
+"""One optimisation step of ``models.train``, eager or compiled, of the objective in
+``models.objective``.
 
 ``EagerStep`` is the plain PyTorch step: forward, objective, ``backward()`` and the
 optimizer's own ``step()``, walking wide ensembles a few members at a time on the CPU.
@@ -20,11 +21,14 @@ torch.Size([2])
 from __future__ import annotations
 
 import time
+import warnings
 
 import torch
 from torch import nn
 
+from .config import TrainConfig
 from .mlp import ACTIVATIONS, MLP, Ensemble, n_members
+from .objective import member_chunks, objective, penalty_sums
 from .tasks import Batch, Task
 from .validate import check
 
@@ -34,27 +38,15 @@ def compilable(model: nn.Module) -> bool:
     return isinstance(model, (MLP, Ensemble))
 
 
-def penalty_sums(weights: list[torch.Tensor], stacked: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(Σ|w|, Σw²) over ``weights``: per member ``[M]`` when ``stacked``, else ``[1]``."""
-    l1 = l2 = 0
-    for w in weights:
-        flat = w.flatten(1) if stacked else w.reshape(1, -1)
-        l1 = l1 + flat.abs().sum(1)
-        l2 = l2 + flat.pow(2).sum(1)
-    return l1, l2
-
-
 class EagerStep:
     """Forward, objective, ``backward()`` and ``opt.step()`` in eager PyTorch."""
 
-    def __init__(self, model: nn.Module, task: Task, config, opt: torch.optim.Optimizer):
-        from .train import member_chunks
+    def __init__(self, model: nn.Module, task: Task, config: TrainConfig, opt: torch.optim.Optimizer):
         self.model, self.task, self.config, self.opt = model, task, config, opt
         self.alphas = config.alphas(n_members(model)).to(next(model.parameters()))
         self.chunks = member_chunks(model, config.batch_size)
 
     def __call__(self, batch: Batch) -> torch.Tensor:
-        from .train import objective
         self.opt.zero_grad(set_to_none=True)
         objs = []
         for sl in self.chunks:
@@ -190,7 +182,8 @@ class CompiledStep:
     model-steps/s), so on a shared machine set ``torch.set_num_threads`` to the free cores.
     """
 
-    def __init__(self, model: nn.Module, task: Task, config, opt: torch.optim.Optimizer, fallback: bool = False):
+    def __init__(self, model: nn.Module, task: Task, config: TrainConfig, opt: torch.optim.Optimizer,
+                 fallback: bool = False):
         check(compilable(model), "model", type(model).__name__, "an MLP or an Ensemble for the compiled step")
         self.opt, self.kind = opt, config.optimizer
         self.fallback, self.eager, self.compiled = fallback, None, True
@@ -278,7 +271,6 @@ class CompiledStep:
         except Exception as e:  # compilation failed before anything was updated
             if not self.fallback:
                 raise
-            import warnings
             warnings.warn(f"the compiled training step failed ({type(e).__name__}: {e}); training eagerly",
                           RuntimeWarning, stacklevel=2)
             if self.kind == "adam":

@@ -49,7 +49,7 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path, monkeypatch):
     cfg = models.TrainConfig(alpha=(1.0, 2.0), steps=120, checkpoint_every=40, lr_decay_every=50, **QUICK)
     straight = models.train(make(), task, cfg)
 
-    from models.train import _Data
+    from models.trainer import _Data
     real_batch = _Data.batch
 
     def flaky(self, step):

@@ -286,7 +286,7 @@ def test_adam_applies_weight_decay_as_torch_does():
     # by hand: torch.optim.Adam with the same weight decay over the same batches
     net = models.MLP(models.MLPConfig(d_in=1, widths=(8,), d_out=1))
     opt = torch.optim.Adam(net.parameters(), lr=0.05, weight_decay=0.5)
-    from models.train import _Data, _model_seeds
+    from models.trainer import _Data, _model_seeds
     data = _Data(task, models.TrainConfig(**cfg), _model_seeds(net))
     for step in range(5):
         batch = data.batch(step)

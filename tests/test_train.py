@@ -6,7 +6,8 @@ import torch
 
 import models
 from models.tasks import Parallel, SparseParity, Square
-from models.train import _subnormals_flush, objective, penalties
+from models.objective import objective, penalties
+from models.trainer import _subnormals_flush
 
 QUICK = dict(steps=60, batch_size=64, eval_size=128, eval_points=5, progress=False)
 
@@ -73,7 +74,7 @@ def test_training_reduces_loss_and_history_layout():
 
 
 def test_fixed_dataset_and_data_streams():
-    from models.train import _Data
+    from models.trainer import _Data
     task = Square()
     cfg = models.TrainConfig(dataset_size=32, batch_size=16, seed=4)
     data = _Data(task, cfg, model_seeds=[0, 1])

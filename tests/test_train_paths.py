@@ -9,7 +9,7 @@ import torch
 import models
 from models.tasks import Parallel, Square
 
-trainer = importlib.import_module("models.train")  # the module (models.train is the function)
+trainer = importlib.import_module("models.trainer")  # the module of models.train
 
 QUICK = dict(steps=60, batch_size=64, eval_size=128, eval_points=5, progress=False)
 
@@ -147,7 +147,7 @@ def test_compile_switch_is_validated():
     with pytest.raises(ValueError, match="compile='on'.*ParityTransformer"):
         models.train(net, task, models.TrainConfig(compile="on", **QUICK))
     # auto: eager for short runs, compiled for long ones, never for other models
-    from models.train import use_compiled
+    from models.trainer import use_compiled
     ens = models.Ensemble(models.MLPConfig(d_in=1, widths=(100,), d_out=1), seeds=tuple(range(21)))
     assert not use_compiled(ens, models.TrainConfig(steps=1000))
     assert use_compiled(ens, models.TrainConfig(steps=100_000))
