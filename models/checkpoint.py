@@ -30,6 +30,7 @@ from . import __version__
 from .atomic import write_text, writing
 from .config import TrainConfig
 from .mlp import MLP, Ensemble, MLPConfig
+from .registry import Registry
 from .tasks import Task
 from .transformer import ParityTransformer, ParityTransformerConfig
 from .validate import MAX_MEMBERS, MAX_PARAMETERS, check, make_folder
@@ -43,6 +44,25 @@ FILES = (CONFIG, WEIGHTS, TASK_DATA, STATE)
 PICKLES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 MAX_CONFIG_BYTES = 256 * 2**20
 """A config.json larger than this is refused before it is read (histories make it large)."""
+
+
+@dataclass(frozen=True)
+class ModelType:
+    """A zoo model type as a checkpoint writes and reads it: ``model`` the class, ``config``
+    the config class its ``to_config()["config"]`` holds the fields of; ``ensemble``: its
+    JSON also carries ``seeds`` (one per member) and it is built as ``model(config, seeds=...)``."""
+
+    model: type
+    config: type
+    ensemble: bool = False
+
+
+MODEL_TYPES = Registry("type", hint="an nn.Sequential of standard layers is saved as type 'Sequential'")
+"""The zoo's model types by the name ``to_config()`` writes: name -> ``ModelType``. What
+``build_model`` (and so ``load``) builds, besides an ``nn.Sequential`` of ``SEQUENTIAL_LAYERS``."""
+MODEL_TYPES.add("MLP", ModelType(MLP, MLPConfig), reserve=True)
+MODEL_TYPES.add("Ensemble", ModelType(Ensemble, MLPConfig, ensemble=True), reserve=True)
+MODEL_TYPES.add("ParityTransformer", ModelType(ParityTransformer, ParityTransformerConfig), reserve=True)
 
 
 @dataclass
@@ -63,7 +83,7 @@ def model_config(model: nn.Module) -> dict:
     if hasattr(model, "to_config"):
         return model.to_config()
     check(isinstance(model, nn.Sequential) and all(type(m) in SEQUENTIAL_LAYERS for m in model), "model",
-          _describe(model), f"a zoo model (MLP, Ensemble, ParityTransformer) or an nn.Sequential of "
+          _describe(model), f"a zoo model ({', '.join(MODEL_TYPES)}) or an nn.Sequential of "
           f"{sorted(SEQUENTIAL_LAYERS_BY_NAME)}; save other modules' weights with safetensors directly")
     return {"type": "Sequential", "layers": [{"type": type(m).__name__, **SEQUENTIAL_LAYERS[type(m)](m)}
                                              for m in model]}
@@ -115,14 +135,6 @@ def _build_sequential(config: dict, source: str) -> nn.Sequential:
     return nn.Sequential(*out)
 
 
-_MODELS = {"MLP": MLPConfig, "Ensemble": MLPConfig, "ParityTransformer": ParityTransformerConfig}
-
-
-def _n_parameters(kind: str, c, members: int) -> int:
-    """Parameters a model config asks for, counted before anything is allocated."""
-    return members * c.n_parameters
-
-
 def build_model(config: dict, source: str = "model config") -> nn.Module:
     """A freshly initialised model from ``model.to_config()``'s dictionary. A malformed one
     (unknown type or fields, bad values, more than ``MAX_PARAMETERS``) raises ``ValueError``
@@ -131,8 +143,9 @@ def build_model(config: dict, source: str = "model config") -> nn.Module:
     kind = config.get("type")
     if kind == "Sequential":
         return _build_sequential(config, source)
-    check(kind in _MODELS, f"{source}: type", kind, f"one of {sorted([*_MODELS, 'Sequential'])}")
-    cls, given = _MODELS[kind], config.get("config")
+    check(kind in MODEL_TYPES, f"{source}: type", kind, f"one of {sorted([*MODEL_TYPES, 'Sequential'])}")
+    model_type = MODEL_TYPES[kind]
+    cls, given = model_type.config, config.get("config")
     check(isinstance(given, dict), f"{source}: config", given, f"a JSON object of {cls.__name__} fields")
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(given) - known)
@@ -144,21 +157,19 @@ def build_model(config: dict, source: str = "model config") -> nn.Module:
     except (TypeError, ValueError) as e:
         raise ValueError(f"{source}: {e}") from None
     members = 1
-    if kind == "Ensemble":
+    if model_type.ensemble:
         seeds = config.get("seeds")
         check(isinstance(seeds, list) and 1 <= len(seeds) <= MAX_MEMBERS
               and all(isinstance(x, int) and not isinstance(x, bool) for x in seeds),
               f"{source}: seeds", seeds if not isinstance(seeds, list) or len(seeds) < 10 else f"[{len(seeds)} items]",
               f"a non-empty list of at most {MAX_MEMBERS} integers, one per member")
         members = len(seeds)
-    n = _n_parameters(kind, c, members)
+    n = members * c.n_parameters  # counted before anything is allocated
     check(n <= MAX_PARAMETERS, source, f"{kind} of {n:.3g} parameters ({4 * n / 2**30:.3g} GiB)",
           f"at most {MAX_PARAMETERS:.3g} parameters")
-    if kind == "MLP":
-        return MLP(c)
-    if kind == "Ensemble":
-        return Ensemble(c, seeds=config["seeds"])
-    return ParityTransformer(c)
+    if model_type.ensemble:
+        return model_type.model(c, seeds=config["seeds"])
+    return model_type.model(c)
 
 
 def _train_config_dict(config: TrainConfig) -> dict:

@@ -17,12 +17,14 @@ labelled data of one's own is a ``models.DataTask``.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import math
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import Callable, ClassVar, Iterator, NamedTuple
 
 import torch
 
+from .registry import Registry
 from .validate import (check, check_bool, check_choice, check_memory, check_number, check_positive,
                        check_seed, is_number)
 
@@ -38,10 +40,27 @@ class Batch(NamedTuple):
     subtask: torch.Tensor
 
 
-TASKS: dict[str, type["Task"]] = {}
-"""Every registered task type by name: what ``Task.from_config`` (and so ``models.load``) builds."""
-BUILT_IN: set[str] = set()
+TASKS = Registry("type", hint="a task of your own loads once your code has registered it (models.register_task); "
+                         "loading never imports code that a file names")
+"""Every registered task type by name: what ``Task.from_config`` (and so ``models.load``) builds.
+Read it through ``task_types()``, which makes sure the toolkit's own tasks are all in it."""
+BUILT_IN = TASKS.reserved
 """The names of the toolkit's own tasks, which a task of one's own may not take."""
+OWN_TASK_MODULES = ("data_task", "token_task")
+"""The toolkit's modules (beside this one) that define and register tasks: ``task_types()``
+imports them, so no caller has to import them first for their tasks to load."""
+
+
+def task_types() -> Registry:
+    """``TASKS``, with the toolkit's own task modules (``OWN_TASK_MODULES``) imported so that
+    every built-in task is in it: what looking up and listing task types read.
+
+    >>> {"Square", "DataTask", "TokenTask"} <= set(task_types())
+    True
+    """
+    for name in OWN_TASK_MODULES:  # they import this module, so they are loaded when first needed
+        importlib.import_module(f".{name}", __package__)
+    return TASKS
 
 
 def register_task(cls: type | None = None, *, name: str | None = None):
@@ -65,29 +84,38 @@ def register_task(cls: type | None = None, *, name: str | None = None):
     Halves(low=0.0, high=0.5)
     """
     def add(c):
-        check(isinstance(c, type) and issubclass(c, Task), "cls", c, "a subclass of models.tasks.Task")
-        key = c.__name__ if name is None else name
-        check(isinstance(key, str) and key.isidentifier(), "name", key, "a Python identifier")
-        check(key not in BUILT_IN or TASKS.get(key) is c, "name", key,
-              f"a name other than the built-in tasks' {sorted(BUILT_IN)}")
-        old = TASKS.get(key)
-        if old is not None and old is not c:
-            check((old.__module__, old.__qualname__) == (c.__module__, c.__qualname__), "name", key,
-                  f"a name no other task holds ({old.__module__}.{old.__qualname__} holds it); pass name=...")
-        overrides = c.to_config is not Task.to_config and c.from_fields.__func__ is not Task.from_fields.__func__
-        check(is_dataclass(c) or overrides, "cls", c.__name__,
-              "a dataclass (its fields are what to_config writes), or a class defining to_config and from_fields")
-        TASKS[key] = c
-        return c
+        return _register(c, name)
 
     return add if cls is None else add(cls)
 
 
 def _built_in(cls):
     """Register one of the toolkit's own tasks (its name is then reserved)."""
-    register_task(cls)
-    BUILT_IN.add(cls.__name__)
-    return cls
+    return _register(cls, None, reserve=True)
+
+
+def _same_class(old: type, new: type) -> bool:
+    """Whether ``new`` is ``old`` defined again (a re-run notebook cell): same module and name."""
+    return (old.__module__, old.__qualname__) == (new.__module__, new.__qualname__)
+
+
+def _register(c, name: str | None, reserve: bool = False):
+    """Check ``c`` as ``register_task`` does and add it to ``TASKS`` under ``name`` (default: its
+    class name); ``reserve``: one of the toolkit's own. A taken or reserved name is refused here
+    in the words of tasks ("built-in", "no other task holds") before ``TASKS.add`` records it."""
+    check(isinstance(c, type) and issubclass(c, Task), "cls", c, "a subclass of models.tasks.Task")
+    key = c.__name__ if name is None else name
+    check(isinstance(key, str) and key.isidentifier(), "name", key, "a Python identifier")
+    check(key not in TASKS.reserved or TASKS.get(key) is c, "name", key,
+          f"a name other than the built-in tasks' {sorted(TASKS.reserved)}")
+    old = TASKS.get(key)
+    if old is not None and old is not c:
+        check(_same_class(old, c), "name", key,
+              f"a name no other task holds ({old.__module__}.{old.__qualname__} holds it); pass name=...")
+    overrides = c.to_config is not Task.to_config and c.from_fields.__func__ is not Task.from_fields.__func__
+    check(is_dataclass(c) or overrides, "cls", c.__name__,
+          "a dataclass (its fields are what to_config writes), or a class defining to_config and from_fields")
+    return TASKS.add(key, c, reserve=reserve, same=_same_class)
 
 
 def check_sample(task: "Task", batch, n: int, source: str = "sample", where: str | None = None) -> "Batch":
@@ -329,12 +357,10 @@ class Task:
         data); an unknown or missing ``type`` or an unknown key raises ``ValueError`` naming
         it and listing what is allowed."""
         check(isinstance(config, dict), "task config", config, "a dict with a 'type' and the task's fields")
-        check("type" in config, "task config", config, f"a 'type' key, one of {sorted(TASKS)}")
-        name = config["type"]
-        check(isinstance(name, str) and name in TASKS, "type", name,
-              f"one of {sorted(TASKS)}; a task of your own loads once your code has registered it "
-              f"(models.register_task); loading never imports code that a file names")
-        return TASKS[name].from_fields({k: v for k, v in config.items() if k != "type"}, tensors)
+        types = task_types()
+        check("type" in config, "task config", config, f"a 'type' key, one of {sorted(types)}")
+        cls = types.lookup(config["type"])
+        return cls.from_fields({k: v for k, v in config.items() if k != "type"}, tensors)
 
 
 class HeldDataTask(Task):
@@ -400,10 +426,7 @@ class HeldDataTask(Task):
 
 def registered_name(cls: type) -> str:
     """The name ``cls`` is registered under (its class name when it is not registered)."""
-    for name, c in TASKS.items():
-        if c is cls:
-            return name
-    return cls.__name__
+    return TASKS.name_of(cls, cls.__name__)
 
 
 def _jsonable(v):

@@ -91,8 +91,6 @@ def load_task(spec: str, option: str = "--task"):
     file holding it."""
     from models.tasks import Task
 
-    import models.data_task  # noqa: F401  (registers the tasks that hold data)
-    import models.token_task  # noqa: F401
     inline = spec.lstrip().startswith(("{", "["))
     text = spec if inline else read_text_file(option, spec)
     source = "" if inline else f" in the file {spec}"
