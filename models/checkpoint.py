@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import stat
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from torch import nn
 from . import __version__
 from .atomic import write_text, writing
 from .config import TrainConfig
+from .jsonable import jsonable
 from .mlp import MLP, Ensemble, MLPConfig
 from .registry import Registry
 from .tasks import Task
@@ -172,12 +173,6 @@ def build_model(config: dict, source: str = "model config") -> nn.Module:
     return model_type.model(c)
 
 
-def _train_config_dict(config: TrainConfig) -> dict:
-    d = asdict(config)
-    d["alpha"] = list(d["alpha"]) if isinstance(d["alpha"], tuple) else d["alpha"]
-    return d
-
-
 def _train_config(d: dict) -> TrainConfig:
     check(isinstance(d, dict), "train", d, "a JSON object of TrainConfig fields")
     unknown = sorted(set(d) - {f.name for f in fields(TrainConfig)})
@@ -198,7 +193,7 @@ def save(model: nn.Module, folder: str | Path, task: Task | None = None, train_c
         "version": __version__,
         "model": model_config(model),
         "task": task.to_config() if task is not None else None,
-        "train": _train_config_dict(train_config) if train_config is not None else None,
+        "train": jsonable(train_config) if train_config is not None else None,
     }
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     with writing(folder / WEIGHTS) as tmp:
@@ -376,8 +371,8 @@ _RESUME_FREE = ("steps", "progress", "checkpoint_every")
 def _identity(model, task, config) -> list:
     """What a resumed run must share with the saved one: model, task and training config
     (less the fields that may change between calls), as plain JSON values."""
-    mine = {k: v for k, v in _train_config_dict(config).items() if k not in _RESUME_FREE}
-    return json.loads(json.dumps([model_config(model), task.to_config(), mine]))
+    mine = {k: v for k, v in jsonable(config).items() if k not in _RESUME_FREE}
+    return jsonable([model_config(model), task.to_config(), mine])
 
 
 def save_train_state(folder, model, task, config, opt, generators, step, history, failed) -> None:

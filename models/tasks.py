@@ -24,6 +24,7 @@ from typing import Callable, ClassVar, Iterator, NamedTuple
 
 import torch
 
+from .jsonable import jsonable
 from .registry import Registry
 from .validate import (check, check_bool, check_choice, check_memory, check_number, check_positive,
                        check_seed, is_number)
@@ -333,7 +334,7 @@ class Task:
         reads back. A task that holds data (``TokenTask``, ``DataTask``) writes its settings and
         a digest of the data here, and the data itself in ``tensors()``."""
         return {"type": registered_name(type(self)),
-                **{f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}}
+                **{f.name: jsonable(getattr(self, f.name)) for f in fields(self)}}
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """The data the task holds, by name (empty for a task that only samples). A checkpoint
@@ -427,10 +428,6 @@ class HeldDataTask(Task):
 def registered_name(cls: type) -> str:
     """The name ``cls`` is registered under (its class name when it is not registered)."""
     return TASKS.name_of(cls, cls.__name__)
-
-
-def _jsonable(v):
-    return list(_jsonable(u) for u in v) if isinstance(v, tuple) else v
 
 
 def _untuple(v):
