@@ -52,9 +52,9 @@ def _reset_peak() -> bool:
 
 def _model(args):
     if args.model == "smollm2":
-        from interp.bridge import load_smollm2
+        from interp.lm import load_smollm2
         return load_smollm2()
-    from interp.bridge import tiny_gpt2, wrap_hf
+    from interp.lm import tiny_gpt2, wrap_hf
     return wrap_hf(tiny_gpt2(n_layer=12, n_embd=768, n_head=12, n_inner=3072, vocab_size=50257,
                              n_positions=max(args.seq_len, 16), seed=0))
 

@@ -25,8 +25,8 @@ import time
 import torch
 
 import models
-from interp import reproduce as rp
-from interp.runs import Sweep
+from interp.experiments import reproduce as rp
+from interp.experiments.runs import Sweep
 
 
 def groups_of(module, recipe) -> list:
@@ -127,7 +127,7 @@ def main() -> None:
     print(f"{'figure':28s} {'recipe':6s} {'runs':>5s} {'groups':>6s} {'model-steps':>12s} {'rate (model-steps/s)':>22s} "
           f"{'est. hours':>10s}")
     for name in names:
-        module = rp.load_figure(rp.FIGURES[name])
+        module = rp.FIGURES[name].load()
         for label, recipe in (("quick", module.QUICK), ("full", module.FULL)):
             t = time.perf_counter()
             e = estimate(module, recipe, args.slice)

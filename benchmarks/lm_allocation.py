@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import interp  # noqa: E402
 import probes  # noqa: E402
-from interp.allocation import _base_pass  # noqa: E402
+from interp.allocation import base_pass  # noqa: E402
 from interp.figures.lm_resources import study_task  # noqa: E402
 from interp.scorers import ScoreContext, attribution_sums, exact_ablation, output_of  # noqa: E402
 from models.tasks import Batch  # noqa: E402
@@ -80,7 +80,7 @@ def bare_passes(model, task: TokenTask) -> tuple[float, float]:
 
 def context(model, task, pieces) -> ScoreContext:
     sites = list(probes.resolve_sites(model, None))
-    base = _base_pass(model, task, pieces, sites, None, None)
+    base = base_pass(model, task, pieces, sites, None, None)
     live = {s: interp.neurons.live_mask(base["var"][s], "relative", 1e-3) for s in sites}
     return ScoreContext(model=model, task=task, pieces=pieces, sites=sites, base=base, live=live, members=None,
                         threshold=0.01, dominance=0.1, progress=False)
@@ -183,7 +183,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--neurons", type=int, default=64)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
-    from interp.bridge import load_smollm2
+    from interp.lm import load_smollm2
 
     torch.manual_seed(0)
     t0 = time.perf_counter()

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
 import interp  # noqa: E402
-from interp.allocation import _base_pass  # noqa: E402
+from interp.allocation import base_pass  # noqa: E402
 from interp.neurons import live_mask, live_rule_for  # noqa: E402
 from interp.scorers import ScoreContext, ablation_deltas  # noqa: E402
 from models.token_task import TokenTask  # noqa: E402
@@ -63,7 +63,7 @@ def synthetic_task(n_per: int = 48, length: int = 16, seed: int = 0) -> TokenTas
 
 
 def trained_gpt2(task: TokenTask, steps: int, seed: int = 0):
-    from interp.bridge import tiny_gpt2, wrap_hf
+    from interp.lm import tiny_gpt2, wrap_hf
 
     hf = tiny_gpt2(n_layer=2, n_embd=64, n_head=4, n_inner=256, vocab_size=VOCAB, n_positions=32, seed=seed)
     hf.train()
@@ -117,10 +117,10 @@ def _exact(model, task, template, inputs, mask):
     """An ``ablation`` Allocation whose scores are exact on ``mask`` (0 elsewhere)."""
     from dataclasses import replace
 
-    from interp._common import eval_pieces
+    from interp.evaluation import eval_pieces
 
     pieces = eval_pieces(model, task, inputs, 1, 0, max(1, 512 // inputs.x.shape[1]))
-    base = _base_pass(model, task, pieces, list(template.sites), None, None)
+    base = base_pass(model, task, pieces, list(template.sites), None, None)
     live = {s: live_mask(base["var"][s], live_rule_for(model), 1e-3) for s in template.sites}
     ctx = ScoreContext(model=model, task=task, pieces=pieces, sites=list(template.sites), base=base, live=live,
                        members=None, threshold=0.01, dominance=0.1, progress=True)
@@ -169,7 +169,7 @@ def main(argv=None) -> int:
         out["trained_gpt2"] = compare(model, task, inputs, sample=None)
         show("trained 2-layer GPT-2, every live neuron", out["trained_gpt2"])
     if not args.skip_smollm2:
-        from interp.bridge import load_smollm2
+        from interp.lm import load_smollm2
         from lm_resources import study_task
 
         bridge = load_smollm2()

@@ -19,14 +19,14 @@ import time
 from dataclasses import replace
 
 import models
-from interp.executors import Dask, InProcess
-from interp.figures import _square
-from interp.runs import Sweep, execute
+from interp.experiments.executors import Dask, InProcess
+from interp.figures import square_sweep
+from interp.experiments.runs import Sweep, execute
 
 
 def quick_sweep(steps: int, group_size: int | None) -> Sweep:
-    recipe = replace(_square.QUICK, steps=steps, decay_every=max(1, steps // 5))
-    (sweep,) = _square.sweeps(recipe)
+    recipe = replace(square_sweep.QUICK, steps=steps, decay_every=max(1, steps // 5))
+    (sweep,) = square_sweep.sweeps(recipe)
     return Sweep(sweep.runs, group_size)
 
 

@@ -9,7 +9,7 @@ the quick one trades away live in ``interp/figures/appC_allocation.py``; to chan
 ``dataclasses.replace(figure.QUICK, ...)`` to ``figure.run(out_dir, recipe)``.
 """
 from interp.figures import appC_allocation as figure
-from interp.figures._kit import main
+from interp.figures import main
 
 if __name__ == "__main__":
     main(figure)

@@ -9,7 +9,7 @@ the quick one trades away live in ``interp/figures/fig3_parallel.py``; to change
 ``dataclasses.replace(figure.QUICK, ...)`` to ``figure.run(out_dir, recipe)``.
 """
 from interp.figures import fig3_parallel as figure
-from interp.figures._kit import main
+from interp.figures import main
 
 if __name__ == "__main__":
     main(figure)

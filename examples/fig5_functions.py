@@ -9,7 +9,7 @@ the quick one trades away live in ``interp/figures/fig5_functions.py``; to chang
 ``dataclasses.replace(figure.QUICK, ...)`` to ``figure.run(out_dir, recipe)``.
 """
 from interp.figures import fig5_functions as figure
-from interp.figures._kit import main
+from interp.figures import main
 
 if __name__ == "__main__":
     main(figure)

@@ -18,23 +18,22 @@ _NAMES = {
     ".neurons": ["LiveNeurons", "Redundancy", "live_neurons", "redundancy"],
     ".clustering": ["Clusters", "cluster_neurons"],
     ".ensembling": ["Ensembling", "ensembling_from_outputs", "ensembling_test", "pair_symmetric"],
-    ".probing": ["IntermediateCorrelation", "LinearProbe", "correlations", "linear_probe", "probe_intermediate",
-                 "skill_strengths"],
-    ".bridge": ["boot_native", "load_hf", "load_smollm2", "wrap_hf"],
-    # -- scaling fits and the two theories --
-    ".fits": ["PowerLawFit", "fit_power_law"],
-    ".scaling": ["GrowthTest", "OptimalAllocation", "ParamsScaling", "chinchilla_conversion", "composite_loss",
-                 "exponent_from_ratio", "homogeneous_growth", "optimal_allocation"],
-    ".multilinear": ["Multilinear", "skill_frequencies"],
-    ".calibration": ["Calibration", "calibrate", "calibrate_history", "calibrated_strength", "calibration_offset",
-                     "emergence_law", "emergence_step", "emergence_times"],
-    # -- sweeps: runs as data, trained in this process or on Dask workers --
-    ".sweep": ["SweepResult", "alpha_grid", "sweep_alpha"],
-    ".runs": ["Run", "Sweep", "execute"],
+    ".intermediates": ["IntermediateCorrelation", "LinearProbe", "correlations", "linear_probe", "probe_intermediate",
+                      "skill_strengths"],
+    ".lm": ["boot_native", "load_hf", "load_smollm2", "wrap_hf"],
+    # -- scaling fits and the two theories (numpy and scipy only) --
+    ".theory.fits": ["PowerLawFit", "fit_power_law"],
+    ".theory.resource": ["GrowthTest", "OptimalAllocation", "ParamsScaling", "chinchilla_conversion",
+                         "composite_loss", "exponent_from_ratio", "homogeneous_growth", "optimal_allocation"],
+    ".theory.multilinear": ["Multilinear", "skill_frequencies"],
+    ".theory.calibration": ["Calibration", "calibrate", "calibrate_history", "calibrated_strength",
+                            "calibration_offset", "emergence_law", "emergence_step", "emergence_times"],
+    # -- experiments: runs as data, trained in this process or on Dask workers --
+    ".experiments.alpha_sweep": ["SweepResult", "alpha_grid", "sweep_alpha"],
+    ".experiments.runs": ["Run", "Sweep", "execute"],
 }
-_SUBMODULES = ["allocation", "scorers", "neurons", "clustering", "ensembling", "probing", "bridge", "fits",
-               "scaling", "multilinear", "calibration", "emergence", "sweep", "runs", "executors", "figures",
-               "plots", "reproduce"]
+_SUBMODULES = ["allocation", "scorers", "uncertainty", "evaluation", "neurons", "clustering", "ensembling",
+               "intermediates", "lm", "report", "theory", "experiments", "figures", "cli"]
 _WHERE = {name: module for module, names in _NAMES.items() for name in names}
 
 __all__ = sorted(_WHERE) + _SUBMODULES

@@ -47,11 +47,11 @@ from torch import nn
 
 import probes
 from models.atomic import write_text
+from models.jsonable import jsonable
 from models.tasks import Task
 from models.validate import check, check_bool, check_number, check_seed, is_int, is_number
 
-from ._common import (check_n_samples, check_piece_memory, check_task, eval_pieces, failed_members, input_groups,
-                      mlp_weights)
+from .evaluation import (check_n_samples, check_piece_memory, check_task, eval_pieces, failed_members, input_groups)
 from .neurons import live_mask, live_rule_for
 from .scorers import SCORERS, ScoreContext, _bar, check_options, output_of, scorer
 from .uncertainty import bh_cutoff, count_interval, serve_pvalues
@@ -351,23 +351,21 @@ class Allocation:
                 "threshold": self.threshold, "dominance": self.dominance, "fdr": self.fdr, "live_rule": self.live_rule,
                 "live_threshold": self.live_threshold, "n_samples": self.n_samples, "notes": self.notes}
         if self.n_members is not None:
-            return {**head, "n_members": self.n_members, "members": [m.to_dict(per_neuron) for m in self]}
-        number = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731
+            return jsonable({**head, "n_members": self.n_members, "members": [m.to_dict(per_neuron) for m in self]})
         out = {**head, "member": self.member, "failed": self.failed.get(self.member) if self.failed else None,
-               "losses": [None if not np.isfinite(v) else float(v) for v in self.losses],
-               "counts": {k: number(v) for k, v in self.counts().items()},
-               "count_intervals": {k: [number(x) for x in v] for k, v in self.count_intervals().items()},
-               "by_layer": {s: {k: number(v) for k, v in r.items()} for s, r in self.by_layer().items()}}
+               "losses": self.losses, "counts": self.counts(), "count_intervals": self.count_intervals(),
+               "by_layer": self.by_layer()}
         if per_neuron:
-            out["neurons"] = {s: {"live": self.live[s].tolist(), "variance": self.variance[s].tolist(),
-                                  "scores": self.scores[s].tolist(), "assignment": self.assignment(s),
-                                  **({"exact": self.exact[s].tolist()} if self.exact is not None else {}),
-                                  **({"stderr": np.where(np.isfinite(self.stderr[s]), self.stderr[s], -1.0).tolist()}
+            # an infinite standard error (fewer than two samples) is written as -1, NaN (jsonable) as None
+            out["neurons"] = {s: {"live": self.live[s], "variance": self.variance[s], "scores": self.scores[s],
+                                  "assignment": self.assignment(s),
+                                  **({"exact": self.exact[s]} if self.exact is not None else {}),
+                                  **({"stderr": np.where(np.isfinite(self.stderr[s]), self.stderr[s], -1.0)}
                                      if self.stderr is not None else {}),
-                                  **({"units": self.units[s].tolist()} if self.units is not None else {}),
-                                  **({"mean": self.mean[s].tolist()} if self.mean is not None else {})}
+                                  **({"units": self.units[s]} if self.units is not None else {}),
+                                  **({"mean": self.mean[s]} if self.mean is not None else {})}
                               for s in self.sites}
-        return out
+        return jsonable(out)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Allocation":
@@ -422,70 +420,20 @@ class Allocation:
                              f"({type(e).__name__}: {e})") from None
         return cls.from_dict(data)
 
-    # -- display -----------------------------------------------------------------------
+    # -- display (the code lives in interp.report, with the toolkit's other drawing) ----------
     def table(self) -> str:
-        """A per-layer, per-subtask text table (one per member for an ensemble)."""
-        if self.n_members is not None:
-            return "\n\n".join(m.table() for m in self)
-        layers = self.by_layer()
-        cols = [*self.subtasks, SHARED, UNALLOCATED, "dead", "live", "total"]
-        total = {c: sum(r[c] for r in layers.values()) for c in cols}
-        rows = [[s, *[str(r[c]) for c in cols]] for s, r in layers.items()] + [["all", *[str(total[c]) for c in cols]]]
-        head = ["site", *cols]
-        widths = [max(len(head[i]), *(len(r[i]) for r in rows)) for i in range(len(head))]
-        fmt = lambda r: "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))  # noqa: E731
-        title = f"method={self.method} threshold={self.threshold:g} dominance={self.dominance:g} " \
-                f"live={self.live_rule}>{self.live_threshold:g} " \
-                f"n_samples={self.n_samples}" + (f" member={self.member}" if self.member is not None else "")
-        if self.failed:
-            title += f" FAILED: {next(iter(self.failed.values()))}"
-        lines = [title, fmt(head), fmt(["-" * w for w in widths]), *map(fmt, rows)]
-        if self.stderr is not None and not self.failed:
-            iv = self.count_intervals()
-            decided = f"decided at false-discovery rate {self.fdr:g}" if self.fdr is not None else "point estimates"
-            lines.append(f"neurons serving each subtask ({decided}), and a 95% interval for how many truly do: " +
-                         ", ".join(f"{k} {v} [{iv[k][0]}, {iv[k][1]}]" for k, v in self.counts().items()))
-        v = self.notes.get("missed_upper_95")
-        if v is not None:
-            measured = (f"{self.notes['candidates_measured']} of the attribution screen's {self.notes['n_candidates']} "
-                        f"top candidates and {self.notes['sample_measured']} of a random sample of "
-                        f"{self.notes['n_sample']} others ({self.notes['passes']:g} passes over the samples)"
-                        if "candidates_measured" in self.notes else
-                        f"{self.notes['n_candidates']} top candidates of the attribution screen and a random sample "
-                        f"of {self.notes['n_sample']} others")
-            lines.append(f"verified by exact ablation: {measured}; serving "
-                         f"neurons left unverified (the screen may have missed them): "
-                         f"{self.notes['missed_estimate']:.0f} (95% bound {v:.0f}); of those left, assigned "
-                         f"otherwise by the estimate than by exact ablation: "
-                         f"{self.notes['misassigned_estimate']:.0f} (95% bound "
-                         f"{self.notes['misassigned_upper_95']:.0f})")
-        return "\n".join(lines)
+        """A per-layer, per-subtask text table (one per member for an ensemble):
+        ``interp.report.allocation_table``."""
+        from .report import allocation_table
+        return allocation_table(self)
 
     def __str__(self) -> str:
         return self.table()
 
     def plot(self, ax=None):
-        """Stacked bars: per site, the neurons serving each subtask, shared and live-unallocated.
-        Returns the matplotlib axes."""
-        self._one("plot()")
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(1.2 + 0.8 * len(self.sites), 3.2))
-        layers = self.by_layer()
-        x = np.arange(len(self.sites))
-        bottom = np.zeros(len(self.sites))
-        for name in [*self.subtasks, SHARED, UNALLOCATED]:
-            h = np.array([layers[s][name] for s in self.sites], dtype=float)
-            if name in (SHARED, UNALLOCATED) and not h.any():
-                continue
-            ax.bar(x, h, bottom=bottom, label=name if name != UNALLOCATED else "live, unallocated")
-            bottom += h
-        ax.set_xticks(x, list(self.sites), rotation=30, ha="right")
-        ax.set_ylabel("neurons")
-        ax.set_title(f"allocation ({self.method})")
-        ax.legend(fontsize="small")
-        return ax
+        """Stacked bars per site: ``interp.report.plot_allocation``. Returns the axes."""
+        from .report import plot_allocation
+        return plot_allocation(self, ax)
 
 
 # --------------------------------------------------------------------------------------------
@@ -558,7 +506,7 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
         check(len(q) > 0, "method", method,
               f"a task with intermediate quantities (task.intermediates); {task!r} has none")
         intermediates = list(q)
-    base = _base_pass(model, task, pieces, names, members, intermediates, progress)
+    base = base_pass(model, task, pieces, names, members, intermediates, progress)
     failed = dict(sorted({**base["failed"], **failed_members(model)}.items()))
     live = {s: live_mask(torch.nan_to_num(v, nan=0.0), rule, live_threshold) for s, v in base["var"].items()}
     for s in live:
@@ -617,14 +565,16 @@ def _summary(task: Task) -> str:
 
 
 def _auto(model: nn.Module, task: Task, names: list[str]) -> tuple[str, str]:
-    weights = mlp_weights(model)
+    weights = probes.mlp_weights(model)
     if weights is not None and len(weights) == 2 and input_groups(task) is not None:
         return "weights", "one hidden layer reading known input groups: weights"
     return "auto", "large"
 
 
-def _base_pass(model, task, pieces, names, members, intermediates, progress: bool = False) -> dict:
-    """Per site mean/var (and correlation with the intermediates); weighted subtask losses."""
+def base_pass(model, task, pieces, names, members, intermediates, progress: bool = False) -> dict:
+    """The pass every scorer starts from: over the evaluation ``pieces``, each site's activation
+    moments (mean and variance per neuron, and correlations with ``intermediates`` when given)
+    and the subtasks' weighted losses (``{"mean", "var", ...}``, each by site)."""
     K = len(task.subtasks)
     lead = (members,) if members is not None else ()
     acc: dict[str, probes.Moments] = {}

@@ -33,7 +33,7 @@ import probes
 from models.tasks import Task
 from models.validate import check
 
-from ._common import as_input, mlp_weights
+from .evaluation import as_input
 
 METHODS = ("graph", "scores", "coactivation")
 
@@ -169,7 +169,7 @@ def _coactivation(model, x, sites, n_clusters, distance_threshold, live_threshol
 def _graph(model, x, edge_threshold, live_threshold, batch_size) -> Clusters:
     import networkx as nx
 
-    weights = mlp_weights(model)
+    weights = probes.mlp_weights(model)
     check(weights is not None, "method", "graph",
           f"a zoo MLP (layers of weights to read); {type(model).__name__} has none: use 'coactivation' or 'scores'")
     hidden = [f"hidden.{i}" for i in range(len(weights) - 1)]

@@ -41,7 +41,7 @@ import probes
 from models.tasks import Task
 from models.validate import check, check_memory, check_number, is_int, is_number
 
-from ._common import check_task, mlp_weights
+from .evaluation import check_task
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ def ensembling_test(model: nn.Module, task: Task, *, n_points: int = 2000, seed:
         model = model.member(member)
     check(probes.n_members(model) is None, "member", member,
           "an ensemble member index (an ensemble holds several nets)")
-    weights = mlp_weights(model)
+    weights = probes.mlp_weights(model)
     check(weights is not None and len(weights) == 2, "model", type(model).__name__,
           "a zoo MLP with one hidden layer (its neurons pair into regressors)")
     check_task(model, task)

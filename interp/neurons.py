@@ -34,7 +34,7 @@ from torch import nn
 import probes
 from models.validate import check, check_number, check_seed
 
-from ._common import as_input, failed_members
+from .evaluation import as_input, failed_members
 
 
 def _check_threshold(name: str, value: float, low: float = 0.0, high: float = float("inf")) -> None:
@@ -57,9 +57,7 @@ def live_rule_for(model: nn.Module, rule: str = "auto") -> str:
     check(rule in LIVE_RULES, "live_rule", rule, f"one of {LIVE_RULES}")
     if rule != "auto":
         return rule
-    from probes.sites import _hook_dict
-
-    language = _hook_dict(model) is not None and getattr(model, "sites", None) is None
+    language = probes.hook_dict(model) is not None and getattr(model, "sites", None) is None
     return "relative" if language else "absolute"
 
 

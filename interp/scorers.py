@@ -35,9 +35,10 @@ from torch import nn
 import probes
 import probes.cuts
 from models.tasks import Task
+from models.registry import Registry
 from models.validate import check, is_number
 
-from ._common import input_groups, mlp_weights, per_sample_subtasks
+from .evaluation import input_groups, per_sample_subtasks
 from .uncertainty import Deltas
 
 
@@ -95,7 +96,8 @@ class Scorer:
         return self.fn(ctx)
 
 
-SCORERS: dict[str, Scorer] = {}
+SCORERS = Registry("method", hint="or a method of your own registered with interp.register_scorer")
+"""Every allocation method by name (the toolkit's own are reserved)."""
 
 
 def register_scorer(name: str, default_threshold: float, measures: str, options: tuple[str, ...] | None = None):
@@ -117,10 +119,15 @@ def register_scorer(name: str, default_threshold: float, measures: str, options:
           "options", options, "None or a tuple of setting names")
 
     def add(fn):
-        SCORERS[name] = Scorer(name, fn, float(default_threshold), measures,
-                               None if options is None else tuple(options))
+        SCORERS.add(name, Scorer(name, fn, float(default_threshold), measures, None if options is None else tuple(options)),
+                    same=_same_function)
         return fn
     return add
+
+
+def _same_function(old: Scorer, new: Scorer) -> bool:
+    """A re-run of the code that registered ``old`` (a notebook cell): same module and name."""
+    return (old.fn.__module__, old.fn.__qualname__) == (new.fn.__module__, new.fn.__qualname__)
 
 
 def _share(v) -> bool:
@@ -285,7 +292,7 @@ def ablation_deltas(ctx: ScoreContext, ids: dict[str, torch.Tensor] | None = Non
 def _linear_readout(model) -> tuple[str, torch.Tensor] | None:
     """(last hidden site, its read-out weights ``[(M,) d, d_out]``) of a zoo MLP, whose output
     is linear in that site: ablating there needs no forward pass."""
-    weights = mlp_weights(model)
+    weights = probes.mlp_weights(model)
     if weights is None:
         return None
     return f"hidden.{len(weights) - 2}", weights[-1]
@@ -638,7 +645,7 @@ def _agreement_rows(rows, est, exact, ctx) -> dict:
 @register_scorer("weights", 0.05, "share of the neuron's input variance from each subtask's inputs", options=())
 def weights_scorer(ctx: ScoreContext) -> Scores:
     model, task, pieces = ctx.model, ctx.task, ctx.pieces
-    weights = mlp_weights(model)
+    weights = probes.mlp_weights(model)
     check(weights is not None, "method", "weights",
           f"a zoo MLP or Ensemble (layers of weights to read); {type(model).__name__} has none: "
           "use 'ablation' or 'attribution'")
@@ -686,10 +693,12 @@ def probe_scorer(ctx: ScoreContext) -> Scores:
     return Scores({s: ctx.base["cross"][s].abs() for s in ctx.sites}, columns=tuple(ctx.base["intermediates"]))
 
 
+SCORERS.reserved.update(SCORERS)   # the toolkit's own methods: no scorer of a user's may take their names
+
+
 def scorer(name: str) -> Scorer:
     """The registered scorer ``name`` (a ``ValueError`` lists the names)."""
-    check(name in SCORERS, "method", name, f"one of {['auto', *sorted(SCORERS)]}")
-    return SCORERS[name]
+    return SCORERS.lookup(name, also=("auto",))
 
 
 __all__ = ["SCORERS", "Scorer", "ScoreContext", "Scores", "register_scorer", "scorer", "ablation_deltas",

@@ -46,10 +46,11 @@ class Registry(dict):
             self.reserved.add(name)
         return value
 
-    def lookup(self, name) -> object:
-        """The thing registered as ``name``; an unknown name is refused with the names there are."""
+    def lookup(self, name, also: tuple[str, ...] = ()) -> object:
+        """The thing registered as ``name``; an unknown name is refused with the names there are
+        (``also``: names the caller handles itself, listed first)."""
         check(isinstance(name, str) and name in self, self.argument, name,
-              f"one of {sorted(self)}" + (f"; {self.hint}" if self.hint else ""))
+              f"one of {[*also, *sorted(self)]}" + (f"; {self.hint}" if self.hint else ""))
         return self[name]
 
     def name_of(self, value, default: str | None = None) -> str | None:

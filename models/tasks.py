@@ -199,7 +199,8 @@ class Task:
       ``[..., n, d_out]`` (the leading model axes of an ensemble pass through);
 
     and registers it with ``register_task`` so that checkpoints holding it load. Everything
-    else (the composite ``loss``, training data in blocks, evaluation in pieces, the config)
+    else (the composite ``loss``, training data in blocks, evaluation in pieces, the config,
+    ``input_groups``: which inputs each subtask reads, for the ``weights`` allocation method)
     has defaults. A ``sample`` that breaks the contract is refused, naming the field.
 
     >>> import tempfile, torch, models
@@ -238,6 +239,19 @@ class Task:
     def weights(self) -> torch.Tensor:
         """Weight of each subtask in the composite loss, ``[n_subtasks]``."""
         raise NotImplementedError
+
+    @property
+    def input_groups(self) -> tuple[tuple[int, ...], ...] | None:
+        """The input indices each subtask reads, one tuple per subtask, or None when unknown
+        (the default: every input for a task of one subtask, else None). A task whose subtasks
+        read separate inputs says so (``Parallel``: x1 and x2; ``SparseParity``: each skill's
+        control bit and data bits).
+
+        >>> Parallel(0.5).input_groups, Square().input_groups
+        (((0,), (1,)), ((0,),))
+        """
+        d_in = getattr(self, "d_in", None)
+        return (tuple(range(d_in)),) if len(self.subtasks) == 1 and isinstance(d_in, int) else None
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         """``n`` samples drawn from ``generator``: ``Batch(x [n, d_in], y, subtask [n])``."""
@@ -524,6 +538,10 @@ class Parallel(Task):
         return ("x1^2", "x2^2")
 
     @property
+    def input_groups(self):
+        return ((0,), (1,))
+
+    @property
     def weights(self):
         return torch.tensor([self.beta, 1.0 - self.beta])
 
@@ -707,6 +725,11 @@ class SparseParity(Task):
         """Skill frequencies P_k = k^-(α+1) / Σ_j j^-(α+1), ``[n_skills]`` (float64)."""
         p = torch.arange(1, self.n_skills + 1, dtype=torch.float64) ** -(self.alpha + 1)
         return p / p.sum()
+
+    @property
+    def input_groups(self):
+        """Skill k reads its control bit (input k) and its data bits."""
+        return tuple((k, *(self.n_skills + int(b) for b in self.skill_bits[k])) for k in range(self.n_skills))
 
     @property
     def skill_bits(self) -> torch.Tensor:

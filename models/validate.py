@@ -14,6 +14,7 @@ ValueError: widths=(3000000000,) is not allowed: expected at most 8 GiB; it asks
 from __future__ import annotations
 
 import math
+import numbers
 from pathlib import Path
 
 MAX_BYTES = 2**33
@@ -43,8 +44,15 @@ def is_int(value) -> bool:
 
 
 def is_number(value) -> bool:
-    """A Python int or float (numpy's float64 is one), not a bool."""
+    """A Python int or float (numpy's float64 is one), not a bool: what a config written as JSON
+    may hold."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_real(value) -> bool:
+    """A real number of Python's or numpy's (numpy's integers too), not a bool: what a
+    computation may take."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def check_positive(name: str, value, integer: bool = False) -> None:

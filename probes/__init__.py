@@ -14,12 +14,12 @@ torch.Size([8])
 """
 from .stream import (STATS, Activations, SiteStats, as_samples, batches, broadcast_targets, capture, check_finite,
                      flag_nonfinite, nonfinite_members)
-from .sites import (attached, available_sites, evaluating, model_device, n_members, neuron_sites, resolve,
+from .sites import (attached, available_sites, evaluating, hook_dict, mlp_weights, model_device, n_members, neuron_sites, resolve,
                     resolve_sites, to_device)
 from .stats import Moments
 
 __all__ = ["capture", "Activations", "SiteStats", "STATS", "batches", "as_samples", "broadcast_targets", "Moments",
            "check_finite", "nonfinite_members", "flag_nonfinite",
            "neuron_sites",
-           "available_sites", "resolve", "resolve_sites", "attached", "evaluating", "n_members", "model_device",
+           "available_sites", "resolve", "resolve_sites", "attached", "evaluating", "n_members", "model_device", "hook_dict", "mlp_weights",
            "to_device"]

@@ -24,6 +24,7 @@ from typing import Callable, Iterator, Sequence
 import torch
 from torch import nn
 
+from models.mlp import n_members
 from models.validate import check
 
 ACTIVATION_MODULES = (nn.ReLU, nn.SiLU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU, nn.ELU, nn.Softplus, nn.Mish,
@@ -32,14 +33,21 @@ ACTIVATION_MODULES = (nn.ReLU, nn.SiLU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.LeakyRe
 _MLP_POST = re.compile(r"^blocks\.(\d+)\.mlp\.hook_post$")
 
 
-def n_members(model: nn.Module) -> int | None:
-    """The number of stacked members of an ensemble-like model (``model.n_members``), else None.
+def mlp_weights(model: nn.Module) -> list[torch.Tensor] | None:
+    """The weight matrices of a zoo MLP (or ensemble) as ``[(M,) fan_in, fan_out]``, on the CPU;
+    None for other models.
 
-    >>> n_members(nn.Linear(2, 2)) is None
-    True
+    >>> from models import MLP, MLPConfig
+    >>> [tuple(w.shape) for w in mlp_weights(MLP(MLPConfig(2, (8,), 1)))]
+    [(2, 8), (8, 1)]
     """
-    m = getattr(model, "n_members", None)
-    return int(m) if m is not None else None
+    if n_members(model) is not None and hasattr(model, "weight") and hasattr(model, "hidden"):
+        return [w.detach().cpu() for w in model.weight]
+    layers = getattr(model, "layers", None)
+    if isinstance(layers, nn.ModuleList) and layers and all(isinstance(l, nn.Linear) for l in layers) \
+            and hasattr(model, "hidden"):
+        return [l.weight.detach().cpu().T for l in layers]
+    return None
 
 
 def model_device(model: nn.Module) -> torch.device:
@@ -58,7 +66,9 @@ def to_device(piece, device: torch.device):
     return type(piece)(*(t.to(device) if isinstance(t, torch.Tensor) else t for t in piece))
 
 
-def _hook_dict(model: nn.Module) -> dict | None:
+def hook_dict(model: nn.Module) -> dict | None:
+    """The model's TransformerLens hook points by name (``model.hook_dict``), or None for a
+    plain module."""
     try:
         hd = model.hook_dict
     except Exception:  # noqa: BLE001 - a module without a working hook_dict is a plain module
@@ -83,7 +93,7 @@ def neuron_sites(model: nn.Module) -> dict[str, int | None]:
     sites = getattr(model, "sites", None)
     if isinstance(sites, dict) and sites:
         return {str(k): (int(v) if v is not None else None) for k, v in sites.items()}
-    hd = _hook_dict(model)
+    hd = hook_dict(model)
     if hd:
         found = sorted((int(m.group(1)), name) for name in hd if (m := _MLP_POST.match(name)))
         if found:
@@ -94,7 +104,7 @@ def neuron_sites(model: nn.Module) -> dict[str, int | None]:
 
 def available_sites(model: nn.Module) -> list[str]:
     """Every name ``capture`` accepts on this model: hook points (aliases included) and modules."""
-    names = list(_hook_dict(model) or {})
+    names = list(hook_dict(model) or {})
     seen = set(names)
     names += [n for n, _ in model.named_modules() if n and n not in seen]
     return names
@@ -112,7 +122,7 @@ def _describe(model: nn.Module) -> str:
 def resolve(model: nn.Module, name: str) -> nn.Module:
     """The module (HookPoint or submodule) named ``name``; a ``ValueError`` lists the names that exist."""
     check(isinstance(name, str), "sites", name, "site names (strings)")
-    hd = _hook_dict(model)
+    hd = hook_dict(model)
     if hd and name in hd:
         return hd[name]
     mods = dict(model.named_modules())

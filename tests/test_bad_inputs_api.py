@@ -15,7 +15,7 @@ import torch
 import interp
 import models
 import probes
-from interp.multilinear import Multilinear
+from interp.theory.multilinear import Multilinear
 from models.tasks import Batch, Function, Parallel, Series, SparseParity, Square, Task
 
 NAN, INF = float("nan"), float("inf")
@@ -371,10 +371,10 @@ CASES = {
     # seeds handed on to numpy, files where folders belong, inputs of the wrong shape, order
     "fit_power_law seed -1": (lambda: interp.fit_power_law([1.0, 2, 4, 8], [1.0, 0.5, 0.26, 0.12], seed=-1),
                               r"seed=-1 is not allowed: expected an integer seed"),
-    "calibrate seed a float": (lambda: interp.calibration.calibrate("time", [0, 10, 20, 40], [0, 0.1, 0.6, 0.9],
+    "calibrate seed a float": (lambda: interp.theory.calibration.calibrate("time", [0, 10, 20, 40], [0, 0.1, 0.6, 0.9],
                                                                     frequencies=[0.6, 0.4], c=1e3, seed=0.5),
                                r"seed=0.5 is not allowed: expected an integer seed"),
-    "emergence_step x not increasing": (lambda: interp.calibration.emergence_step([0, 20, 10], [0.0, 0.1, 0.2]),
+    "emergence_step x not increasing": (lambda: interp.theory.calibration.emergence_step([0, 20, 10], [0.0, 0.1, 0.2]),
                                         r"x=.* is not allowed: expected strictly increasing numbers"),
     "save into a file": (lambda: models.save(NET, _a_file()),
                          r"folder='.*' is not allowed: expected a folder \(this is a file\)"),

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 import interp.allocation
-import interp.reproduce
-import interp.runs
+import interp.experiments.reproduce
+import interp.experiments.runs
 import models
 from interp.cli import main
 from models.checkpoint import saved_progress
@@ -218,8 +218,8 @@ def no_work(monkeypatch):
 
     monkeypatch.setattr(models, "train", computed)
     monkeypatch.setattr(interp.allocation, "allocate", computed)
-    monkeypatch.setattr(interp.runs, "execute", computed)
-    monkeypatch.setattr(interp.reproduce, "reproduce", computed)
+    monkeypatch.setattr(interp.experiments.runs, "execute", computed)
+    monkeypatch.setattr(interp.experiments.reproduce, "reproduce", computed)
 
 
 def _run(argv: list[str]) -> int:

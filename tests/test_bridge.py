@@ -4,7 +4,8 @@ import torch
 
 import interp
 import probes
-from interp.bridge import boot_native, is_hf_folder, load_hf, tiny_gpt2
+from interp.lm import boot_native, is_hf_folder, load_hf
+from tiny_lms import tiny_gpt2
 from models.token_task import TokenTask
 from neuron_plants import single_thread  # noqa: F401
 

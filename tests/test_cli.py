@@ -48,7 +48,7 @@ def test_parser_has_one_subcommand_per_builder():
 
 
 def test_allocate_a_local_hugging_face_folder_with_a_token_task(tmp_path, capsys):
-    from interp.bridge import tiny_gpt2
+    from tiny_lms import tiny_gpt2
     from models.token_task import TokenTask
 
     folder = tmp_path / "gpt2"
@@ -61,7 +61,7 @@ def test_allocate_a_local_hugging_face_folder_with_a_token_task(tmp_path, capsys
 
 
 def test_allocate_takes_subtasks_from_text_files(tmp_path, capsys):
-    from interp.bridge import tiny_gpt2
+    from tiny_lms import tiny_gpt2
 
     folder = tmp_path / "gpt2"
     tiny_gpt2(folder, n_layer=1, n_embd=16, n_head=2, vocab_size=30, n_positions=8)

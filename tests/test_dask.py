@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 import models
-from interp.executors import Dask, InProcess
-from interp.runs import Sweep, execute
+from interp.experiments.executors import Dask, InProcess
+from interp.experiments.runs import Sweep, execute
 
 distributed = pytest.importorskip("distributed")
 

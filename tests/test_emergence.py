@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from interp.emergence import (
+from interp.theory import (
     Multilinear, calibrate, calibrate_history, calibrated_strength, calibration_offset, emergence_law,
     emergence_step, emergence_times, skill_frequencies, zipf_normalizer,
 )
@@ -244,7 +244,7 @@ def test_bad_input_names_the_argument(call, name):
 
 
 def test_plots(tmp_path):
-    from interp.plots import plot_calibration, plot_emergence_law, plot_scaling_checks
+    from interp.report import plot_calibration, plot_emergence_law, plot_scaling_checks
 
     m = Multilinear(alpha=0.6, n_skills=math.inf)
     plot_scaling_checks(m.scaling_laws((10, 300), 8, n_boot=30), path=tmp_path / "laws.png")

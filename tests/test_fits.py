@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from interp.fits import PowerLawFit, fit_power_law
+from interp.theory.fits import PowerLawFit, fit_power_law
 
 
 def _noisy(n=40, b=-0.7, a=5.0, e=0.0, noise=0.05, seed=0):
@@ -121,15 +121,15 @@ def test_bad_input_names_the_argument(kwargs, name):
 def test_docstring_examples_run():
     import doctest
 
-    import interp.fits
-    import interp.plots
+    import interp.theory.fits
+    import interp.report
 
-    for mod in (interp.fits, interp.plots):
+    for mod in (interp.theory.fits, interp.report):
         assert doctest.testmod(mod).failed == 0
 
 
 def test_plot_power_law_writes_a_png(tmp_path):
-    from interp.plots import plot_power_law
+    from interp.report import plot_power_law
 
     x, y = _noisy(n=15)
     fit = fit_power_law(x, y, n_boot=50)
@@ -145,7 +145,7 @@ def test_the_pure_maths_modules_load_without_torch_or_the_zoo():
     import subprocess
     import sys
 
-    code = ("import sys; import interp.fits, interp.scaling, interp.multilinear, interp.calibration; "
+    code = ("import sys; import interp.theory.fits, interp.theory.resource, interp.theory.multilinear, interp.theory.calibration; "
             "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('models')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['models', 'models.lazy', 'models.validate']"

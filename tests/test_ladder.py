@@ -6,7 +6,8 @@ import pytest
 
 from interp.cli import main
 from interp.figures import fig2_square, fig3_parallel, fig4_series, fig5_functions, lm_resources
-from interp.ladder import Ladder, paper_number, rung_recipe, verdict
+from interp.experiments.ladder import paper_number, verdict
+from interp.figures.recipes import Ladder, rung_recipe
 
 
 def test_rungs_change_one_axis_and_keep_the_decay_share():

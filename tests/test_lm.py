@@ -8,7 +8,8 @@ import torch
 
 import interp
 import probes
-from interp.bridge import load_hf, tiny_gpt2, tiny_llama
+from interp.lm import load_hf
+from tiny_lms import tiny_gpt2, tiny_llama
 from interp.cli import main
 from interp.neurons import live_mask, live_neurons
 from models.token_task import TokenTask
@@ -185,9 +186,9 @@ def test_smollm2_study_counts_from_two_disjoint_halves_of_its_text_agree_within_
 
 def test_the_smollm2_figure_runs_whole_at_toy_size(tmp_path, smollm2, monkeypatch):
     """The study of ``interp.figures.lm_resources`` at toy size, on the session's SmolLM2."""
-    import interp.bridge
+    import interp.lm
     from figure_runs import run_at_toy_size
 
-    monkeypatch.setattr(interp.bridge, "load_smollm2", lambda device="cpu": smollm2)
+    monkeypatch.setattr(interp.lm, "load_smollm2", lambda device="cpu": smollm2)
     run_at_toy_size(tmp_path, "lm_resources", dict(tokens=16, seq_len=16, candidates=0.0001, min_candidates=2, budget=2.0, removal_tokens=16,
                                                    sample=2, removal=(0, 1, 2, 4)))

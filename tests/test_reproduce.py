@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from interp import reproduce as rp
+from interp.experiments import reproduce as rp
 
 GOOD = '''
 import json
@@ -48,7 +48,7 @@ def run(out_dir, recipe=QUICK, device="cpu"):
 # two figures that declare overlapping sweeps: the shared runs train once, before either draws
 TRAINS = '''
 import models
-from interp.runs import Sweep, load_run, table
+from interp.experiments.runs import Sweep, load_run, table
 
 QUICK = FULL = {}
 TRAIN = models.TrainConfig(steps=30, batch_size=32, eval_size=64, eval_points=3, progress=False)
@@ -146,7 +146,7 @@ def test_declared_sweeps_train_first_and_shared_runs_once(tmp_path, registry):
 
 
 def test_unknown_figure_and_broken_module(tmp_path, registry):
-    with pytest.raises(ValueError, match="unknown"):
+    with pytest.raises(ValueError, match=r"figures=\['nope'\] is not allowed: expected names from good"):
         rp.reproduce(["nope"], out=tmp_path, registry=registry, log=None)
     broken = {"x": rp.Figure("x", "no_such_module_anywhere", "t")}
     res = rp.reproduce(["x"], out=tmp_path, registry=broken, log=None)
@@ -158,7 +158,7 @@ def test_every_registered_figure_is_an_installed_module_with_recipes():
     import inspect
 
     for fig in rp.FIGURES.values():
-        module = rp.load_figure(fig)
+        module = fig.load()
         assert module.__name__.startswith("interp.figures."), fig
         assert list(inspect.signature(module.run).parameters)[:3] == ["out_dir", "recipe", "device"], fig.name
         assert module.NAME == fig.name
@@ -181,7 +181,7 @@ def test_the_installed_packages_alone_reproduce_a_figure(tmp_path):
     for package in ("interp", "models", "probes"):
         shutil.copytree(root / package, site / package, ignore=shutil.ignore_patterns("__pycache__"))
     code = ("import sys; from interp import figures; from interp.cli import main; "
-            "[figures.load(n) for n in figures.TITLES]; "
+            "[figures.load(n) for n in figures.FIGURES]; "
             "sys.exit(main(['reproduce', 'appC_allocation', '--out', 'out']))")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(site)})
@@ -190,7 +190,7 @@ def test_the_installed_packages_alone_reproduce_a_figure(tmp_path):
 
 
 def test_every_example_runs_its_figure_module():
-    root = Path(rp.__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[1]
     for name in rp.FIGURES:
         text = (root / "examples" / f"{name}.py").read_text()
         assert f"from interp.figures import {name} as figure" in text, name
@@ -207,7 +207,7 @@ def test_cli_list_and_table_formatting(capsys):
 
 
 def test_claim_helpers_only_agree_when_the_interval_decides():
-    from interp.figures import _kit as fk
+    from interp.figures import claims as fk
 
     assert fk.decides([-1.3, -0.8], -1.0, 0.0) is True           # covers the claim, excludes no-effect
     assert fk.decides([-10.5, 0.3], -1.0, 0.0) is None           # covers both: too wide to tell
@@ -229,7 +229,7 @@ def test_claim_helpers_only_agree_when_the_interval_decides():
     ((6, 9), {"6", "7", "8", "9"}),             # a sliver: every tick
 ])
 def test_log_axes_under_two_decades_get_plain_labels(lim, labels):
-    from interp.figures import _kit as fk
+    from interp.figures import drawing as fk
 
     fig, (ax,) = fk.figure(1)
     ax.plot(lim, lim)
@@ -248,14 +248,14 @@ def test_an_alpha_sweep_trains_once_per_folder_and_recipe(tmp_path, monkeypatch)
     import torch
 
     import models
-    from interp.figures import _kit as fk
+    from interp.figures import recipes as fk
 
     task, net = models.tasks.Square(), models.MLPConfig(d_in=1, widths=(8,), d_out=1)
     recipe = fk.SweepRecipe(alphas=(4.0, 1.0), seeds=(0, 1), steps=40, decay_every=20)
     first = fk.alpha_sweep(tmp_path, task, net, recipe)
     assert len(list(fk.runs_dir(tmp_path).glob("*/result.json"))) == 4 and first.alphas.tolist() == [1.0, 4.0]
 
-    train_module, steps_run = sys.modules["models.train"], []
+    train_module, steps_run = sys.modules["models.steps"], []
     real_objective = train_module.objective
     monkeypatch.setattr(train_module, "objective", lambda *a, **k: steps_run.append(1) or real_objective(*a, **k))
     again = fk.alpha_sweep(tmp_path, task, net, recipe)

@@ -17,8 +17,8 @@ import pytest
 import torch
 
 import models
-from interp.executors import InProcess
-from interp.runs import Run, Sweep, execute, load_run, table
+from interp.experiments.executors import InProcess
+from interp.experiments.runs import Run, Sweep, execute, load_run, table
 
 TRAIN = models.TrainConfig(steps=200, batch_size=64, eval_size=128, eval_points=4, lr_decay_every=100, progress=False)
 NET = models.MLPConfig(d_in=1, widths=(8,), d_out=1)
@@ -35,7 +35,7 @@ def test_run_key_is_a_stable_content_hash():
     assert run.key != Run(NET, models.tasks.Square(), models.TrainConfig(alpha=5)).key
     assert run.key != Run(NET, models.tasks.Square(high=2.0), models.TrainConfig(alpha=4)).key
     # the same in a fresh interpreter (no dependence on hash randomisation or object ids)
-    code = ("import models; from interp.runs import Run; print(Run(models.MLPConfig(d_in=1, widths=(8,), d_out=1), "
+    code = ("import models; from interp.experiments.runs import Run; print(Run(models.MLPConfig(d_in=1, widths=(8,), d_out=1), "
             "models.tasks.Square(), models.TrainConfig(alpha=4)).key)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONHASHSEED": "123"})
@@ -122,8 +122,8 @@ def test_a_failing_group_keeps_what_finished(tmp_path):
 SCRIPT = textwrap.dedent("""
     import sys
     import models
-    from interp.executors import InProcess
-    from interp.runs import Sweep, execute
+    from interp.experiments.executors import InProcess
+    from interp.experiments.runs import Sweep, execute
     train = models.TrainConfig(steps=250, batch_size=64, eval_size=128, eval_points=6, lr_decay_every=100,
                                progress=False)
     sweep = Sweep.grid(models.MLPConfig(d_in=1, widths=(16,), d_out=1), models.tasks.Square(), train,

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from interp.fits import fit_power_law
-from interp.scaling import (
+from interp.theory.fits import fit_power_law
+from interp.theory.resource import (
     CHINCHILLA_EXPONENT, chinchilla_conversion, composite_loss, exponent_from_ratio, homogeneous_growth,
     optimal_allocation,
 )
@@ -140,7 +140,7 @@ def test_bad_input_names_the_argument(call, name):
 
 
 def test_growth_plot(tmp_path):
-    from interp.plots import plot_growth
+    from interp.report import plot_growth
 
     n = np.logspace(1, 3, 6)
     test = homogeneous_growth(np.stack([0.6 * n, 0.4 * n], 1), n_boot=50)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import models
-from interp.sweep import sweep_alpha
+from interp.experiments.alpha_sweep import sweep_alpha
 
 
 @pytest.fixture(scope="module")

@@ -104,7 +104,7 @@ def _load_model(where: str):
     or ``smollm2``."""
     import models
 
-    from ..bridge import is_hf_folder, load_hf, load_smollm2
+    from ..lm import is_hf_folder, load_hf, load_smollm2
 
     if where == "smollm2":
         return load_smollm2(), None

@@ -30,7 +30,7 @@ def add_executor_options(p: argparse.ArgumentParser) -> None:
 
 def executor_from(args: argparse.Namespace):
     """The executor the options ask for (validated before any work starts)."""
-    from ..executors import Dask, InProcess
+    from ..experiments.executors import Dask, InProcess
 
     if args.workers is not None:
         check_int("--workers", args.workers, low=1)

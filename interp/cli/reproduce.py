@@ -7,7 +7,7 @@ from .options import add_executor_options, check_device, check_output_folder, ch
 
 
 def add_reproduce_parser(sub) -> argparse.ArgumentParser:
-    from ..reproduce import FIGURES
+    from ..figures import FIGURES
 
     p = sub.add_parser("reproduce", help="redraw the papers' figures and write REPORT.md with their numbers beside ours",
                        description="Train the runs the asked figures need (skipping those done), draw each figure "
@@ -31,7 +31,8 @@ def add_reproduce_parser(sub) -> argparse.ArgumentParser:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from ..reproduce import FIGURES, reproduce
+    from ..experiments.reproduce import reproduce
+    from ..figures import FIGURES
 
     if args.list:
         for f in FIGURES.values():
@@ -55,16 +56,17 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _ladder(args: argparse.Namespace) -> int:
-    from ..ladder import Ladder, run_ladder
-    from ..reproduce import FIGURES, load_figure
+    from ..experiments.ladder import run_ladder
+    from ..figures.recipes import Ladder
+    from ..figures import FIGURES
 
-    with_ladder = [n for n in FIGURES if isinstance(getattr(load_figure(FIGURES[n]), "LADDER", None), Ladder)]
+    with_ladder = [n for n in FIGURES if isinstance(getattr(FIGURES[n].load(), "LADDER", None), Ladder)]
     if args.ladder not in with_ladder:
         raise ValueError(f"--ladder={args.ladder!r} is not allowed: expected a figure with a ladder: "
                          f"{', '.join(with_ladder)}")
     if args.figures:
         raise ValueError(f"figures={args.figures} is not allowed: expected no other figure names with --ladder")
-    n = len(load_figure(FIGURES[args.ladder]).LADDER.rungs)
+    n = len(FIGURES[args.ladder].load().LADDER.rungs)
     bad = [r for r in args.rungs or () if not 0 <= r < n]
     if bad:
         raise ValueError(f"--rungs={args.rungs} is not allowed: expected rung indices in [0, {n})")

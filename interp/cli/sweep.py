@@ -47,9 +47,9 @@ def recipe_from(args: argparse.Namespace):
     from dataclasses import replace
 
     import numpy as np
-    from ..figures import _square
+    from ..figures import square_sweep
 
-    r = _square.QUICK if args.recipe == "quick" else _square.FULL
+    r = square_sweep.QUICK if args.recipe == "quick" else square_sweep.FULL
     for name, low in (("steps", 0), ("width", 1)):
         check_int(f"--{name}", getattr(args, name), low=low)
     for name in ("seeds", "alphas"):
@@ -78,8 +78,8 @@ def cmd_sweep(args) -> int:
     import numpy as np
 
     import models
-    from ..runs import Sweep, discard, execute
-    from ..sweep import SweepResult, alpha_grid
+    from ..experiments.runs import Sweep, discard, execute
+    from ..experiments.alpha_sweep import SweepResult, alpha_grid
 
     check_output_folder("--out", args.out)
     r = recipe_from(args)

@@ -2,13 +2,16 @@
 
 A figure module has ``NAME``; a frozen dataclass ``Recipe`` with two instances, ``QUICK``
 (a 2-core CPU) and ``FULL`` (the papers' settings); ``sweeps(recipe)``, the training runs it
-needs (a list of ``interp.runs.Sweep``, empty when it computes without training); and
+needs (a list of ``interp.experiments.runs.Sweep``, empty when it computes without training); and
 ``run(out_dir, recipe=QUICK, device="cpu")``, which reads those runs (training any that are
 missing), draws ``<NAME>.png``, writes ``<NAME>.json`` and returns a dict whose ``claims``
 are rows ``{"claim", "paper", "ours", "interval", "agree", "note"}``.
 
 ``interp reproduce`` trains the sweeps of every asked figure first, through one executor
 (runs two figures share are trained once), then draws; ``examples/<name>.py`` runs one.
+
+``FIGURES`` registers every figure (name -> ``Figure``: its module and title, in the report's
+order); ``load(name)`` imports one; ``main`` is the entry point of ``examples/<name>.py``.
 
 >>> from interp import figures
 >>> figures.load("fig2_square").QUICK.width
@@ -17,9 +20,32 @@ are rows ``{"claim", "paper", "ours", "interval", "agree", "note"}``.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from types import ModuleType
 
-TITLES = {
+from models.registry import Registry
+
+from .script import main
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A registered figure: ``module`` is the dotted name of its module."""
+
+    name: str
+    module: str
+    title: str
+
+    def load(self) -> ModuleType:
+        """Import the figure's module and check it has what the runner calls."""
+        module = importlib.import_module(self.module)
+        for attr in ("QUICK", "FULL", "run"):
+            if not hasattr(module, attr):
+                raise AttributeError(f"figure {self.name!r}: module {self.module} has no {attr}")
+        return module
+
+
+_TITLES = {
     "fig2_square": "Resource model Fig. 2: x², live neurons vs α, (w, b) scatter, loss vs N",
     "fig3_parallel": "Resource model Fig. 3: two x² in parallel, N1/N2 and MSE ratios vs α and β",
     "fig4_series": "Resource model Fig. 4: series task, g in layer 3, loss vs N",
@@ -38,11 +64,12 @@ TITLES = {
     "skill_resources": "Beyond the papers: neurons per skill in sparse-parity MLPs",
     "lm_resources": "Beyond the papers: the resource model on SmolLM2-135M (30 × 1536 MLP neurons)",
 }
-"""Every figure, in the report's order: name -> title."""
+FIGURES = Registry("figure")
+"""Every figure, in the report's order: name -> ``Figure``."""
+for _name, _title in _TITLES.items():
+    FIGURES.add(_name, Figure(_name, f"{__name__}.{_name}", _title), reserve=True)
 
 
 def load(name: str) -> ModuleType:
     """The figure module ``interp.figures.<name>``."""
-    if name not in TITLES:
-        raise ValueError(f"figure={name!r} is not allowed: expected one of {', '.join(TITLES)}")
-    return importlib.import_module(f"{__name__}.{name}")
+    return FIGURES.lookup(name).load()

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..scaling import composite_loss, exponent_from_ratio, optimal_allocation
-from . import _kit as fk
+from ..theory.resource import composite_loss, exponent_from_ratio, optimal_allocation
+from .claims import claim
+from .drawing import figure, finish
 
 NAME = "appC_allocation"
 
@@ -58,7 +59,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     comp = composite_loss([0.75, 0.25], totals)
     slope = float(np.polyfit(np.log(totals), np.log(comp), 1)[0])
 
-    fig, (a, b) = fk.figure(2)
+    fig, (a, b) = figure(2)
     a.plot(betas, rr[:, 0], "k-", label="optimum n1/n2 (any total)")
     a.plot(betas, np.sqrt(betas / (1 - betas)), "C1:", lw=2, label="√(β/(1-β))")
     a.errorbar([0.75], [2.35], yerr=[0.24], fmt="s", color="C3", label="paper measured 2.35 ± 0.24")
@@ -68,18 +69,18 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     b.loglog(totals, comp, "k-", label=f"composite loss at optimum: slope {slope:.3f}")
     b.set_xlabel("total neurons N"), b.set_ylabel("a/n1 + b/n2 at optimum"), b.set_title("composite law"), b.legend(fontsize=7)
 
-    claims = [fk.claim("App C: optimal n1/n2 at β=0.75", "1.73", opt075, None, abs(opt075 - 1.7320508) < 1e-3,
+    claims = [claim("App C: optimal n1/n2 at β=0.75", "1.73", opt075, None, abs(opt075 - 1.7320508) < 1e-3,
                        f"integer brute force at N=1000: {brute:.3f}"),
-              fk.claim("App C: optimal n1/n2 independent of the total (max relative spread)", "0 (constant)", spread,
+              claim("App C: optimal n1/n2 independent of the total (max relative spread)", "0 (constant)", spread,
                        None, spread < 1e-6, f"totals {list(r.totals)}"),
-              fk.claim("App C: composite loss exponent at the optimum", "-1", slope, None, abs(slope + 1) < 1e-6, ""),
-              fk.claim("App C: subtask exponent implied by the paper's 2.35 at β=0.75", "1 (hypothesis 1)", p_paper,
+              claim("App C: composite loss exponent at the optimum", "-1", slope, None, abs(slope + 1) < 1e-6, ""),
+              claim("App C: subtask exponent implied by the paper's 2.35 at β=0.75", "1 (hypothesis 1)", p_paper,
                        [exponent_from_ratio([0.75, 0.25], 2.59), exponent_from_ratio([0.75, 0.25], 2.11)],
                        abs(p_paper - 1) < 0.1, "interval from 2.35 ± 0.24; disagreement = the paper's own tension")]
     if ours is not None and ours > 1:
-        claims.append(fk.claim("App C: subtask exponent implied by our fig3 N1/N2", "1", exponent_from_ratio([0.75, 0.25], ours),
+        claims.append(claim("App C: subtask exponent implied by our fig3 N1/N2", "1", exponent_from_ratio([0.75, 0.25], ours),
                                None, None, "no test (quick ratio)"))
-    return fk.finish(out_dir, NAME, fig, {"betas": betas, "ratio": rr[:, 0], "totals": totals, "composite": comp,
+    return finish(out_dir, NAME, fig, {"betas": betas, "ratio": rr[:, 0], "totals": totals, "composite": comp,
                                           "opt_075": opt075, "brute_075": brute, "p_from_paper_ratio": p_paper},
                      claims, f"optimum √(β/(1-β)); the paper's 2.35 implies p = {p_paper:.2f}.", t0)
 

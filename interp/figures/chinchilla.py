@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..scaling import chinchilla_conversion
-from . import _kit as fk
+from ..theory.resource import chinchilla_conversion
+from .claims import claim, covers
+from .drawing import figure, finish
 
 NAME = "chinchilla"
 
@@ -50,7 +51,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     curve = np.array([chinchilla_conversion(-1.0, float(x)).params_exponent for x in g])
     meas = _measured(out_dir)
 
-    fig, (a,) = fk.figure(1, size=(5.2, 3.6))
+    fig, (a,) = figure(1, size=(5.2, 3.6))
     a.plot(g, -curve, "k-", label="from ℓ ∝ N⁻¹: 1/(2+γ)")
     a.axhspan(0.34 - 0.01, 0.34 + 0.01, color="C3", alpha=0.3, label="Chinchilla 0.34")
     for j, (name, (e, iv)) in enumerate(meas.items()):
@@ -61,17 +62,17 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     a.set_xlabel("γ (depth ∝ width^γ)"), a.set_ylabel("−exponent of loss vs parameters")
     a.set_title("N⁻¹ → N_p^(-1/(2+γ))"), a.legend(fontsize=7)
 
-    claims = [fk.claim("§4: loss vs params, depth ∝ width, from ℓ ∝ N⁻¹", "-1/3 vs Chinchilla -0.34",
+    claims = [claim("§4: loss vs params, depth ∝ width, from ℓ ∝ N⁻¹", "-1/3 vs Chinchilla -0.34",
                        theory.params_exponent, None, abs(theory.params_exponent + 0.34) < 0.02,
                        "agree: within 0.02 of Chinchilla's 0.34"),
-              fk.claim("§4: loss vs params, fixed depth", "-1/2", fixed.params_exponent, None,
+              claim("§4: loss vs params, fixed depth", "-1/2", fixed.params_exponent, None,
                        abs(fixed.params_exponent + 0.5) < 1e-9, "")]
     for name, (e, iv) in meas.items():
         s = chinchilla_conversion(float(e))
         civ = sorted([iv[0] / 3, iv[1] / 3])
-        claims.append(fk.claim(f"§4: our {name} exponent converted (depth ∝ width)", "-0.34 (Chinchilla)",
-                               s.params_exponent, civ, fk.covers(civ, -0.34), "agree: -0.34 in converted 95% CI"))
-    return fk.finish(out_dir, NAME, fig, {"gamma": g, "params_exponent": curve, "theory": theory.to_dict(),
+        claims.append(claim(f"§4: our {name} exponent converted (depth ∝ width)", "-0.34 (Chinchilla)",
+                               s.params_exponent, civ, covers(civ, -0.34), "agree: -0.34 in converted 95% CI"))
+    return finish(out_dir, NAME, fig, {"gamma": g, "params_exponent": curve, "theory": theory.to_dict(),
                                           "fixed": fixed.to_dict(), "measured": meas}, claims,
                      f"N⁻¹ gives N_p^{theory.params_exponent:.3f} (Chinchilla -0.34).", t0)
 

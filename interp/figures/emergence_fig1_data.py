@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..ladder import Ladder
-from . import _kit as fk
-from . import _parity
+from .recipes import Ladder
+from .drawing import finish
+from . import parity_runs
 
 NAME = "emergence_fig1_data"
 AUTHORS_SIZES = tuple(range(500, 10_001, 500)) + tuple(range(11_000, 15_001, 1000)) + tuple(range(20_000, 35_001, 5000))
@@ -63,11 +63,11 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t0 = time.time()
     r = recipe
     D = np.array(r.sizes, dtype=float)
-    R = np.stack([_parity.train_final_strength(r.width, r.seeds, init=r.init, optimizer=r.optimizer, dataset_size=d,
+    R = np.stack([parity_runs.train_final_strength(r.width, r.seeds, init=r.init, optimizer=r.optimizer, dataset_size=d,
                                                random_positions=r.random_positions, device=device, **schedule(r, d))
                   for d in r.sizes])                                                    # [n_D, M, 5]
-    fig, cal, claims = _parity.calibration_panel("data", D, R)
-    return fk.finish(out_dir, NAME, fig, {"recipe": asdict(r), "sizes": D, "strength": R,
+    fig, cal, claims = parity_runs.calibration_panel("data", D, R)
+    return finish(out_dir, NAME, fig, {"recipe": asdict(r), "sizes": D, "strength": R,
                                           "calibration": cal.to_dict()}, claims, f"D_c = {cal.constant:.0f}.", t0)
 
 

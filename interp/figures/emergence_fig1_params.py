@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..ladder import Ladder
-from . import _kit as fk
-from . import _parity
+from .recipes import Ladder
+from .drawing import finish
+from . import parity_runs
 
 NAME = "emergence_fig1_params"
 
@@ -48,12 +48,12 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t0 = time.time()
     r = recipe
     W = np.array(r.widths, dtype=float)
-    R = np.stack([_parity.train_final_strength(w, r.seeds, r.steps, r.lr, r.batch, init=r.init, optimizer="adam",
+    R = np.stack([parity_runs.train_final_strength(w, r.seeds, r.steps, r.lr, r.batch, init=r.init, optimizer="adam",
                                                l2=r.weight_decay / 2, random_positions=r.random_positions,
                                                device=device)
                   for w in r.widths])                                   # [n_w, M, 5]
-    fig, cal, claims = _parity.calibration_panel("parameters", W, R)
-    return fk.finish(out_dir, NAME, fig, {"recipe": asdict(r), "widths": W, "strength": R,
+    fig, cal, claims = parity_runs.calibration_panel("parameters", W, R)
+    return finish(out_dir, NAME, fig, {"recipe": asdict(r), "widths": W, "strength": R,
                                           "calibration": cal.to_dict()}, claims, f"N_c = {cal.constant:.2f}.", t0)
 
 

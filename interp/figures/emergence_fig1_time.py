@@ -26,10 +26,11 @@ import numpy as np
 
 import models
 
-from ..calibration import calibrate_history, emergence_law, emergence_step
-from ..plots import plot_calibration
-from . import _kit as fk
-from . import _parity
+from ..theory.calibration import calibrate_history, emergence_law, emergence_step
+from ..report import plot_calibration
+from .claims import claim, covers
+from .drawing import finish
+from . import parity_runs
 
 NAME = "emergence_fig1_time"
 
@@ -54,9 +55,9 @@ QUICK = Recipe(width=256, lr=0.03, batch=2000, steps=20_000, repeats=3)
 def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t0 = time.time()
     r = recipe
-    task = _parity.task(r.random_positions, bits_seed=r.seed)
+    task = parity_runs.task(r.random_positions, bits_seed=r.seed)
     seeds = tuple(range(r.seed, r.seed + r.repeats))
-    net = _parity.network(task.d_in, r.width, seeds, r.init, device)
+    net = parity_runs.network(task.d_in, r.width, seeds, r.init, device)
     train_cfg = models.TrainConfig(alpha=1.0, l1=0.0, l2=0.0, optimizer="sgd", lr=r.lr, momentum=0.0,
                                    lr_decay=1.0, steps=r.steps, batch_size=r.batch, seed=r.seed,
                                    eval_size=5000, eval_points=r.eval_points, progress=False)
@@ -78,7 +79,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         rows.append(row)
     tau = np.array([row["measured_0.05"] for row in rows])
     law = emergence_law(tau, n_boot=1000) if np.sum(np.isfinite(tau)) >= 3 else None
-    theory = _parity.TASK["alpha"] + 1
+    theory = parity_runs.TASK["alpha"] + 1
 
     never = lambda v: "never" if np.isnan(v) else f"{v:.0f}"  # noqa: E731
     print(f"calibrated on skill 1: N_c = {cal.constant:.2f}  95% CI [{cal.interval[0]:.2f}, {cal.interval[1]:.2f}]"
@@ -93,15 +94,15 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         k, pred, meas = row["skill"], row["predicted_0.5"], row["measured_0.5"]
         lo, hi = row["predicted_0.5_interval"]
         ok = None if not np.isfinite(meas) else bool(0.67 <= meas / pred <= 1.5)
-        claims.append(fk.claim(f"Fig 1 (time): skill {k} emergence step (R/S ≥ 0.5), measured vs predicted from skill 1",
+        claims.append(claim(f"Fig 1 (time): skill {k} emergence step (R/S ≥ 0.5), measured vs predicted from skill 1",
                                "prediction matches", meas if np.isfinite(meas) else None, None, ok,
                                f"predicted {pred:.0f} [{lo:.0f}, {hi:.0f}]; agree: measured/predicted in [0.67, 1.5]"
                                + ("" if np.isfinite(meas) else "; not reached in the run")))
     if law is not None:
         iv = law.exponent_interval
-        claims.append(fk.claim("Fig 1 (time): τ_k ∝ k^b (R/S ≥ 0.05), b vs α+1", f"{theory:.2f}", law.exponent, iv,
-                               fk.covers(iv, theory), "agree: α+1 in our 95% CI"))
-    claims.append(fk.claim("Fig 1 (time): fitted N_c on skill 1", "22 (paper's fit)", cal.constant, cal.interval, None,
+        claims.append(claim("Fig 1 (time): τ_k ∝ k^b (R/S ≥ 0.05), b vs α+1", f"{theory:.2f}", law.exponent, iv,
+                               covers(iv, theory), "agree: α+1 in our 95% CI"))
+    claims.append(claim("Fig 1 (time): fitted N_c on skill 1", "22 (paper's fit)", cal.constant, cal.interval, None,
                            "depends on width/recipe; no test"))
     fig = plot_calibration(cal, steps, strength)
     numbers = {"recipe": asdict(r), "seeds": seeds, "frequencies": task.weights, "calibration": cal, "emergence": rows,
@@ -109,7 +110,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                "history": {"step": steps, "skill_strength": strength}}
     summary = (f"N_c = {cal.constant:.3g} fitted on skill 1; measured τ_k ∝ k^"
                + (f"{law.exponent:.2f} (theory k^{theory:.1f})." if law is not None else "? (fewer than 3 skills emerged)."))
-    return fk.finish(out_dir, NAME, fig, numbers, claims, summary, t0)
+    return finish(out_dir, NAME, fig, numbers, claims, summary, t0)
 
 
 def sweeps(r: Recipe) -> list:

@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..multilinear import Multilinear
-from . import _kit as fk
+from ..theory.multilinear import Multilinear
+from .claims import claim
+from .drawing import figure, finish
 
 NAME = "emergence_fig2_laws"
 
@@ -35,7 +36,7 @@ PAPER_TIME = {0.3: 1.29, 0.6: 1.20, 0.9: 1.06}
 def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t0 = time.time()
     r = recipe
-    fig, axes = fk.figure(3)
+    fig, axes = figure(3)
     claims, numbers = [], {"recipe": asdict(r), "checks": {}}
     for j, a in enumerate(r.alphas):
         m = Multilinear(alpha=a, n_skills=r.n_skills, scale=1.0, init=0.1)
@@ -46,18 +47,18 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
             ax.loglog(ck.x, ck.theory.predict(ck.x), "-", color=f"C{j}", lw=1,
                       label=f"theory {ck.theory.exponent:.3f}")
             th = ck.theory.exponent
-            claims.append(fk.claim(f"Fig 2: {ck.resource} exponent, α={a}", f"{th:.3f} (theory)", ck.fit.exponent,
+            claims.append(claim(f"Fig 2: {ck.resource} exponent, α={a}", f"{th:.3f} (theory)", ck.fit.exponent,
                                    ck.fit.exponent_interval, abs(ck.fit.exponent - th) < 0.03,
                                    f"agree: |measured − theory| < 0.03; prefactor ratio {ck.prefactor_ratio:.3f}"))
         const = Multilinear(alpha=a, n_skills=math.inf, scale=1.0, init=0.1).paper_constants()["time"]
-        claims.append(fk.claim(f"Fig 2: time prefactor constant, α={a} (computed)", PAPER_TIME[a], const, None,
+        claims.append(claim(f"Fig 2: time prefactor constant, α={a} (computed)", PAPER_TIME[a], const, None,
                                abs(const - PAPER_TIME[a]) < 0.01, "S=1, init 0.1, ζ(α+1); agree: within 0.01"))
         numbers["checks"][str(a)] = [ck.to_dict() | {"x": ck.x, "y": ck.y} for ck in checks]
         numbers["checks"][str(a) + "_time_constant"] = const
     for ax, res in zip(axes, ("time T", "data D", "parameters N")):
         ax.set_xlabel(res), ax.set_ylabel("loss"), ax.set_title(f"loss vs {res.split()[0]}")
     axes[0].legend(fontsize=6)
-    return fk.finish(out_dir, NAME, fig, numbers, claims, "multilinear model: measured laws vs theory.", t0)
+    return finish(out_dir, NAME, fig, numbers, claims, "multilinear model: measured laws vs theory.", t0)
 
 
 def sweeps(r: Recipe) -> list:

@@ -2,7 +2,7 @@
 envelope (best width at each C) follows C^(-α/(α+2)).
 
 Drawn at the authors' settings (S = 5, a_k(0) = b_k(0) = 0.1, η = 1, so c = S/init² − 1 = 499,
-n_s = 50 000 skills). The compute prefactor A_C is computed by ``interp.multilinear`` and set
+n_s = 50 000 skills). The compute prefactor A_C is computed by ``interp.theory.multilinear`` and set
 beside the constants the authors' code hard-codes (0.68, 0.70, 0.64, "computed by
 mathematica", in units of ½S²), with the residual; it is also checked against the model's
 own frontier L·C^(α/(α+2)).
@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..fits import fit_power_law
-from ..multilinear import Multilinear
-from . import _kit as fk
+from ..theory.fits import fit_power_law
+from ..theory.multilinear import Multilinear
+from .claims import claim
+from .drawing import figure, finish
 
 NAME = "emergence_fig3_compute"
 
@@ -44,7 +45,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t0 = time.time()
     r = recipe
     widths = np.unique(np.round(np.logspace(1, 4, r.n_widths)))
-    fig, axes = fk.figure(len(r.alphas))
+    fig, axes = figure(len(r.alphas))
     claims, numbers = [], {"recipe": asdict(r), "widths": widths}
     half = 0.5 * r.scale ** 2
     for ax, a in zip(axes, r.alphas):
@@ -63,7 +64,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         fit = fit_power_law(C[inner], fr.loss[inner], n_boot=200)
         ax.set_xlabel("compute C = N·T"), ax.set_ylabel("loss"), ax.set_title(f"α = {a} (widths 10..10⁴, gray)")
         ax.legend(fontsize=7)
-        claims.append(fk.claim(f"Fig 3: compute-optimal exponent, α={a}", f"{-a / (a + 2):.3f} (theory)", fit.exponent,
+        claims.append(claim(f"Fig 3: compute-optimal exponent, α={a}", f"{-a / (a + 2):.3f} (theory)", fit.exponent,
                                fit.exponent_interval, abs(fit.exponent + a / (a + 2)) < 0.03,
                                "envelope where the best width is inside the grid; agree: within 0.03"))
         const = law.prefactor / half                                   # A_C / (½S²)
@@ -72,12 +73,12 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         if a in PAPER_COMPUTE:
             paper = PAPER_COMPUTE[a]
             resid = const / paper - 1
-            claims.append(fk.claim(f"Fig 3: compute prefactor A_C/(½S²), α={a}, computed at the authors' settings",
+            claims.append(claim(f"Fig 3: compute prefactor A_C/(½S²), α={a}, computed at the authors' settings",
                                    paper, const, None, abs(resid) < 0.02,
                                    f"S={r.scale:g}, init {r.init:g}, η={r.lr:g}, n_s={r.n_skills:g}: residual "
                                    f"{resid:+.1%} (n_s → ∞: {limit:.3f}, {limit / paper - 1:+.1%}); the model's own "
                                    f"frontier gives {measured / half:.3f}; agree: within 2%"))
-        claims.append(fk.claim(f"Fig 3: compute prefactor, theory / the model's own frontier, α={a}", "1 (exact law)",
+        claims.append(claim(f"Fig 3: compute prefactor, theory / the model's own frontier, α={a}", "1 (exact law)",
                                law.prefactor / measured, None, abs(law.prefactor / measured - 1) < 0.05,
                                f"frontier L·C^(α/(α+2)) median {measured:.3f} vs law {law.prefactor:.3f} "
                                f"(n_s = {r.n_skills:g}; the paper notes the α = 0.3 frontier falls faster at finite "
@@ -86,7 +87,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                            "theory": law.to_dict(), "constant": const, "constant_infinite_skills": limit,
                            "paper_constant": PAPER_COMPUTE.get(a), "frontier_prefactor": measured,
                            "frontier_constant": measured / half}
-    return fk.finish(out_dir, NAME, fig, numbers, claims,
+    return finish(out_dir, NAME, fig, numbers, claims,
                      "compute frontier of the multilinear model at the authors' settings.", t0)
 
 

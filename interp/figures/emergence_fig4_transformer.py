@@ -28,8 +28,9 @@ import numpy as np
 
 import models
 
-from ..calibration import PAPER_THRESHOLDS, emergence_law, emergence_times
-from . import _kit as fk
+from ..theory.calibration import PAPER_THRESHOLDS, emergence_law, emergence_times
+from .claims import fit_claim
+from .drawing import figure, finish
 
 NAME = "emergence_fig4_transformer"
 ALPHA = 0.9
@@ -81,7 +82,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     n_em = int(np.sum(np.isfinite(tau.mean)))
     law = emergence_law(tau.mean, n_boot=500) if n_em >= 3 else None
 
-    fig, (a, b) = fk.figure(2)
+    fig, (a, b) = figure(2)
     for k in range(5):
         a.plot(np.maximum(steps, 1), mean[:, k], color=f"C{k}", label=f"skill {k + 1}")
         a.fill_between(np.maximum(steps, 1), R[:, :, k].min(1), R[:, :, k].max(1), color=f"C{k}", alpha=0.15)
@@ -99,14 +100,14 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         b.set_xscale("log"), b.set_yscale("log")
     b.set_xticks(k, [str(i) for i in k]), b.set_xticks([], minor=True)
     b.set_xlabel("skill k"), b.set_ylabel("emergence step τ_k"), b.set_title("τ_k vs k"), b.legend(fontsize=7)
-    claims = [fk.fit_claim("Fig 4: transformer τ_k slope vs α+1", law, ALPHA + 1, f"{ALPHA + 1:.1f}",
+    claims = [fit_claim("Fig 4: transformer τ_k slope vs α+1", law, ALPHA + 1, f"{ALPHA + 1:.1f}",
                            f"{r.variant} model; τ_k averaged over R/S thresholds {list(r.thresholds)}; {n_em} of 5 "
                            "skills crossed them all; agree: α+1 in our 95% CI and 0 (all skills at once) outside "
                            "it; no test when the CI covers both", null=0.0,
                            no_fit=f"only {n_em} skills crossed every threshold: no fit")]
     numbers = {"recipe": asdict(r), "steps": steps, "strength": R, "tau": tau.mean, "tau_spread": tau.spread,
                "tau_per_threshold": tau.per_threshold, "law": law}
-    return fk.finish(out_dir, NAME, fig, numbers, claims,
+    return finish(out_dir, NAME, fig, numbers, claims,
                      f"τ_k = {np.round(tau.mean, 0).tolist()} ± {np.round(tau.spread, 0).tolist()}.", t0)
 
 

@@ -8,7 +8,7 @@ Quick recipe trades away: width 100 instead of 1000 (so N saturates sooner at la
 20 000 steps (lr × 0.3 every 4 000) instead of 100 000, 3 seeds instead of 16 and 8 α
 values. Shorter runs leave L1 too little time to prune: at 6 000 steps the slope is about
 -0.6 and large-α losses sit on an optimisation floor; by 20 000 steps it is near -1.
-The sweep (``_square.py``) is trained once per output folder and shared with Fig. 6.
+The sweep (``square_sweep.py``) is trained once per output folder and shared with Fig. 6.
 """
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ import time
 import numpy as np
 
 from ..neurons import live_neurons
-from . import _kit as fk
-from ._square import FULL, LADDER, QUICK, Recipe, SCATTER_ALPHAS, member_at, square_sweep, sweeps
+from .claims import exponent_claim, fit_claim, safe_fit
+from .drawing import figure, finish
+from .square_sweep import FULL, LADDER, QUICK, Recipe, SCATTER_ALPHAS, member_at, square_sweep, sweeps
 
 NAME = "fig2_square"
 
@@ -28,10 +29,10 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     task, sw = square_sweep(out_dir, recipe, device)
     alphas, live, loss = sw.alphas, sw.live.astype(float), sw.loss
     ok = (live > 0) & np.isfinite(loss) & (loss > 0)
-    fit = fk.safe_fit(live, loss, n_boot=1000)                       # None when N does not vary
-    n_fit = fk.safe_fit(np.repeat(alphas[:, None], live.shape[1], 1), live)
+    fit = safe_fit(live, loss, n_boot=1000)                       # None when N does not vary
+    n_fit = safe_fit(np.repeat(alphas[:, None], live.shape[1], 1), live)
 
-    fig, (a, b, c) = fk.figure(3)
+    fig, (a, b, c) = figure(3)
     for s in range(live.shape[1]):
         a.scatter(alphas, live[:, s], s=14, color="C0", alpha=0.7, label="members" if s == 0 else None)
     a.plot(alphas, live.mean(1), color="C0")
@@ -53,7 +54,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         scatter[f"{a_i:g}"] = {"w": w, "b": bb, "live": lv}
     b.set_xlabel("input weight w_i"), b.set_ylabel("bias b_i"), b.set_title("B: live (outlined) vs dead neurons")
     b.legend(fontsize=7)
-    from interp.plots import plot_power_law
+    from interp.report import plot_power_law
     if fit is not None:
         plot_power_law(fit, live[ok], loss[ok], ax=c, xlabel="live neurons N", ylabel="test MSE", reference=-1.0,
                        label="x²")
@@ -62,12 +63,12 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         c.set_xlabel("live neurons N"), c.set_ylabel("test MSE"), c.legend(fontsize=7)
     c.set_title("C: loss vs N")
 
-    claims = [fk.fit_claim("Fig 2C: slope of loss vs live neurons, x²", fit, -1.0, "≈ -1"),
-              fk.exponent_claim("Fig 2A: live neurons grow with α (exponent of N vs α)", "grows (no number)", n_fit,
+    claims = [fit_claim("Fig 2C: slope of loss vs live neurons, x²", fit, -1.0, "≈ -1"),
+              exponent_claim("Fig 2A: live neurons grow with α (exponent of N vs α)", "grows (no number)", n_fit,
                                 lambda f: f.exponent_interval[0] > 0, "agree: exponent > 0")]
     numbers = {"recipe": recipe, "alphas": alphas, "seeds": sw.seeds, "live": live, "loss": loss,
                "fit_loss_vs_N": fit, "fit_N_vs_alpha": n_fit, "scatter": scatter}
-    return fk.finish(out_dir, NAME, fig, numbers, claims,
+    return finish(out_dir, NAME, fig, numbers, claims,
                      f"loss ∝ N^{fmt_exponent(fit)} over {int(ok.sum())} members; N ∝ α^{fmt_exponent(n_fit)}.", t0)
 
 

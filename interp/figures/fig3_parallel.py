@@ -21,15 +21,17 @@ import torch
 import models
 
 from ..allocation import allocate
-from ..fits import fit_power_law
-from ..ladder import Ladder
-from . import _kit as fk
+from ..theory.fits import fit_power_law
+from .recipes import Ladder
+from .claims import claim, covers, fit_claim
+from .drawing import figure, finish
+from .recipes import alpha_grid, alpha_sweep, SweepRecipe
 
 NAME = "fig3_parallel"
 
 
 @dataclass(frozen=True)
-class Recipe(fk.SweepRecipe):
+class Recipe(SweepRecipe):
     """α × seeds sweeps of one-hidden-layer SiLU MLPs of ``width``, one per β."""
 
     width: int
@@ -50,7 +52,7 @@ def _net(r: Recipe) -> models.MLPConfig:
 
 
 def sweeps(r: Recipe) -> list:
-    return [fk.alpha_grid(models.tasks.Parallel(beta=beta), _net(r), r) for beta in r.betas]
+    return [alpha_grid(models.tasks.Parallel(beta=beta), _net(r), r) for beta in r.betas]
 
 
 def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
@@ -60,7 +62,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     rows = []   # one per member: beta, alpha, seed, N1, N2, shared, live, mse1, mse2, loss
     for beta in r.betas:
         task = models.tasks.Parallel(beta=beta)
-        sw = fk.alpha_sweep(out_dir, task, _net(r), r, device)
+        sw = alpha_sweep(out_dir, task, _net(r), r, device)
         ens = sw.model.cpu()
         allocs = allocate(ens, task, method="weights")
         batch = task.eval_batch(4096, torch.Generator().manual_seed(7))
@@ -90,7 +92,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     comp = fit_power_law(R["live"][comp_ok], R["loss"][comp_ok], n_boot=500)
     share_shared = float(R["shared"].sum() / max(R["live"].sum(), 1))
 
-    fig, (b, c, d) = fk.figure(3)
+    fig, (b, c, d) = figure(3)
     for j, s in enumerate(r.seeds):
         m = at & (R["seed"] == s)
         b.scatter(R["alpha"][m], ratio[m], color="C0", s=18, label="measured (β=0.75)" if j == 0 else None)
@@ -107,33 +109,33 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     c.plot(grid, np.sqrt(grid / (1 - grid)), "k:", label="√(β/(1-β))")
     c.set_yscale("log"), c.set_xlabel("β"), c.set_ylabel("ratio"), c.set_title("C: ratios depend on β, not α")
     c.legend(fontsize=6, ncol=2)
-    from ..plots import plot_power_law
+    from ..report import plot_power_law
     plot_power_law(comp, R["live"][comp_ok], R["loss"][comp_ok], ax=d, xlabel="total live neurons N",
                    ylabel="composite loss β·MSE1+(1-β)·MSE2", reference=-1.0, label="all β, α")
     d.set_title("D: composite loss vs N")
 
     claims = [
-        fk.claim("Fig 3B: N1/N2 at β=0.75 (mean over α, seeds)", "2.35 ± 0.24", rb.mean(), iv,
-                 abs(rb.mean() - 2.35) <= 0.24 or fk.covers(iv, 2.35),
+        claim("Fig 3B: N1/N2 at β=0.75 (mean over α, seeds)", "2.35 ± 0.24", rb.mean(), iv,
+                 abs(rb.mean() - 2.35) <= 0.24 or covers(iv, 2.35),
                  f"{rb.size} members; agree: within paper's ±0.24 or paper in our 95% CI"),
-        fk.claim("App. C optimum vs measured N1/N2 at β=0.75", "1.73 (optimum)", rb.mean(), iv, fk.covers(iv, np.sqrt(3)),
+        claim("App. C optimum vs measured N1/N2 at β=0.75", "1.73 (optimum)", rb.mean(), iv, covers(iv, np.sqrt(3)),
                  "agree: √3 in our 95% CI; paper itself measured 2.35 (known tension)"),
-        fk.fit_claim("Fig 3B/C: N-ratio vs α (exponent, β=0.75)", slope_alpha, 0.0, "0 (constant in α)"),
-        fk.claim("Fig 3C: N-ratio vs β/(1-β) (exponent)", "depends on β (optimum: 0.5)", slope_beta.exponent,
+        fit_claim("Fig 3B/C: N-ratio vs α (exponent, β=0.75)", slope_alpha, 0.0, "0 (constant in α)"),
+        claim("Fig 3C: N-ratio vs β/(1-β) (exponent)", "depends on β (optimum: 0.5)", slope_beta.exponent,
                  slope_beta.exponent_interval, slope_beta.exponent_interval[0] > 0,
                  f"agree: exponent > 0; covers 0.5: {slope_beta.covers(0.5)}"),
-        fk.fit_claim("Fig 3C: MSE-ratio vs α (exponent, β=0.75)", mse_alpha, 0.0, "0 (constant in α)"),
-        fk.claim("Fig 3C: MSE1/MSE2 vs β/(1-β) (exponent)", "depends on β (optimum: -0.5)", mse_beta.exponent,
+        fit_claim("Fig 3C: MSE-ratio vs α (exponent, β=0.75)", mse_alpha, 0.0, "0 (constant in α)"),
+        claim("Fig 3C: MSE1/MSE2 vs β/(1-β) (exponent)", "depends on β (optimum: -0.5)", mse_beta.exponent,
                  mse_beta.exponent_interval, mse_beta.exponent_interval[1] < 0,
                  f"agree: exponent < 0; covers -0.5: {mse_beta.covers(-0.5)}"),
-        fk.fit_claim("Fig 3D: composite loss vs total N (exponent)", comp, -1.0, "≈ -1"),
-        fk.claim("Fig 3A: share of live neurons reading both inputs", "0 (no superposition)", share_shared, None,
+        fit_claim("Fig 3D: composite loss vs total N (exponent)", comp, -1.0, "≈ -1"),
+        claim("Fig 3A: share of live neurons reading both inputs", "0 (no superposition)", share_shared, None,
                  share_shared < 0.05, "agree: < 5% shared"),
     ]
     numbers = {"recipe": r, "members": rows, "ratio_beta075": rb, "fit_ratio_vs_alpha": slope_alpha,
                "fit_ratio_vs_odds": slope_beta, "fit_mse_ratio_vs_odds": mse_beta, "fit_mse_ratio_vs_alpha": mse_alpha,
                "fit_composite": comp}
-    return fk.finish(out_dir, NAME, fig, numbers, claims,
+    return finish(out_dir, NAME, fig, numbers, claims,
                      f"N1/N2 at β=0.75: {rb.mean():.2f} (95% CI {iv[0]:.2f}-{iv[1]:.2f}); composite slope "
                      f"{comp.exponent:.2f}.", t0)
 

@@ -16,11 +16,12 @@ import time
 
 import numpy as np
 
-from ..fits import fit_power_law
+from ..theory.fits import fit_power_law
 from ..neurons import live_neurons
-from ..probing import probe_intermediate
-from . import _kit as fk
-from ._series import FULL, LADDER, QUICK, Recipe, series_sweep, sweeps
+from ..intermediates import probe_intermediate
+from .claims import claim, fit_claim, safe_fit
+from .drawing import figure, finish
+from .series_sweep import FULL, LADDER, QUICK, Recipe, series_sweep, sweeps
 
 NAME = "fig4_series"
 
@@ -34,7 +35,7 @@ def turn_alpha(alphas, live, loss, min_points: int = 3):
         m = (alphas >= a) & (live > 0) & np.isfinite(loss)
         if len(np.unique(alphas[m])) < min_points:
             continue
-        f = fk.safe_fit(live[m], loss[m], n_boot=300)
+        f = safe_fit(live[m], loss[m], n_boot=300)
         if f is not None:
             fits[float(a)] = f
     turn = next((a for a, f in fits.items() if f.covers(-1.0)), float("nan"))
@@ -47,11 +48,11 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     lv = live_neurons(ens, task)
     live = sum(m.sum(-1) for m in lv.values()).numpy().astype(float)
     ok = (live > 0) & np.isfinite(loss)
-    whole = fk.safe_fit(live[ok], loss[ok])
+    whole = safe_fit(live[ok], loss[ok])
     split = 640.0
     lo_m, hi_m = ok & (alphas < split), ok & (alphas >= split)
-    low = fk.safe_fit(live[lo_m], loss[lo_m])
-    high = fk.safe_fit(live[hi_m], loss[hi_m])
+    low = safe_fit(live[lo_m], loss[lo_m])
+    high = safe_fit(live[hi_m], loss[hi_m])
     turn, turn_fits = turn_alpha(alphas, live, loss)
 
     top = int(np.flatnonzero(alphas == alphas.max())[0])
@@ -62,7 +63,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     c3 = probe.corr[layer3][probe.live[layer3]]
     frac_strong = float(np.mean(np.abs(c3) > 0.5)) if c3.size else float("nan")
 
-    fig, (b, c) = fk.figure(2, size=(4.8, 3.6))
+    fig, (b, c) = figure(2, size=(4.8, 3.6))
     for j, s in enumerate(sites):
         cs = probe.corr[s][probe.live[s]]
         b.scatter(np.full(cs.size, j + 1) + np.random.default_rng(j).uniform(-0.15, 0.15, cs.size), cs, s=10,
@@ -84,20 +85,20 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     c.set_title("C: loss vs N"), c.legend(fontsize=7)
 
     claims = [
-        fk.claim("Fig 4B: strongest |corr| of a layer-3 neuron with g", "strong (±, near 1)", strongest[layer3], None,
+        claim("Fig 4B: strongest |corr| of a layer-3 neuron with g", "strong (±, near 1)", strongest[layer3], None,
                  strongest[layer3] > 0.8, f"agree: > 0.8; share of live layer-3 neurons with |corr|>0.5: {frac_strong:.2f}"),
     ]
     if whole is not None:
-        claims.append(fk.fit_claim("Fig 4C: composite slope, all α", whole, -1.0, "≈ -1 (faster at small α)"))
+        claims.append(fit_claim("Fig 4C: composite slope, all α", whole, -1.0, "≈ -1 (faster at small α)"))
     else:
-        claims.append(fk.claim("Fig 4C: composite slope, all α", "≈ -1", None, None, None,
+        claims.append(claim("Fig 4C: composite slope, all α", "≈ -1", None, None, None,
                                "live counts too few/saturated to fit"))
     if low is not None:
-        claims.append(fk.claim("Fig 4C: slope at small α (< 640)", "< -1 (faster than N⁻¹)", low.exponent,
+        claims.append(claim("Fig 4C: slope at small α (< 640)", "< -1 (faster than N⁻¹)", low.exponent,
                                low.exponent_interval, low.exponent_interval[1] < -1, "agree: whole CI below -1"))
     if high is not None:
-        claims.append(fk.fit_claim("Fig 4C: slope at large α (≥ 640)", high, -1.0, "≈ -1", null=0.0))
-    claims.append(fk.claim("Fig 4C: α where loss turns to N⁻¹", "≈ 640", turn, None,
+        claims.append(fit_claim("Fig 4C: slope at large α (≥ 640)", high, -1.0, "≈ -1", null=0.0))
+    claims.append(claim("Fig 4C: α where loss turns to N⁻¹", "≈ 640", turn, None,
                            bool(np.isfinite(turn) and 160 <= turn <= 2560),
                            "smallest α whose α'≥α fit covers -1; agree: within a factor 4 of 640"))
     numbers = {"recipe": recipe, "alphas": alphas, "seeds": seeds, "live": live, "loss": loss, "fit_all": whole,
@@ -105,7 +106,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                "turn_fits": {f"{a:g}": f for a, f in turn_fits.items()},
                "probe_member_alpha": float(alphas[top]), "probe_corr": probe.corr, "probe_live": probe.live,
                "strongest_corr": strongest}
-    return fk.finish(out_dir, NAME, fig, numbers, claims,
+    return finish(out_dir, NAME, fig, numbers, claims,
                      f"slope {whole.exponent if whole else float('nan'):.2f} overall; turn to N⁻¹ at α ≈ {turn:g}; layer-3 max |corr| with g "
                      f"{strongest[layer3]:.2f}.", t0)
 

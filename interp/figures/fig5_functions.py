@@ -17,14 +17,16 @@ import numpy as np
 
 import models
 
-from ..ladder import Ladder
-from . import _kit as fk
+from .recipes import Ladder
+from .claims import exponent_claim, fit_claim, safe_fit
+from .drawing import figure, finish
+from .recipes import alpha_grid, alpha_sweep, SweepRecipe
 
 NAME = "fig5_functions"
 
 
 @dataclass(frozen=True)
-class Recipe(fk.SweepRecipe):
+class Recipe(SweepRecipe):
     """One α × seeds sweep per target function and hidden-layer shape."""
 
     functions: tuple[str, ...]
@@ -47,20 +49,20 @@ def _net(widths) -> models.MLPConfig:
 
 
 def sweeps(r: Recipe) -> list:
-    return [fk.alpha_grid(models.tasks.Function(fn), _net(w), r) for w in r.nets for fn in r.functions]
+    return [alpha_grid(models.tasks.Function(fn), _net(w), r) for w in r.nets for fn in r.functions]
 
 
 def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t0 = time.time()
     r = recipe
-    fig, axes = fk.figure(len(r.nets), size=(5.0, 3.8))
+    fig, axes = figure(len(r.nets), size=(5.0, 3.8))
     claims, numbers = [], {"recipe": r, "results": {}}
     for ax, widths in zip(axes, r.nets):
         for j, fn in enumerate(r.functions):
-            sw = fk.alpha_sweep(out_dir, models.tasks.Function(fn), _net(widths), r, device)
+            sw = alpha_sweep(out_dir, models.tasks.Function(fn), _net(widths), r, device)
             live, loss = sw.live.reshape(-1).astype(float), sw.loss.reshape(-1)
             ok = (live > 0) & np.isfinite(loss) & (loss > 0)
-            fit = fk.safe_fit(live, loss, n_boot=300)
+            fit = safe_fit(live, loss, n_boot=300)
             ax.loglog(live[ok], loss[ok], "o", ms=3.5, color=f"C{j}",
                       label=fn if fit is None else f"{fn}: {fit.exponent:.2f}")
             if fit is not None:
@@ -69,11 +71,11 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
             key = f"{fn} {list(widths)}"
             numbers["results"][key] = {"live": live, "loss": loss, "fit": fit}
             if fn == "sin^2":
-                claims.append(fk.exponent_claim(f"Fig 5: {key} exponent (the exception)", "not -1", fit,
+                claims.append(exponent_claim(f"Fig 5: {key} exponent (the exception)", "not -1", fit,
                                                 lambda f: not f.covers(-1.0), "agree: -1 outside our CI"))
             else:
-                claims.append(fk.fit_claim(f"Fig 5: {key} exponent", fit, -1.0, "≈ -1 (late phase)"))
+                claims.append(fit_claim(f"Fig 5: {key} exponent", fit, -1.0, "≈ -1 (late phase)"))
         ax.set_xlabel("live neurons N"), ax.set_ylabel("test MSE"), ax.set_title(f"hidden layers {list(widths)}")
         ax.legend(fontsize=7)
-    return fk.finish(out_dir, NAME, fig, numbers, claims, "loss vs live neurons per target function.", t0)
+    return finish(out_dir, NAME, fig, numbers, claims, "loss vs live neurons per target function.", t0)
 

@@ -14,7 +14,7 @@ included; over the quick sweep's networks at these α its 49 pairs fall at 0-0.1
 pairs) and 0.25-0.98 (same-sign weights or unlike biases), hence the cut. The claims' note
 also gives the mean |r| with every greedy pair kept.
 
-Quick recipe: the networks of Fig. 2's quick sweep (``_square.py``: width 100, 20 000 steps,
+Quick recipe: the networks of Fig. 2's quick sweep (``square_sweep.py``: width 100, 20 000 steps,
 3 seeds), read back from its cache when Fig. 2 ran first.
 """
 from __future__ import annotations
@@ -24,8 +24,9 @@ import time
 import numpy as np
 
 from ..ensembling import ensembling_test
-from . import _kit as fk
-from ._square import FULL, LADDER, QUICK, Recipe, SCATTER_ALPHAS, member_at, square_sweep, sweeps
+from .claims import claim, geo_mean
+from .drawing import figure, finish
+from .square_sweep import FULL, LADDER, QUICK, Recipe, SCATTER_ALPHAS, member_at, square_sweep, sweeps
 
 NAME = "fig6_ensembling"
 MAX_DISTANCE = 0.2
@@ -35,7 +36,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t0 = time.time()
     task, sw = square_sweep(out_dir, recipe, device)
     ens = sw.model.cpu()
-    fig, axes = fk.figure(3, size=(4.2, 2.8), rows=len(SCATTER_ALPHAS))
+    fig, axes = figure(3, size=(4.2, 2.8), rows=len(SCATTER_ALPHAS))
     per_alpha, off, ratios, off_all, im = {}, [], [], [], None
     for row, target in enumerate(SCATTER_ALPHAS):
         tests = []
@@ -82,18 +83,18 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     off, ratios = np.abs(np.array(off)), np.array(ratios)
     mean_abs = float(off.mean()) if off.size else None
     q = np.percentile(off, [5, 95]) if off.size else None
-    claims = [fk.claim(f"Fig 6: mean |corr| of symmetric regressors' errors (α ∈ {{3.5, 9, 19.3, 128}})",
+    claims = [claim(f"Fig 6: mean |corr| of symmetric regressors' errors (α ∈ {{3.5, 9, 19.3, 128}})",
                        "±1 (|r| ≈ 1)", mean_abs, q, None if mean_abs is None else mean_abs > 0.8,
                        f"{off.size // 2} pairs of regressors in {ratios.size} networks; interval: 5th-95th percentile "
                        f"of |r|; share with |r| > 0.9: {float(np.mean(off > 0.9)) if off.size else float('nan'):.2f}; "
                        f"mean |r| with every greedy pair kept: {np.mean(off_all):.2f}; agree: mean |r| > 0.8"),
-              fk.claim("Fig 6: network loss vs ensembling prediction (MSE/R if independent)",
-                       "ensembling does not explain N⁻¹", fk.geo_mean(ratios) if ratios.size else None,
+              claim("Fig 6: network loss vs ensembling prediction (MSE/R if independent)",
+                       "ensembling does not explain N⁻¹", geo_mean(ratios) if ratios.size else None,
                        [float(ratios.min()), float(ratios.max())] if ratios.size else None,
                        None if not ratios.size else bool(np.all((ratios < 0.5) | (ratios > 2))),
                        "ours = network MSE / (mean regressor MSE / R), geometric mean, interval min-max over the "
                        "networks; agree: every network outside [0.5, 2], i.e. none at the independent-errors 1/R law")]
-    return fk.finish(out_dir, NAME, fig, {"recipe": recipe, "ensembling": per_alpha, "abs_corr": off, "loss_ratio": ratios},
+    return finish(out_dir, NAME, fig, {"recipe": recipe, "ensembling": per_alpha, "abs_corr": off, "loss_ratio": ratios},
                      claims, f"{ratios.size} networks with ≥ 2 regressors, mean |corr| "
                      + ("—" if mean_abs is None else f"{mean_abs:.2f}") + ".", t0)
 

@@ -19,8 +19,9 @@ import time
 import numpy as np
 
 from ..neurons import redundancy
-from . import _kit as fk
-from ._series import FULL, LADDER, QUICK, Recipe, series_sweep, sweeps
+from .claims import claim
+from .drawing import figure, finish
+from .series_sweep import FULL, LADDER, QUICK, Recipe, series_sweep, sweeps
 
 NAME = "fig7_redundancy"
 TURN = 640.0
@@ -56,7 +57,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     task, ens, alphas, seeds, loss = series_sweep(out_dir, recipe, device)
     red = redundancy(ens, task, threshold=0.75)
     ua = np.unique(alphas)
-    fig, axes = fk.figure(2, size=(4.6, 3.6))
+    fig, axes = figure(2, size=(4.6, 3.6))
     claims, numbers = [], {"recipe": recipe, "alphas": alphas, "seeds": seeds, "redundancy": red}
     for a, of in zip(axes, ("live", "all")):
         frac = np.asarray(red.fraction(of=of), dtype=float)                  # [M], all layers pooled
@@ -74,12 +75,12 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         rho, iv = rise(alphas, frac)
         near = frac[(alphas >= TURN / 2) & (alphas <= TURN * 2)]
         cross = crossing(ua, mean)
-        claims += [fk.claim(f"Fig 7 ({reading}): redundancy fraction rises with α (corr with log α)", "rises", rho, iv,
+        claims += [claim(f"Fig 7 ({reading}): redundancy fraction rises with α (corr with log α)", "rises", rho, iv,
                             iv[0] > 0, "agree: 95% bootstrap CI of the correlation > 0"),
-                   fk.claim(f"Fig 7 ({reading}): redundancy fraction near α = 640 (320-1280)", "< 0.5",
+                   claim(f"Fig 7 ({reading}): redundancy fraction near α = 640 (320-1280)", "< 0.5",
                             float(near.mean()), [float(near.min()), float(near.max())], near.mean() < 0.5,
                             "interval: min-max over members"),
-                   fk.claim(f"Fig 7 ({reading}): α where the fraction reaches 0.5", "≈ 640", cross, None,
+                   claim(f"Fig 7 ({reading}): α where the fraction reaches 0.5", "≈ 640", cross, None,
                             bool(TURN / 4 <= cross <= TURN * 4) if np.isfinite(cross) else False,
                             "log-interpolated over the α grid; agree: within a factor 4 of 640"
                             + ("; depends on the width" if of == "all" else ""))]
@@ -87,7 +88,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         numbers[f"fraction_{of}_per_layer"] = per_layer
         numbers[f"crossing_{of}"] = cross
     live_mean = [numbers["fraction_live"][alphas == x].mean() for x in (ua[0], ua[-1])]
-    return fk.finish(out_dir, NAME, fig, numbers, claims,
+    return finish(out_dir, NAME, fig, numbers, claims,
                      f"share of live neurons with nonzero redundancy goes {live_mean[0]:.2f} → {live_mean[1]:.2f} "
                      f"from α={ua[0]:g} to {ua[-1]:g}; the share of all neurons reaches 0.5 at α ≈ "
                      f"{numbers['crossing_all']:.0f}.", t0)

@@ -10,11 +10,12 @@ import time
 
 import numpy as np
 
-from ..fits import fit_power_law
+from ..theory.fits import fit_power_law
 from ..neurons import live_neurons
-from ..scaling import homogeneous_growth
-from . import _kit as fk
-from ._series import FULL, LADDER, QUICK, Recipe, series_sweep, sweeps
+from ..theory.resource import homogeneous_growth
+from .claims import claim, safe_fit
+from .drawing import figure, finish
+from .series_sweep import FULL, LADDER, QUICK, Recipe, series_sweep, sweeps
 
 NAME = "fig8_layers"
 
@@ -27,12 +28,12 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     counts = np.stack([lv[s].sum(-1).numpy() for s in sites], 1).astype(float)     # [M, L]
     ok = np.all(counts > 0, 1)
     growth = homogeneous_growth(counts[ok], x=alphas[ok], names=sites, n_boot=500)
-    per_layer_fit = [fk.safe_fit(alphas[ok], counts[ok, j], n_boot=300) for j in range(len(sites))]
+    per_layer_fit = [safe_fit(alphas[ok], counts[ok, j], n_boot=300) for j in range(len(sites))]
     slopes = np.array([np.nan if f is None else f.exponent for f in per_layer_fit])
     width = np.array(recipe.widths, dtype=float)
     saturated = counts.max(0) >= 0.95 * width
 
-    fig, (a,) = fk.figure(1, size=(5.0, 3.6))
+    fig, (a,) = figure(1, size=(5.0, 3.6))
     ua = np.unique(alphas)
     for j, s in enumerate(sites):
         a.scatter(alphas, counts[:, j], s=10, color=f"C{j}", alpha=0.6)
@@ -43,15 +44,15 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
 
     lo = min(iv[0] for iv in growth.ratio_slope_intervals)
     hi = max(iv[1] for iv in growth.ratio_slope_intervals)
-    claims = [fk.claim("Fig 8: every layer grows with α (smallest per-layer exponent)", "all grow",
+    claims = [claim("Fig 8: every layer grows with α (smallest per-layer exponent)", "all grow",
                        float(np.nanmin(slopes)) if np.isfinite(slopes).any() else None, None, bool(np.all([f is not None and f.exponent_interval[0] > 0 for f in per_layer_fit])),
                        "agree: every layer's N-vs-α exponent CI > 0"),
-              fk.claim("Fig 8: layers grow together (largest |exponent| of a layer's share vs α)", "≈ 0 (together)",
+              claim("Fig 8: layers grow together (largest |exponent| of a layer's share vs α)", "≈ 0 (together)",
                        float(np.max(np.abs(growth.ratio_slopes))), [lo, hi], growth.homogeneous,
                        f"interval: union of the shares' CIs; agree: homogeneous_growth says all CIs cover 0; "
                        f"layers at ≥95% of width: {int(saturated.sum())}")]
     numbers = {"recipe": recipe, "alphas": alphas, "seeds": seeds, "sites": sites, "counts": counts, "growth": growth,
                "per_layer_exponent": slopes}
-    return fk.finish(out_dir, NAME, fig, numbers, claims,
+    return finish(out_dir, NAME, fig, numbers, claims,
                      "per-layer exponents of N vs α: " + ", ".join(f"{s:.2f}" for s in slopes), t0)
 

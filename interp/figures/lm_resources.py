@@ -33,8 +33,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from ..ladder import Ladder
-from . import _kit as fk
+from .recipes import Ladder
+from .claims import claim, fit_claim, safe_fit
+from .drawing import figure, finish
 
 NAME = "lm_resources"
 SUBTASKS = ("python", "prose", "arithmetic", "counting")
@@ -278,7 +279,7 @@ def _concentration(alloc) -> dict:
 
 def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     import interp
-    from interp.bridge import load_smollm2
+    from interp.lm import load_smollm2
 
     t0 = time.time()
     r = recipe
@@ -318,15 +319,15 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         n = np.array(rm["n"], dtype=float)
         loss = np.array([np.nan if v is None else v for v in rm["top"]], dtype=float)
         ok = (n < N) & np.isfinite(loss)
-        fit = fk.safe_fit(N - n[ok], loss[ok], n_boot=500) if N > 0 else None
+        fit = safe_fit(N - n[ok], loss[ok], n_boot=500) if N > 0 else None
         fits[name] = fit
-        claims.append(fk.fit_claim(f"SmolLM2 {name}: exponent of loss vs neurons left as its top neurons go",
+        claims.append(fit_claim(f"SmolLM2 {name}: exponent of loss vs neurons left as its top neurons go",
                                    fit, -1.0, "-1 (ℓ_k ∝ 1/N_k)", null=0.0))
         half = n <= N / 2
         if N > 0 and half.sum() >= 2 and np.isfinite(loss[half]).all():
             pred = loss[0] * N / (N - n[half])
             ratio = float(loss[half][-1] / pred[-1])
-            claims.append(fk.claim(f"SmolLM2 {name}: loss with half its {N} neurons removed / N_k/(N_k−n) law",
+            claims.append(claim(f"SmolLM2 {name}: loss with half its {N} neurons removed / N_k/(N_k−n) law",
                                    1.0, ratio, None, bool(0.5 <= ratio <= 2.0),
                                    f"n = {int(n[half][-1])}; agree: within a factor 2"))
     rnd = {k: (removal[k]["random"][-1] / removal[k]["top"][0]) if removal[k]["top"][0] else None
@@ -335,7 +336,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
            for k in alloc.subtasks}
     notes = alloc.notes
 
-    fig, (a, b, c, d) = fk.figure(4, size=(4.4, 3.6))
+    fig, (a, b, c, d) = figure(4, size=(4.4, 3.6))
     L = np.arange(len(sites))
     for k, name in enumerate(alloc.subtasks):
         a.plot(L, [layers[s][name] for s in sites], marker=".", label=f"{name} ({exclusive[name]})")
@@ -381,7 +382,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                + ", ".join(f"{k} [{lo}, {hi}]" for k, (lo, hi) in intervals.items())
                + f"; verified {notes['candidates_measured']} candidates and {notes['sample_measured']} sampled "
                f"in {notes['passes']:.2f} passes; missed ≤ {notes['missed_upper_95']:.0f} (95%).")
-    return fk.finish(out_dir, NAME, fig, numbers, claims, summary, t0)
+    return finish(out_dir, NAME, fig, numbers, claims, summary, t0)
 
 
 def _shares(counts: dict, intervals: dict) -> dict:

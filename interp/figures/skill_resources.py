@@ -24,10 +24,12 @@ import numpy as np
 import models
 
 from ..allocation import allocate
-from ..runs import Sweep, load_run
-from ..scaling import homogeneous_growth
-from . import _kit as fk
-from . import _parity
+from ..experiments.runs import Sweep, load_run
+from ..theory.resource import homogeneous_growth
+from .claims import claim, fit_claim, safe_fit
+from .drawing import figure, finish
+from .recipes import runs_dir, train_runs
+from . import parity_runs
 
 NAME = "skill_resources"
 
@@ -49,7 +51,7 @@ FULL = Recipe(widths=(16, 32, 64, 128, 256, 512), seeds=tuple(range(8)), steps=3
 
 
 def sweeps(r: Recipe) -> list:
-    task = _parity.task()
+    task = parity_runs.task()
     net = models.MLPConfig(d_in=task.d_in, widths=(r.widths[0],), d_out=1, activation="relu")
     train = models.TrainConfig(alpha=1.0, l1=0.0, l2=0.0, lr=r.lr, lr_decay=1.0, steps=r.steps, batch_size=r.batch,
                                eval_points=8, progress=False)
@@ -59,13 +61,13 @@ def sweeps(r: Recipe) -> list:
 def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t0 = time.time()
     r = recipe
-    task = _parity.task()
+    task = parity_runs.task()
     p = np.asarray(task.weights, dtype=float)
     (sweep,) = sweeps(r)
-    fk.train_runs(out_dir, sweep, device)
+    train_runs(out_dir, sweep, device)
     counts, strength, live = [], [], []
     for i, w in enumerate(r.widths):                  # each width's seeds, stacked as one ensemble
-        runs = [load_run(fk.runs_dir(out_dir), run) for run in sweep.runs[i * len(r.seeds):(i + 1) * len(r.seeds)]]
+        runs = [load_run(runs_dir(out_dir), run) for run in sweep.runs[i * len(r.seeds):(i + 1) * len(r.seeds)]]
         allocs = allocate(models.Ensemble.stack([ck.model for ck in runs]), task, method="ablation")  # one per seed
         counts.append([[a.counts()[s] for s in task.subtasks] for a in allocs])
         live.append([a.n_live for a in allocs])
@@ -75,7 +77,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     learned = S > 0.5
     n_w, n_s = C.shape[:2]
     claims = []
-    fig, (a, b) = fk.figure(2)
+    fig, (a, b) = figure(2)
     k = np.arange(1, 6)
     for i, w in enumerate(r.widths):
         a.errorbar(k, C[i].mean(0), yerr=C[i].std(0), fmt="o-", ms=4, capsize=2, color=f"C{i}", label=f"width {w}")
@@ -86,7 +88,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     i = n_w - 1
     ok = (C[i] > 0) & learned[i]                            # [n_seeds, 5]
     pk = np.broadcast_to(p, C[i].shape)
-    sqrt_fit = fk.safe_fit(pk[ok], C[i][ok], n_boot=300)
+    sqrt_fit = safe_fit(pk[ok], C[i][ok], n_boot=300)
     b.loglog(pk[C[i] > 0], C[i][C[i] > 0], "o", color="C0", alpha=0.6, label=f"width {r.widths[i]}, each seed")
     if sqrt_fit is not None:
         g = np.logspace(np.log10(pk[ok].min()), np.log10(pk[ok].max()), 20)
@@ -95,7 +97,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     b.set_xlabel("skill frequency P_k"), b.set_ylabel("neurons N_k"), b.set_title("N_k vs P_k"), b.legend(fontsize=7)
     n_skills = int(ok.any(0).sum())
     points = f"{n_skills} learned skills with neurons, {int(ok.sum())} (seed, skill) points"
-    claims.append(fk.fit_claim("Skills: exponent of N_k vs P_k (widest net, learned skills)", sqrt_fit, 0.5,
+    claims.append(fit_claim("Skills: exponent of N_k vs P_k (widest net, learned skills)", sqrt_fit, 0.5,
                                "0.5 if ℓ_k ∝ 1/N_k (optimum)",
                                points + "; agree: 0.5 in our 95% CI and 0 (counts blind to frequency) outside it; "
                                "no test when the CI covers both", null=0.0, no_fit=points + ": too few to fit"))
@@ -107,16 +109,16 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         growth = homogeneous_growth(rows[:, keep], x=np.repeat(np.array(r.widths, float), n_s), n_boot=300)
         lo = min(iv[0] for iv in growth.ratio_slope_intervals)
         hi = max(iv[1] for iv in growth.ratio_slope_intervals)
-        claims.append(fk.claim("Skills: homogeneous growth across widths (largest |share exponent|)", "0 (homogeneous)",
+        claims.append(claim("Skills: homogeneous growth across widths (largest |share exponent|)", "0 (homogeneous)",
                                float(np.max(np.abs(growth.ratio_slopes))), [lo, hi],
                                growth.homogeneous if hi - lo <= 2 else None,
                                f"skills {(np.flatnonzero(keep) + 1).tolist()} have neurons at every width and seed; "
                                "agree: every share's 95% CI covers 0; no test when the CIs span more than ±1 (a share "
                                "growing like the width itself could not be told apart)"))
     else:
-        claims.append(fk.claim("Skills: homogeneous growth across widths", "0 (homogeneous)", None, None, None,
+        claims.append(claim("Skills: homogeneous growth across widths", "0 (homogeneous)", None, None, None,
                                "fewer than 2 skills have neurons at every width and seed: no test"))
-    return fk.finish(out_dir, NAME, fig, {"recipe": r, "frequencies": p, "counts": C, "live": live, "strength": S,
+    return finish(out_dir, NAME, fig, {"recipe": r, "frequencies": p, "counts": C, "live": live, "strength": S,
                                           "fit_counts_vs_P": sqrt_fit, "growth": growth}, claims,
                      "neurons per skill, mean over seeds: " + "; ".join(
                          f"w{w}: {np.round(C[j].mean(0), 1).tolist()}" for j, w in enumerate(r.widths)), t0)

@@ -9,12 +9,12 @@ import numpy as np
 
 import models
 
-from ..ladder import Ladder
-from . import _kit as fk
+from .recipes import Ladder
+from .recipes import alpha_grid, alpha_sweep, SweepRecipe
 
 
 @dataclass(frozen=True)
-class Recipe(fk.SweepRecipe):
+class Recipe(SweepRecipe):
     """The α × seeds sweep of one-hidden-layer SiLU MLPs of ``width`` on y = x²."""
 
     width: int
@@ -34,12 +34,12 @@ def net(r: Recipe) -> models.MLPConfig:
 
 
 def sweeps(r: Recipe) -> list:
-    return [fk.alpha_grid(TASK, net(r), r)]
+    return [alpha_grid(TASK, net(r), r)]
 
 
 def square_sweep(out_dir, r: Recipe, device: str = "cpu"):
     """Returns (task, SweepResult) for y = x² over the recipe's α × seeds."""
-    return TASK, fk.alpha_sweep(out_dir, TASK, net(r), r, device)
+    return TASK, alpha_sweep(out_dir, TASK, net(r), r, device)
 
 
 def member_at(sweep, alpha: float, seed_index: int = 0) -> tuple[int, float]:

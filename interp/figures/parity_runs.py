@@ -61,8 +61,9 @@ def calibration_panel(resource: str, x, strength):
     Returns (figure, calibration, claims): measured means ± std, the calibrated curve of
     skill 1 (solid) and the predictions for skills 2..5 (dashed); one claim on the fitted
     constant and one RMS claim per predicted skill."""
-    from . import _kit as fk
-    from ..calibration import calibrate
+    from .claims import claim, covers
+    from .drawing import figure
+    from ..theory.calibration import calibrate
 
     label, const_name, paper, xlabel, xs, logx = PANELS[resource]
     x = np.asarray(x, dtype=float)
@@ -71,7 +72,7 @@ def calibration_panel(resource: str, x, strength):
     cal = calibrate(resource, x, R[:, :, 0], frequencies=p, n_boot=300)
     grid = np.logspace(np.log10(x.min() / 2), np.log10(x.max() * 2), 200) if logx else np.linspace(1, x.max(), 200)
     pred = cal.predict(grid, [1, 2, 3, 4, 5])
-    fig, (a,) = fk.figure(1, size=(5.2, 3.8))
+    fig, (a,) = figure(1, size=(5.2, 3.8))
     for k in range(5):
         a.errorbar(x, R[:, :, k].mean(1), yerr=R[:, :, k].std(1), fmt="o", ms=4, color=f"C{k}", label=f"skill {k + 1}")
         a.plot(grid, pred[:, k], color=f"C{k}", ls="--" if k else "-")
@@ -81,11 +82,11 @@ def calibration_panel(resource: str, x, strength):
     a.set_title(f"{const_name} = {cal.constant:.3g} fitted on skill 1 (solid);\nskills 2-5 predicted from it (dashed)",
                 fontsize=9)
     a.legend(fontsize=7)
-    claims = [fk.claim(f"Fig 1 ({label}): {const_name} fitted on skill 1", f"{paper:g} (paper's fit)", cal.constant,
-                       cal.interval, fk.covers(cal.interval, paper), f"agree: {paper:g} in our 95% CI")]
+    claims = [claim(f"Fig 1 ({label}): {const_name} fitted on skill 1", f"{paper:g} (paper's fit)", cal.constant,
+                       cal.interval, covers(cal.interval, paper), f"agree: {paper:g} in our 95% CI")]
     meas, pw = R.mean(1), cal.predict(x, [1, 2, 3, 4, 5])
     for k in range(2, 6):
         err = float(np.sqrt(np.mean((meas[:, k - 1] - pw[:, k - 1]) ** 2)))
-        claims.append(fk.claim(f"Fig 1 ({label}): skill {k} R/S, RMS error of the prediction from skill 1", "small",
+        claims.append(claim(f"Fig 1 ({label}): skill {k} R/S, RMS error of the prediction from skill 1", "small",
                                err, None, err < 0.2, f"over the {xs}; agree: RMS < 0.2"))
     return fig, cal, claims

@@ -6,8 +6,6 @@
   (install the ``lm`` extra).
 - ``wrap_hf(model)``: a bridge around an already-built Hugging Face model.
 - ``boot_native(...)``: a TransformerLens-native transformer with random weights.
-- ``tiny_gpt2(...)``, ``tiny_llama(...)``: randomly initialised Hugging Face models of those
-  shapes (saved with a small word-level tokenizer when given a folder), for tests.
 
 Any architecture TransformerLens bridges (Llama, GPT-2, GPT-NeoX, Mistral, Qwen2, Gemma2, ...)
 loads the same way. MLP neurons sit at ``blocks.{l}.mlp.hook_post`` (``[batch, pos, d_mlp]``);
@@ -76,56 +74,6 @@ def word_tokenizer(vocab_size: int):
                                    eos_token="t1", add_bos_token=True, name_or_path="word-tokenizer")
 
 
-def _built(model: nn.Module, folder: str | Path | None, seed_vocab: int) -> nn.Module:
-    model.eval()
-    if folder is not None:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(str(folder))
-        word_tokenizer(seed_vocab).save_pretrained(str(folder))
-    return model
-
-
-def tiny_gpt2(folder: str | Path | None = None, *, n_layer: int = 2, n_embd: int = 32, n_head: int = 4,
-              n_inner: int | None = None, vocab_size: int = 64, n_positions: int = 32, seed: int = 0) -> nn.Module:
-    """A randomly initialised ``GPT2LMHeadModel`` (eval mode); saved to ``folder`` with a
-    word-level tokenizer when given. ``n_inner`` (the MLP width) defaults to ``4·n_embd``.
-
-    >>> tiny_gpt2(n_layer=1, n_embd=16, n_head=2).config.n_layer
-    1
-    """
-    import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    config = GPT2Config(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_inner=n_inner, vocab_size=vocab_size,
-                        n_positions=n_positions)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = GPT2LMHeadModel(config)
-    return _built(model, folder, vocab_size)
-
-
-def tiny_llama(folder: str | Path | None = None, *, n_layer: int = 2, d_model: int = 32, n_head: int = 4,
-               n_kv_head: int = 2, d_mlp: int = 64, vocab_size: int = 64, n_positions: int = 64,
-               seed: int = 0) -> nn.Module:
-    """A randomly initialised ``LlamaForCausalLM`` (RMSNorm, rotary positions, gated SiLU MLP
-    of ``d_mlp`` neurons, grouped-query attention); saved to ``folder`` with a word-level
-    tokenizer when given.
-
-    >>> tiny_llama(n_layer=1, d_model=16, n_head=2, n_kv_head=1, d_mlp=24).config.intermediate_size
-    24
-    """
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    config = LlamaConfig(vocab_size=vocab_size, hidden_size=d_model, intermediate_size=d_mlp,
-                         num_hidden_layers=n_layer, num_attention_heads=n_head, num_key_value_heads=n_kv_head,
-                         max_position_embeddings=n_positions, bos_token_id=1, eos_token_id=1, pad_token_id=0)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = LlamaForCausalLM(config)
-    return _built(model, folder, vocab_size)
-
-
 def is_hf_folder(folder: str | Path) -> bool:
     """True when ``folder`` holds a Hugging Face model (a ``config.json`` naming its architecture)."""
     cfg = Path(folder) / "config.json"
@@ -146,8 +94,11 @@ def load_hf(path: str | Path, *, device: str = "cpu", dtype=None):
     is the model's tokenizer.
 
     >>> import tempfile
+    >>> from transformers import GPT2Config, GPT2LMHeadModel
     >>> folder = tempfile.mkdtemp()
-    >>> _ = tiny_gpt2(folder, n_layer=1, n_embd=16, n_head=2)
+    >>> GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=64)).save_pretrained(folder)
+    >>> word_tokenizer(64).save_pretrained(folder)[0].endswith("tokenizer_config.json")
+    True
     >>> list(neuron_sites(load_hf(folder)))
     ['blocks.0.mlp.hook_post']
     """
@@ -205,7 +156,8 @@ def wrap_hf(model: nn.Module, *, tokenizer=None, name: str | None = None, device
     place), through ``TransformerBridge.boot_transformers(name, hf_model=model)``. Without a
     ``tokenizer``, a word-level stand-in over the model's vocabulary (``word_tokenizer``).
 
-    >>> list(neuron_sites(wrap_hf(tiny_gpt2(n_layer=1, n_embd=16, n_head=2))))
+    >>> from transformers import GPT2Config, GPT2LMHeadModel
+    >>> list(neuron_sites(wrap_hf(GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=64)))))
     ['blocks.0.mlp.hook_post']
     """
     from transformer_lens import TransformerBridge

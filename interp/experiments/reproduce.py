@@ -14,42 +14,19 @@ one table of claims.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Callable, Mapping, Sequence
 
 from models.atomic import write_text
-
-from .figures import TITLES
 from models.jsonable import jsonable
+from models.validate import check
 
-
-@dataclass(frozen=True)
-class Figure:
-    """A registered figure: ``module`` is the dotted name of its module."""
-
-    name: str
-    module: str
-    title: str
-
-
-FIGURES: dict[str, Figure] = {name: Figure(name, f"interp.figures.{name}", title) for name, title in TITLES.items()}
-
-
-def load_figure(fig: Figure) -> ModuleType:
-    """Import a figure's module and check it has what the runner calls."""
-    module = importlib.import_module(fig.module)
-    for attr in ("QUICK", "FULL", "run"):
-        if not hasattr(module, attr):
-            raise AttributeError(f"figure {fig.name!r}: module {fig.module} has no {attr}")
-    return module
-
+from ..figures import FIGURES, Figure
 
 def _json_path(out: Path, name: str) -> Path:
     return out / f"{name}.json"
@@ -99,18 +76,17 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
     """Run ``figures`` (default: all registered) into ``out`` and write ``out/REPORT.md``.
 
     First the runs every figure to run declares are trained with ``executor`` (default: in
-    this process; see :mod:`interp.executors`), then each figure draws from them. A figure
+    this process; see :mod:`interp.experiments.executors`), then each figure draws from them. A figure
     whose ``<name>.json`` exists from the same recipe (quick or full, with the same values)
     is skipped (its numbers are read back) unless ``redo``. A figure that raises is recorded
     (``status: failed``, traceback in ``<name>.error.txt``) and the run goes on. Returns
     name -> result dict (with ``status`` 'ran', 'skipped' or 'failed' and ``seconds``).
     ``recipes`` (name -> recipe) runs those figures with a recipe of their own instead (the
-    rungs of ``interp.ladder``); their results say ``recipe: 'custom'``."""
+    rungs of ``interp.experiments.ladder``); their results say ``recipe: 'custom'``."""
     reg = dict(FIGURES if registry is None else registry)
     names = list(reg) if not figures else list(figures)
     unknown = [n for n in names if n not in reg]
-    if unknown:
-        raise ValueError(f"figures: unknown {unknown}; known: {', '.join(reg)}")
+    check(not unknown, "figures", unknown, f"names from {', '.join(reg)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     say = log or (lambda s: None)
@@ -124,7 +100,7 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
     declared: dict[str, list] = {}
     for i, name in enumerate(names, 1):
         try:
-            module = load_figure(reg[name])
+            module = reg[name].load()
             fig_recipe = module.QUICK if quick else module.FULL
             label = recipe
             if recipes and name in recipes:

@@ -5,7 +5,7 @@ A :class:`Run` is one training run (model config, task, training config); its co
 trained once. A :class:`Sweep` is a list or grid of runs. :func:`execute` trains a sweep:
 runs that differ only in their init seed and task weight α are stacked into one
 ``models.Ensemble`` (a *group*), each group is one task for an executor (in-process, or Dask
-workers: :mod:`interp.executors`), checkpointed every ``checkpoint_every`` steps, and each
+workers: :mod:`interp.experiments.executors`), checkpointed every ``checkpoint_every`` steps, and each
 finished run is written to ``ROOT/<key>/``: a checkpoint folder (``models.load``,
 ``interp allocate``) plus ``result.json`` (final losses, live neurons per site, status).
 A rerun skips finished runs and resumes unfinished groups from their last checkpoint.
@@ -39,6 +39,8 @@ import torch
 
 import models
 from models.atomic import remove, write_text
+from models.checkpoint import MODEL_TYPES
+from models.jsonable import jsonable
 from models.validate import check, make_folder
 
 RESULT = "result.json"
@@ -47,20 +49,16 @@ TABLE = "sweep.csv"
 EVAL_INPUTS, EVAL_SEED = 4096, 12345
 """Live neurons are counted over this many held-out inputs of the task, drawn with this seed."""
 
-_MODEL_CONFIGS = {"MLP": models.MLPConfig, "ParityTransformer": models.ParityTransformerConfig}
 _NOT_IDENTITY = ("progress", "checkpoint_every")  # training fields that do not change the result
 
 
 def _model_type(config) -> str:
-    for name, cls in _MODEL_CONFIGS.items():
-        if isinstance(config, cls):
-            return name
-    raise ValueError(f"model={config!r} is not allowed: expected a models.MLPConfig or models.ParityTransformerConfig")
-
-
-def _plain(obj):
-    """JSON values (tuples as lists) of a config dictionary."""
-    return json.loads(json.dumps(obj))
+    """The zoo model type (``models.checkpoint.MODEL_TYPES``) a run's config builds: one model,
+    whose seed is in its config (the runs of one shape are stacked into ensembles when executed)."""
+    single = {name: t.config for name, t in MODEL_TYPES.items() if not t.ensemble}
+    name = next((n for n, cls in single.items() if isinstance(config, cls)), None)
+    check(name is not None, "model", config, "a " + " or ".join(f"models.{c.__name__}" for c in single.values()))
+    return name
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,7 @@ class Run:
     def to_config(self) -> dict:
         """The run as JSON values: ``{"model": {"type", "config"}, "task", "train"}``."""
         train = {k: v for k, v in asdict(self.train).items() if k not in _NOT_IDENTITY}
-        return _plain({"model": {"type": _model_type(self.model), "config": asdict(self.model)},
+        return jsonable({"model": {"type": _model_type(self.model), "config": asdict(self.model)},
                        "task": self.task.to_config(), "train": train})
 
     @property
@@ -157,7 +155,7 @@ class Sweep:
     def __post_init__(self):
         object.__setattr__(self, "runs", tuple(self.runs))
         check(len(self.runs) >= 1 and all(isinstance(r, Run) for r in self.runs), "runs", self.runs,
-              "a non-empty sequence of interp.runs.Run")
+              "a non-empty sequence of interp.experiments.runs.Run")
         if self.group_size is not None:
             check(isinstance(self.group_size, int) and self.group_size >= 1, "group_size", self.group_size,
                   "None or an integer ≥ 1")
@@ -219,7 +217,7 @@ def _history_of(history: Mapping[str, Any], i: int, stacked: bool) -> dict[str, 
 
 
 def _live_counts(model: torch.nn.Module, task) -> dict[str, Any]:
-    from .neurons import live_neurons
+    from ..neurons import live_neurons
 
     x = task.eval_batch(EVAL_INPUTS, torch.Generator().manual_seed(EVAL_SEED)).x
     x = x.to(next(model.parameters()).device)
@@ -383,7 +381,7 @@ def table(sweep: Sweep, root: str | Path):
 def execute(sweep: Sweep, root: str | Path, executor=None, checkpoint_every: int = 1000, device: str = "cpu",
             progress: bool = True):
     """Train every unfinished run of ``sweep`` under ``root`` with ``executor`` (default
-    :class:`interp.executors.InProcess`), write ``root/sweep.csv`` and return the table
+    :class:`interp.experiments.executors.InProcess`), write ``root/sweep.csv`` and return the table
     (see :func:`table`). Finished runs are skipped; a group that was interrupted resumes from
     its last checkpoint, and ends bitwise as if it had never stopped (same thread count)."""
     from .executors import InProcess

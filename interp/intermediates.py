@@ -27,7 +27,7 @@ import probes
 from models.tasks import Task
 from models.validate import check, check_number, check_seed
 
-from ._common import as_input, check_task
+from .evaluation import as_input, check_task
 
 
 def correlations(model: nn.Module, inputs: Any, target: torch.Tensor | Callable, *,

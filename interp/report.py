@@ -1,11 +1,13 @@
-"""Figures for fits and theories, each with its interval band, so example scripts stay thin.
+"""What the analyses show a person: fits and theories drawn with their interval bands, and an
+allocation as a text table and as stacked bars (``Allocation.table()`` and ``.plot()`` call
+these), so example scripts stay thin.
 
-Every function returns a matplotlib ``Figure`` drawn on the Agg canvas (no pyplot state, no
-display needed) and writes it to ``path`` when given. matplotlib is imported inside the
+The plot functions return a matplotlib ``Figure`` drawn on the Agg canvas (no pyplot state, no
+display needed) and write it to ``path`` when given. matplotlib is imported inside the
 functions, so ``import interp`` stays fast.
 
 >>> import numpy as np
->>> from interp.fits import fit_power_law
+>>> from interp.theory.fits import fit_power_law
 >>> x = np.logspace(0, 2, 10)
 >>> fig = plot_power_law(fit_power_law(x, 2 * x ** -1.0, n_boot=50), x, 2 * x ** -1.0)
 >>> len(fig.axes)
@@ -19,10 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from models.atomic import writing
+from models.validate import check
 
-from .fits import PowerLawFit, _check
+from .allocation import SHARED, UNALLOCATED, Allocation
+from .theory.fits import PowerLawFit
 
-__all__ = ["plot_power_law", "plot_growth", "plot_scaling_checks", "plot_calibration", "plot_emergence_law"]
+__all__ = ["plot_power_law", "plot_growth", "plot_scaling_checks", "plot_calibration", "plot_emergence_law",
+           "allocation_table", "plot_allocation"]
 
 
 def _figure(n_panels: int = 1, size=(4.2, 3.2)):
@@ -115,7 +120,7 @@ def plot_scaling_checks(checks, *, path=None):
     """One panel per :class:`~interp.emergence.ScalingCheck`: the model's loss curve, the
     fitted law with its band, and the theory (dotted) with its computed prefactor."""
     checks = tuple(checks)
-    _check(len(checks) >= 1, "checks", checks, "one or more ScalingCheck results")
+    check(len(checks) >= 1, "checks", checks, "one or more ScalingCheck results")
     fig, axes = _figure(len(checks), size=(3.4, 3.0))
     for ax, c in zip(axes, checks):
         ax.plot(c.x, c.y, color="C0", linewidth=2, label="multilinear model")
@@ -136,7 +141,7 @@ def plot_calibration(calibration, x, measured, *, threshold: float = 0.05, log_x
     from the constant's interval; markers at the predicted emergence (R/S = threshold)."""
     x = np.asarray(x, dtype=np.float64)
     m = np.asarray(measured, dtype=np.float64)
-    _check(m.ndim in (2, 3) and m.shape[0] == x.size, "measured", f"shape {m.shape}",
+    check(m.ndim in (2, 3) and m.shape[0] == x.size, "measured", f"shape {m.shape}",
            f"[{x.size}, n_skills] or [{x.size}, M, n_skills]")
     mean = m if m.ndim == 2 else m.mean(axis=1)
     sd = None if m.ndim == 2 else m.std(axis=1)
@@ -180,3 +185,67 @@ def plot_emergence_law(fit: PowerLawFit, tau, skills=None, *, alpha: float | Non
     keep = np.isfinite(t) & (t > 0)
     return plot_power_law(fit, k[keep], t[keep], xlabel="skill k", ylabel="emergence time τ_k",
                           reference=None if alpha is None else alpha + 1.0, path=path)
+
+
+def allocation_table(a: Allocation) -> str:
+    """A per-layer, per-subtask text table (one per member for an ensemble)."""
+    if a.n_members is not None:
+        return "\n\n".join(allocation_table(m) for m in a)
+    layers = a.by_layer()
+    cols = [*a.subtasks, SHARED, UNALLOCATED, "dead", "live", "total"]
+    total = {c: sum(r[c] for r in layers.values()) for c in cols}
+    rows = [[s, *[str(r[c]) for c in cols]] for s, r in layers.items()] + [["all", *[str(total[c]) for c in cols]]]
+    head = ["site", *cols]
+    widths = [max(len(head[i]), *(len(r[i]) for r in rows)) for i in range(len(head))]
+    fmt = lambda r: "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))  # noqa: E731
+    title = f"method={a.method} threshold={a.threshold:g} dominance={a.dominance:g} " \
+            f"live={a.live_rule}>{a.live_threshold:g} " \
+            f"n_samples={a.n_samples}" + (f" member={a.member}" if a.member is not None else "")
+    if a.failed:
+        title += f" FAILED: {next(iter(a.failed.values()))}"
+    lines = [title, fmt(head), fmt(["-" * w for w in widths]), *map(fmt, rows)]
+    if a.stderr is not None and not a.failed:
+        iv = a.count_intervals()
+        decided = f"decided at false-discovery rate {a.fdr:g}" if a.fdr is not None else "point estimates"
+        lines.append(f"neurons serving each subtask ({decided}), and a 95% interval for how many truly do: " +
+                     ", ".join(f"{k} {v} [{iv[k][0]}, {iv[k][1]}]" for k, v in a.counts().items()))
+    v = a.notes.get("missed_upper_95")
+    if v is not None:
+        measured = (f"{a.notes['candidates_measured']} of the attribution screen's {a.notes['n_candidates']} "
+                    f"top candidates and {a.notes['sample_measured']} of a random sample of "
+                    f"{a.notes['n_sample']} others ({a.notes['passes']:g} passes over the samples)"
+                    if "candidates_measured" in a.notes else
+                    f"{a.notes['n_candidates']} top candidates of the attribution screen and a random sample "
+                    f"of {a.notes['n_sample']} others")
+        lines.append(f"verified by exact ablation: {measured}; serving "
+                     f"neurons left unverified (the screen may have missed them): "
+                     f"{a.notes['missed_estimate']:.0f} (95% bound {v:.0f}); of those left, assigned "
+                     f"otherwise by the estimate than by exact ablation: "
+                     f"{a.notes['misassigned_estimate']:.0f} (95% bound "
+                     f"{a.notes['misassigned_upper_95']:.0f})")
+    return "\n".join(lines)
+
+
+def plot_allocation(a: Allocation, ax=None):
+    """Stacked bars: per site, the neurons serving each subtask, shared and live-unallocated.
+    Returns the matplotlib axes."""
+    check(a.n_members is None, "allocation", f"an ensemble of {a.n_members}",
+          "a single model's allocation for plot(): take one member with alloc[i]")
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.2 + 0.8 * len(a.sites), 3.2))
+    layers = a.by_layer()
+    x = np.arange(len(a.sites))
+    bottom = np.zeros(len(a.sites))
+    for name in [*a.subtasks, SHARED, UNALLOCATED]:
+        h = np.array([layers[s][name] for s in a.sites], dtype=float)
+        if name in (SHARED, UNALLOCATED) and not h.any():
+            continue
+        ax.bar(x, h, bottom=bottom, label=name if name != UNALLOCATED else "live, unallocated")
+        bottom += h
+    ax.set_xticks(x, list(a.sites), rotation=30, ha="right")
+    ax.set_ylabel("neurons")
+    ax.set_title(f"allocation ({a.method})")
+    ax.legend(fontsize="small")
+    return ax

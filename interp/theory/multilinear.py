@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import integrate, optimize, special
 
-from .fits import PowerLawFit, _check, _short, fit_power_law
+from models.validate import check, is_real
+
+from .fits import PowerLawFit, _short, fit_power_law
 
 __all__ = ["skill_frequencies", "zipf_normalizer", "Multilinear", "ScalingLaw", "ScalingCheck", "ComputeFrontier",
            "RESOURCES"]
@@ -41,10 +43,6 @@ __all__ = ["skill_frequencies", "zipf_normalizer", "Multilinear", "ScalingLaw", 
 RESOURCES = ("time", "data", "parameters")
 _LAWS = ("time", "data", "parameters", "compute")
 
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
 
 # ----------------------------------------------------------------------------------------
@@ -57,11 +55,11 @@ def zipf_normalizer(n_skills, alpha: float) -> float:
     >>> round(zipf_normalizer(math.inf, 1.0), 6)   # ζ(2) = π²/6
     1.644934
     """
-    _check(_is_number(alpha) and math.isfinite(alpha) and alpha >= 0, "alpha", alpha,
+    check(is_real(alpha) and math.isfinite(alpha) and alpha >= 0, "alpha", alpha,
            "a finite number ≥ 0 (the paper's α; Zipf exponent α+1)")
-    _check(_is_number(n_skills) and n_skills >= 1 and (math.isinf(n_skills) or float(n_skills).is_integer()),
+    check(is_real(n_skills) and n_skills >= 1 and (math.isinf(n_skills) or float(n_skills).is_integer()),
            "n_skills", n_skills, "an integer ≥ 1 or math.inf")
-    _check(not (math.isinf(n_skills) and alpha == 0), "n_skills", n_skills, "finite when alpha = 0")
+    check(not (math.isinf(n_skills) and alpha == 0), "n_skills", n_skills, "finite when alpha = 0")
     s = alpha + 1.0
     if n_skills <= 100_000:
         k = np.arange(1, int(n_skills) + 1, dtype=np.float64)
@@ -78,7 +76,7 @@ def skill_frequencies(n_skills: int, alpha: float) -> np.ndarray:
     >>> skill_frequencies(3, 0.0).round(4).tolist()
     [0.5455, 0.2727, 0.1818]
     """
-    _check(isinstance(n_skills, (int, np.integer)) and not isinstance(n_skills, bool) and 1 <= n_skills <= 10**8,
+    check(isinstance(n_skills, (int, np.integer)) and not isinstance(n_skills, bool) and 1 <= n_skills <= 10**8,
            "n_skills", n_skills, "an integer in [1, 1e8] (use Multilinear.frequency for more)")
     z = zipf_normalizer(int(n_skills), alpha)
     return np.arange(1, n_skills + 1, dtype=np.float64) ** -(alpha + 1.0) / z
@@ -172,22 +170,22 @@ class Multilinear:
     exact_skills: int = 20_000
 
     def __post_init__(self):
-        _check(_is_number(self.alpha) and math.isfinite(self.alpha) and self.alpha > 0, "alpha", self.alpha,
+        check(is_real(self.alpha) and math.isfinite(self.alpha) and self.alpha > 0, "alpha", self.alpha,
                "a finite number > 0 (the paper's α; Zipf exponent α+1)")
-        _check(_is_number(self.n_skills) and self.n_skills >= 1
+        check(is_real(self.n_skills) and self.n_skills >= 1
                and (math.isinf(self.n_skills) or float(self.n_skills).is_integer()),
                "n_skills", self.n_skills, "an integer ≥ 1 or math.inf")
-        _check(_is_number(self.scale) and math.isfinite(self.scale) and self.scale > 0, "scale", self.scale,
+        check(is_real(self.scale) and math.isfinite(self.scale) and self.scale > 0, "scale", self.scale,
                "a finite number > 0 (S)")
-        _check(_is_number(self.lr) and math.isfinite(self.lr) and self.lr > 0, "lr", self.lr, "a finite number > 0")
-        _check(_is_number(self.init) and math.isfinite(self.init), "init", self.init, "a finite number (a_k(0))")
+        check(is_real(self.lr) and math.isfinite(self.lr) and self.lr > 0, "lr", self.lr, "a finite number > 0")
+        check(is_real(self.init) and math.isfinite(self.init), "init", self.init, "a finite number (a_k(0))")
         if self.init_b is not None:
-            _check(_is_number(self.init_b) and math.isfinite(self.init_b), "init_b", self.init_b,
+            check(is_real(self.init_b) and math.isfinite(self.init_b), "init_b", self.init_b,
                    "a finite number (b_k(0)) or None")
-        _check(isinstance(self.exact_skills, (int, np.integer)) and 100 <= self.exact_skills <= 10**7,
+        check(isinstance(self.exact_skills, (int, np.integer)) and 100 <= self.exact_skills <= 10**7,
                "exact_skills", self.exact_skills, "an integer in [100, 1e7]")
-        _check(self.r0 < self.scale, "init", self.init, f"init·init_b < scale={self.scale}")
-        _check(self.r0 > 0 or self.delta != 0, "init", self.init,
+        check(self.r0 < self.scale, "init", self.init, f"init·init_b < scale={self.scale}")
+        check(self.r0 > 0 or self.delta != 0, "init", self.init,
                "init·init_b > 0, or init² ≠ init_b² (otherwise R_k stays at a saddle)")
 
     # -- basic quantities ---------------------------------------------------------------
@@ -222,7 +220,7 @@ class Multilinear:
     @property
     def frequencies(self) -> np.ndarray:
         """P_k for all skills, ``[n_s]`` (finite n_s ≤ 1e8 only)."""
-        _check(math.isfinite(self.n_skills) and self.n_skills <= 10**8, "n_skills", self.n_skills,
+        check(math.isfinite(self.n_skills) and self.n_skills <= 10**8, "n_skills", self.n_skills,
                "≤ 1e8 to list every frequency (use frequency(k))")
         return self.frequency(np.arange(1, int(self.n_skills) + 1))
 
@@ -233,11 +231,11 @@ class Multilinear:
 
     def _skills(self, skills) -> np.ndarray:
         if skills is None:
-            _check(math.isfinite(self.n_skills) and self.n_skills <= 10_000, "skills", skills,
+            check(math.isfinite(self.n_skills) and self.n_skills <= 10_000, "skills", skills,
                    "a list of 1-based skill indices when n_skills > 10000")
             return np.arange(1, int(self.n_skills) + 1)
         k = np.atleast_1d(np.asarray(skills))
-        _check(k.ndim == 1 and k.size > 0 and np.issubdtype(k.dtype, np.integer) and bool(np.all(k >= 1))
+        check(k.ndim == 1 and k.size > 0 and np.issubdtype(k.dtype, np.integer) and bool(np.all(k >= 1))
                and bool(np.all(k <= self.n_skills)), "skills", _short(k),
                f"1-based integer skill indices in [1, {self.n_skills}]")
         return k.astype(np.int64)
@@ -276,7 +274,7 @@ class Multilinear:
         if counts is None:
             return self.lr * self.frequency(skills)
         d = np.asarray(counts, dtype=np.float64)
-        _check(d.ndim == 1 and math.isfinite(self.n_skills) and d.size == self.n_skills and bool(np.all(d >= 0))
+        check(d.ndim == 1 and math.isfinite(self.n_skills) and d.size == self.n_skills and bool(np.all(d >= 0))
                and d.sum() > 0, "counts", _short(d), f"{self.n_skills} observation counts ≥ 0, not all zero")
         return self.lr * d[skills - 1] / d.sum()
 
@@ -289,7 +287,7 @@ class Multilinear:
         R_k = 0).
         """
         T = np.atleast_1d(np.asarray(T, dtype=np.float64))
-        _check(T.ndim == 1 and bool(np.all(np.isfinite(T)) and np.all(T >= 0)), "T", _short(T),
+        check(T.ndim == 1 and bool(np.all(np.isfinite(T)) and np.all(T >= 0)), "T", _short(T),
                "a 1-D array of finite times ≥ 0")
         k = self._skills(skills)
         rates = self._rates(k, counts)
@@ -297,7 +295,7 @@ class Multilinear:
         if counts is not None:
             out = np.where(rates[None, :] > 0, out, self.r0 / self.scale)
         if n_params is not None:
-            _check(_is_number(n_params) and n_params >= 0, "n_params", n_params, "a number ≥ 0")
+            check(is_real(n_params) and n_params >= 0, "n_params", n_params, "a number ≥ 0")
             out = np.where(k[None, :] <= n_params, out, 0.0)
         return out
 
@@ -305,7 +303,7 @@ class Multilinear:
         """R_k(T)/S by numerical integration of the a_k, b_k equations (scipy DOP853),
         ``[n_T, n_selected]``; the check on :meth:`strength`."""
         T = np.atleast_1d(np.asarray(T, dtype=np.float64))
-        _check(T.ndim == 1 and bool(np.all(np.isfinite(T)) and np.all(T >= 0)), "T", _short(T),
+        check(T.ndim == 1 and bool(np.all(np.isfinite(T)) and np.all(T >= 0)), "T", _short(T),
                "a 1-D array of finite times ≥ 0")
         k = self._skills(skills)
         rates = self._rates(k, counts)
@@ -331,7 +329,7 @@ class Multilinear:
     def emergence_time(self, skills, threshold: float = 0.05, *, counts=None) -> np.ndarray:
         """Time τ_k at which R_k/S first reaches ``threshold``, closed form, ``[n_selected]``
         (τ_k = [F(θS) − F(R_0)] / (η P_k) ∝ k^(α+1); 0 if R_k(0)/S ≥ θ, inf if never)."""
-        _check(_is_number(threshold) and 0 < threshold < 1, "threshold", threshold, "a number in (0, 1)")
+        check(is_real(threshold) and 0 < threshold < 1, "threshold", threshold, "a number in (0, 1)")
         k = self._skills(skills)
         rates = self._rates(k, counts)
         if self.r0 >= threshold * self.scale:
@@ -398,10 +396,10 @@ class Multilinear:
         """L(T) = ½ Σ_k P_k (S − R_k(T))² with infinite data, ``[n_T]``; n_params = width N
         (skills beyond N are never learned)."""
         T = np.atleast_1d(np.asarray(T, dtype=np.float64))
-        _check(T.ndim == 1 and bool(np.all(np.isfinite(T)) and np.all(T >= 0)), "T", _short(T),
+        check(T.ndim == 1 and bool(np.all(np.isfinite(T)) and np.all(T >= 0)), "T", _short(T),
                "a 1-D array of finite times ≥ 0")
         N = self.n_skills if n_params is None else n_params
-        _check(_is_number(N) and N >= 0, "n_params", n_params, "a number ≥ 0 or None")
+        check(is_real(N) and N >= 0, "n_params", n_params, "a number ≥ 0 or None")
         S = self.scale
         phi = lambda p: (1.0 - self.rho(self.lr * T[:, None] * p[None, :])) ** 2  # noqa: E731
         phi0 = np.full(T.shape, (1.0 - self.r0 / S) ** 2)
@@ -414,19 +412,19 @@ class Multilinear:
         With a finite T, one data set per D is drawn (``seed`` required, n_s ≤ 1e7) and the
         finite-data dynamics are run to T. ``[n_D]``."""
         D = np.atleast_1d(np.asarray(D, dtype=np.float64))
-        _check(D.ndim == 1 and bool(np.all(np.isfinite(D)) and np.all(D >= 0)), "D", _short(D),
+        check(D.ndim == 1 and bool(np.all(np.isfinite(D)) and np.all(D >= 0)), "D", _short(D),
                "a 1-D array of data-set sizes ≥ 0")
         S = self.scale
         if T is None:
             def phi(p):
                 return np.exp(D[:, None] * np.log1p(-np.minimum(p, 1 - 1e-16))[None, :])
             return 0.5 * (S - self.r0) ** 2 * self._zipf_sum(phi, np.ones(D.shape), self.n_skills)
-        _check(_is_number(T) and math.isfinite(T) and T >= 0, "T", T, "a finite time ≥ 0 or None")
-        _check(isinstance(seed, (int, np.integer)) and not isinstance(seed, bool), "seed", seed,
+        check(is_real(T) and math.isfinite(T) and T >= 0, "T", T, "a finite time ≥ 0 or None")
+        check(isinstance(seed, (int, np.integer)) and not isinstance(seed, bool), "seed", seed,
                "an integer when T is finite (a data set is drawn)")
-        _check(math.isfinite(self.n_skills) and self.n_skills <= 10**7, "n_skills", self.n_skills,
+        check(math.isfinite(self.n_skills) and self.n_skills <= 10**7, "n_skills", self.n_skills,
                "≤ 1e7 to draw data sets")
-        _check(bool(np.all(D == np.round(D))), "D", _short(D), "integers")
+        check(bool(np.all(D == np.round(D))), "D", _short(D), "integers")
         rng = np.random.default_rng(seed)
         p = self.frequencies
         out = np.empty(D.size)
@@ -443,19 +441,19 @@ class Multilinear:
     def loss_params(self, N) -> np.ndarray:
         """L(N) = ½ S² Σ_{k>N} P_k: a width-N model trained to convergence, ``[n_N]``."""
         N = np.atleast_1d(np.asarray(N, dtype=np.float64))
-        _check(N.ndim == 1 and bool(np.all(np.isfinite(N)) and np.all(N >= 0)), "N", _short(N), "widths ≥ 0")
+        check(N.ndim == 1 and bool(np.all(np.isfinite(N)) and np.all(N >= 0)), "N", _short(N), "widths ≥ 0")
         return 0.5 * self.scale ** 2 * self.mass_beyond(np.floor(N))
 
     def compute_frontier(self, C, widths=None) -> ComputeFrontier:
         """Best loss at compute C = N·T over widths N (default: 24 per decade up to
         min(n_s, 1e4)), with the width that reaches it."""
         C = np.atleast_1d(np.asarray(C, dtype=np.float64))
-        _check(C.ndim == 1 and bool(np.all(np.isfinite(C)) and np.all(C > 0)), "C", _short(C), "compute values > 0")
+        check(C.ndim == 1 and bool(np.all(np.isfinite(C)) and np.all(C > 0)), "C", _short(C), "compute values > 0")
         if widths is None:
             top = min(float(self.n_skills), 1e4)
             widths = np.unique(np.round(np.logspace(0, math.log10(top), int(24 * math.log10(top)) + 1)))
         w = np.unique(np.asarray(widths, dtype=np.float64))
-        _check(w.ndim == 1 and bool(np.all(w >= 1) and np.all(w == np.round(w))), "widths", _short(w),
+        check(w.ndim == 1 and bool(np.all(w >= 1) and np.all(w == np.round(w))), "widths", _short(w),
                "integer widths ≥ 1")
         losses = np.stack([self.loss_time(C / n, n_params=n) for n in w])
         best = np.argmin(losses, axis=0)
@@ -497,7 +495,7 @@ class Multilinear:
         - compute: L = ½S²·η^{−α/(α+2)}·Z^{−2/(α+2)}·min_x G(x) · C^{−α/(α+2)}, with
           G(x) = x^{−α/((α+1)(α+2))}·J(x)/(α+1) + x^{α/(α+2)}/α, J(x) the time integral from x.
         """
-        _check(resource in _LAWS, "resource", resource, f"one of {_LAWS}")
+        check(resource in _LAWS, "resource", resource, f"one of {_LAWS}")
         a, S, Z, eta = self.alpha, self.scale, self.normalizer, self.lr
         half = 0.5 * S * S
         if resource == "time":
@@ -548,11 +546,11 @@ class Multilinear:
         True
         """
         k_lo, k_hi = skill_range
-        _check(_is_number(k_lo) and _is_number(k_hi) and 1 <= k_lo < k_hi <= self.n_skills, "skill_range",
+        check(is_real(k_lo) and is_real(k_hi) and 1 <= k_lo < k_hi <= self.n_skills, "skill_range",
                skill_range, f"(k_lo, k_hi) with 1 ≤ k_lo < k_hi ≤ n_skills={self.n_skills}")
-        _check(isinstance(n_points, int) and n_points >= 5, "n_points", n_points, "an integer ≥ 5")
+        check(isinstance(n_points, int) and n_points >= 5, "n_points", n_points, "an integer ≥ 5")
         for r in resources:
-            _check(r in _LAWS, "resources", resources, f"a subset of {_LAWS}")
+            check(r in _LAWS, "resources", resources, f"a subset of {_LAWS}")
         out = []
         for r in resources:
             if r == "time":

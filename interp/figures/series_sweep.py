@@ -8,12 +8,12 @@ import numpy as np
 
 import models
 
-from ..ladder import Ladder
-from . import _kit as fk
+from .recipes import Ladder
+from .recipes import alpha_grid, alpha_sweep, SweepRecipe
 
 
 @dataclass(frozen=True)
-class Recipe(fk.SweepRecipe):
+class Recipe(SweepRecipe):
     """The α × seeds sweep of SiLU MLPs with hidden ``widths`` on F = sqrt((x1-x2)² + (x3-x4)²)."""
 
     widths: tuple[int, ...]
@@ -34,12 +34,12 @@ def net(r: Recipe) -> models.MLPConfig:
 
 
 def sweeps(r: Recipe) -> list:
-    return [fk.alpha_grid(TASK, net(r), r)]
+    return [alpha_grid(TASK, net(r), r)]
 
 
 def series_sweep(out_dir, r: Recipe, device: str = "cpu"):
     """Returns (task, ensemble, alphas[M], seeds[M], loss[M]) with members α-major."""
-    sw = fk.alpha_sweep(out_dir, TASK, net(r), r, device)
+    sw = alpha_sweep(out_dir, TASK, net(r), r, device)
     alphas = np.repeat(sw.alphas, len(sw.seeds))
     seeds = np.tile(np.array(sw.seeds), len(sw.alphas))
     return TASK, sw.model.cpu().eval(), alphas, seeds, sw.loss.astype(float).reshape(-1)

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from .fits import PowerLawFit, _check, _short, fit_power_law
+from models.validate import check
+
+from .fits import PowerLawFit, _short, fit_power_law
 
 __all__ = [
     "GrowthTest", "homogeneous_growth",
@@ -67,12 +69,12 @@ class GrowthTest:
     @property
     def slopes(self) -> tuple[float, ...]:
         """Slope of log N_i against log N (1 = homogeneous); only when ``against == 'total'``."""
-        _check(self.against == "total", "against", self.against, "'total' for slopes against N")
+        check(self.against == "total", "against", self.against, "'total' for slopes against N")
         return tuple(f.exponent + 1.0 for f in self.fits)
 
     @property
     def slope_intervals(self) -> tuple[tuple[float, float], ...]:
-        _check(self.against == "total", "against", self.against, "'total' for slopes against N")
+        check(self.against == "total", "against", self.against, "'total' for slopes against N")
         return tuple((lo + 1.0, hi + 1.0) for lo, hi in self.ratio_slope_intervals)
 
     def pair_ratio(self, i: int = 0, j: int = 1) -> tuple[float, float]:
@@ -110,24 +112,24 @@ def homogeneous_growth(counts, x=None, names=None, *, total=None, level: float =
     (True, [1.0, 1.0])
     """
     c = np.asarray(counts, dtype=np.float64)
-    _check(c.ndim == 2 and c.shape[0] >= 3 and c.shape[1] >= 1, "counts", f"shape {c.shape}",
+    check(c.ndim == 2 and c.shape[0] >= 3 and c.shape[1] >= 1, "counts", f"shape {c.shape}",
            "a 2-D array [n_sizes ≥ 3, n_subtasks]")
-    _check(bool(np.all(np.isfinite(c)) and np.all(c > 0)), "counts", _short(c),
+    check(bool(np.all(np.isfinite(c)) and np.all(c > 0)), "counts", _short(c),
            "finite counts > 0 (drop sizes where a subtask has no neurons)")
     if total is None:
         tot = c.sum(axis=1)
     else:
         tot = np.asarray(total, dtype=np.float64)
-        _check(tot.shape == (c.shape[0],) and bool(np.all(tot > 0)), "total", _short(tot),
+        check(tot.shape == (c.shape[0],) and bool(np.all(tot > 0)), "total", _short(tot),
                f"{c.shape[0]} numbers > 0, one per row of counts")
     against = "total" if x is None else "x"
     xs = tot if x is None else np.asarray(x, dtype=np.float64)
-    _check(xs.shape == (c.shape[0],) and bool(np.all(np.isfinite(xs)) and np.all(xs > 0)), "x", _short(xs),
+    check(xs.shape == (c.shape[0],) and bool(np.all(np.isfinite(xs)) and np.all(xs > 0)), "x", _short(xs),
            f"{c.shape[0]} finite numbers > 0, one per row of counts")
     if names is None:
         names = tuple(f"subtask{i}" for i in range(c.shape[1]))
     names = tuple(str(nm) for nm in names)
-    _check(len(names) == c.shape[1], "names", names, f"{c.shape[1]} names, one per column of counts")
+    check(len(names) == c.shape[1], "names", names, f"{c.shape[1]} names, one per column of counts")
     ratios = c / tot[:, None]
     fits = tuple(fit_power_law(xs, ratios[:, i], level=level, n_boot=n_boot, seed=seed + i)
                  for i in range(c.shape[1]))
@@ -171,14 +173,14 @@ class OptimalAllocation:
 
 def _alloc_inputs(a, total, exponent):
     a_arr = np.atleast_1d(np.asarray(a, dtype=np.float64))
-    _check(a_arr.ndim == 1 and a_arr.size >= 1 and bool(np.all(np.isfinite(a_arr)) and np.all(a_arr > 0)),
+    check(a_arr.ndim == 1 and a_arr.size >= 1 and bool(np.all(np.isfinite(a_arr)) and np.all(a_arr > 0)),
            "a", _short(a_arr), "a 1-D array of finite subtask loss scales > 0")
     p = np.asarray(exponent, dtype=np.float64)
-    _check(p.ndim == 0 or p.shape == a_arr.shape, "exponent", _short(p),
+    check(p.ndim == 0 or p.shape == a_arr.shape, "exponent", _short(p),
            f"a number > 0 or one per subtask ({a_arr.size})")
     p = np.broadcast_to(p, a_arr.shape).astype(np.float64)
-    _check(bool(np.all(np.isfinite(p)) and np.all(p > 0)), "exponent", _short(p), "finite exponents > 0")
-    _check(isinstance(total, (int, float, np.integer, np.floating)) and not isinstance(total, bool)
+    check(bool(np.all(np.isfinite(p)) and np.all(p > 0)), "exponent", _short(p), "finite exponents > 0")
+    check(isinstance(total, (int, float, np.integer, np.floating)) and not isinstance(total, bool)
            and math.isfinite(total) and total > 0, "total", total, "a finite number > 0")
     return a_arr, p, float(total)
 
@@ -215,7 +217,7 @@ def optimal_allocation(a, total, exponent=1.0, *, integer: bool = False) -> Opti
     """
     a_arr, p, tot = _alloc_inputs(a, total, exponent)
     if integer:
-        _check(float(tot).is_integer() and tot >= a_arr.size, "total", total,
+        check(float(tot).is_integer() and tot >= a_arr.size, "total", total,
                f"an integer ≥ the number of subtasks ({a_arr.size}) when integer=True")
         n = np.ones(a_arr.size)
         import heapq
@@ -256,9 +258,9 @@ def exponent_from_ratio(a, ratio: float) -> float:
     1.0
     """
     a_arr = np.asarray(a, dtype=np.float64)
-    _check(a_arr.shape == (2,) and bool(np.all(a_arr > 0)) and a_arr[0] != a_arr[1], "a", _short(a_arr),
+    check(a_arr.shape == (2,) and bool(np.all(a_arr > 0)) and a_arr[0] != a_arr[1], "a", _short(a_arr),
            "two different loss scales > 0")
-    _check(isinstance(ratio, (int, float, np.floating)) and ratio > 0 and ratio != 1, "ratio", ratio,
+    check(isinstance(ratio, (int, float, np.floating)) and ratio > 0 and ratio != 1, "ratio", ratio,
            "a number > 0 and ≠ 1")
     return float(math.log(a_arr[0] / a_arr[1]) / math.log(ratio) - 1.0)
 
@@ -329,18 +331,18 @@ def chinchilla_conversion(loss_exponent=-1.0, depth="proportional", *, modules_e
         interval = loss_exponent.exponent_interval
         e = loss_exponent.exponent
     else:
-        _check(isinstance(loss_exponent, (int, float, np.floating)) and not isinstance(loss_exponent, bool)
+        check(isinstance(loss_exponent, (int, float, np.floating)) and not isinstance(loss_exponent, bool)
                and math.isfinite(loss_exponent), "loss_exponent", loss_exponent, "a finite number or a PowerLawFit")
         e = float(loss_exponent)
     if isinstance(depth, str):
-        _check(depth in _DEPTH, "depth", depth, "'proportional', 'fixed' or a number γ ≥ 0 (depth ∝ width^γ)")
+        check(depth in _DEPTH, "depth", depth, "'proportional', 'fixed' or a number γ ≥ 0 (depth ∝ width^γ)")
         g = _DEPTH[depth]
     else:
-        _check(isinstance(depth, (int, float, np.floating)) and not isinstance(depth, bool)
+        check(isinstance(depth, (int, float, np.floating)) and not isinstance(depth, bool)
                and math.isfinite(depth) and depth >= 0, "depth", depth,
                "'proportional', 'fixed' or a number γ ≥ 0 (depth ∝ width^γ)")
         g = float(depth)
-    _check(isinstance(modules_exponent, (int, float)) and modules_exponent > 0, "modules_exponent",
+    check(isinstance(modules_exponent, (int, float)) and modules_exponent > 0, "modules_exponent",
            modules_exponent, "a number > 0 (N ∝ width^modules_exponent)")
     factor = modules_exponent / (2.0 + g)
     p_int = None if interval is None else (interval[0] * factor, interval[1] * factor)

@@ -8,7 +8,7 @@ value first, the full one last where it can run). ``rung_recipe`` builds the rec
 rung: the quick recipe with that field changed (and, for ``steps``, the learning-rate decay
 scaled with it, as the full recipes scale it; for an LM study's ``tokens``, the removal
 curves' tokens). ``run_ladder`` runs the rungs through
-``interp.reproduce`` (resumable: a finished rung is read back), then writes
+``interp.experiments.reproduce`` (resumable: a finished rung is read back), then writes
 ``<out>/<figure>_ladder.json`` and ``.png`` (each claim with a number: its value and interval
 against the rung) and a verdict per claim that disagrees at some rung:
 
@@ -25,52 +25,19 @@ against the rung) and a verdict per claim that disagrees at some rung:
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from models.atomic import write_text
+from models.jsonable import jsonable
 from models.validate import check
 
-from models.jsonable import jsonable
-
-
-@dataclass(frozen=True)
-class Ladder:
-    """``axis``: the recipe field the budget grows along; ``rungs``: its values, cheapest
-    first (the quick recipe's first); ``note``: what the disagreements blame on it."""
-
-    axis: str
-    rungs: tuple
-    note: str = ""
-
-    def __post_init__(self):
-        check(isinstance(self.axis, str) and self.axis, "axis", self.axis, "a recipe field name")
-        check(isinstance(self.rungs, tuple) and len(self.rungs) >= 2, "rungs", self.rungs,
-              "a tuple of at least two values, cheapest first")
-
-
-def rung_recipe(quick, ladder: Ladder, i: int):
-    """The quick recipe with ``ladder.axis`` set to rung ``i``'s value; along ``steps`` or
-    ``epochs`` the learning-rate decay interval keeps its share of the run."""
-    check(isinstance(i, int) and 0 <= i < len(ladder.rungs), "rung", i, f"an index in [0, {len(ladder.rungs)})")
-    fields = {f.name for f in dataclasses.fields(quick)}
-    check(ladder.axis in fields, "axis", ladder.axis, f"a field of {type(quick).__name__}: {sorted(fields)}")
-    value = ladder.rungs[i]
-    changes: dict[str, Any] = {ladder.axis: value}
-    share = _SHARE.get(ladder.axis)
-    if share in fields:
-        changes[share] = max(1, round(getattr(quick, share) * value / getattr(quick, ladder.axis)))
-    return dataclasses.replace(quick, **changes)
-
-
-_SHARE = {"steps": "decay_every", "epochs": "decay_epochs", "tokens": "removal_tokens"}
-"""A length axis and the field that keeps its share of it: the learning-rate decay interval of a
-run, the tokens an LM study's removal curves are measured on."""
+from ..figures import FIGURES
+from ..figures.recipes import Ladder, rung_recipe
+from .reproduce import reproduce
 
 
 _NUMBER = re.compile(r"[-−]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
@@ -125,10 +92,8 @@ def run_ladder(name: str, out: str | Path = "runs/ladder", *, rungs: list[int] |
     recipe (Figs. 4, 7 and 8 the series sweep; Figs. 2 and 6 the x² sweep) share the rung's
     trained runs. Returns the ladder's result: per claim its rows along the rungs and its
     verdict."""
-    from . import reproduce as rp
-
-    check(name in rp.FIGURES, "figure", name, f"one of {sorted(rp.FIGURES)}")
-    module = rp.load_figure(rp.FIGURES[name])
+    figure = FIGURES.lookup(name)
+    module = figure.load()
     ladder = getattr(module, "LADDER", None)
     check(isinstance(ladder, Ladder), "figure", name, "a figure that declares a LADDER")
     idx = list(range(len(ladder.rungs))) if rungs is None else list(rungs)
@@ -140,11 +105,10 @@ def run_ladder(name: str, out: str | Path = "runs/ladder", *, rungs: list[int] |
     per_rung = []
     for i in idx:
         recipe = rung_recipe(module.QUICK, ladder, i)
-        family = type(recipe).__module__.rsplit(".", 1)[-1].lstrip("_")
+        family = type(recipe).__module__.rsplit(".", 1)[-1].removesuffix("_sweep").removesuffix("_runs")
         folder = out / family / f"{ladder.axis}={_slug(ladder.rungs[i])}"
         say(f"{name}: rung {i} ({ladder.axis} = {ladder.rungs[i]}) into {folder}")
-        registry = {name: rp.FIGURES[name]}
-        res = rp.reproduce([name], out=folder, registry=registry, device=device, executor=executor, log=say,
+        res = reproduce([name], out=folder, registry={name: figure}, device=device, executor=executor, log=say,
                            recipes={name: recipe})[name]
         per_rung.append({"rung": i, "value": ladder.rungs[i], "status": res.get("status"),
                          "seconds": res.get("seconds"), "claims": res.get("claims", [])})

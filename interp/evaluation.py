@@ -1,14 +1,15 @@
-"""Helpers shared by the neuron analyses: evaluation inputs, task/model checks, per-subtask
-sample counts, input groups and the weight matrices of zoo MLPs."""
+"""What every neuron analysis does before it measures: check the model against the task, draw
+the evaluation set (streamed in pieces whose memory is checked first), and read which inputs
+and samples belong to which subtask."""
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import torch
 from torch import nn
 
-from models.tasks import Batch, Parallel, SparseParity, Task, check_sample
+from models.tasks import Batch, Task, check_sample
 from models.validate import MAX_SAMPLES, check, check_memory, gib, is_int
 from probes import batches, check_finite, model_device, n_members, to_device
 
@@ -152,31 +153,9 @@ def per_sample_subtasks(batch: Batch) -> bool:
 
 
 def input_groups(task: Task) -> tuple[tuple[int, ...], ...] | None:
-    """Which inputs each subtask reads: ``task.input_groups`` when defined; every input for a
-    task with one subtask; the parallel task's x_k for subtask k; a parity skill's control
-    bit and its data bits. None when unknown."""
+    """``task.input_groups`` as tuples of ints (None when the task does not know them)."""
     groups = getattr(task, "input_groups", None)
-    if groups is not None:
-        return tuple(tuple(int(i) for i in g) for g in groups)
-    if len(task.subtasks) == 1 and isinstance(getattr(task, "d_in", None), int):
-        return (tuple(range(task.d_in)),)
-    if isinstance(task, Parallel):
-        return ((0,), (1,))
-    if isinstance(task, SparseParity):
-        bits = task.skill_bits
-        return tuple((k, *(task.n_skills + int(b) for b in bits[k])) for k in range(task.n_skills))
-    return None
-
-
-def mlp_weights(model: nn.Module) -> list[torch.Tensor] | None:
-    """The weight matrices of a zoo MLP as ``[(M,) fan_in, fan_out]`` (None for other models)."""
-    if n_members(model) is not None and hasattr(model, "weight") and hasattr(model, "hidden"):
-        return [w.detach().cpu() for w in model.weight]
-    layers = getattr(model, "layers", None)
-    if isinstance(layers, nn.ModuleList) and layers and all(isinstance(l, nn.Linear) for l in layers) \
-            and hasattr(model, "hidden"):
-        return [l.weight.detach().cpu().T for l in layers]
-    return None
+    return None if groups is None else tuple(tuple(int(i) for i in g) for g in groups)
 
 
 def as_input(model: nn.Module, task: Task | None, inputs: Any, n_samples: int, seed: int,
@@ -203,7 +182,3 @@ def as_input(model: nn.Module, task: Task | None, inputs: Any, n_samples: int, s
         n = x.shape[1] if m is not None and x.dim() == 3 and x.shape[0] == m else (x.shape[0] if x.dim() else None)
         check_piece_memory(model, stream, n)
     return inputs
-
-
-def pick(seq: Sequence, names: Sequence[str]) -> list:
-    return [s for s in seq if s in names]

@@ -22,10 +22,10 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize, special
 
-from models.validate import check_seed
+from models.validate import check, check_seed, is_real
 
-from .fits import PowerLawFit, _check, _short, fit_power_law
-from .multilinear import RESOURCES, _is_number, skill_frequencies  # noqa: F401 (the doctests use it)
+from .fits import PowerLawFit, _short, fit_power_law
+from .multilinear import RESOURCES, skill_frequencies  # noqa: F401 (the doctests use it)
 
 __all__ = ["calibration_offset", "calibrated_strength", "Calibration", "calibrate", "calibrate_history",
            "emergence_step", "emergence_times", "EmergenceTimes", "PAPER_THRESHOLDS", "emergence_law"]
@@ -39,13 +39,13 @@ def calibration_offset(scale: float, init: float, factor: float = 3.6) -> float:
     179999.0
     """
     for name, v in (("scale", scale), ("init", init), ("factor", factor)):
-        _check(_is_number(v) and math.isfinite(v) and v > 0, name, v, "a finite number > 0")
+        check(is_real(v) and math.isfinite(v) and v > 0, name, v, "a finite number > 0")
     return float(factor * scale / init ** 2 - 1.0)
 
 
 def _freqs(frequencies) -> np.ndarray:
     p = np.asarray(frequencies, dtype=np.float64)
-    _check(p.ndim == 1 and p.size >= 1 and bool(np.all(np.isfinite(p)) and np.all(p > 0)) and abs(p.sum() - 1) < 1e-6,
+    check(p.ndim == 1 and p.size >= 1 and bool(np.all(np.isfinite(p)) and np.all(p > 0)) and abs(p.sum() - 1) < 1e-6,
            "frequencies", _short(p), "skill frequencies P_k > 0 summing to 1 (e.g. task.weights)")
     return p
 
@@ -61,17 +61,17 @@ def calibrated_strength(resource: str, x, skills, frequencies, constant: float, 
     >>> calibrated_strength("parameters", [2, 6], [1, 2], [0.6, 0.4], 4.0).tolist()
     [[0.5, 0.0], [1.0, 0.5]]
     """
-    _check(resource in RESOURCES, "resource", resource, f"one of {RESOURCES}")
+    check(resource in RESOURCES, "resource", resource, f"one of {RESOURCES}")
     p = _freqs(frequencies)
     k = np.atleast_1d(np.asarray(skills))
-    _check(k.ndim == 1 and np.issubdtype(k.dtype, np.integer) and bool(np.all((k >= 1) & (k <= p.size))),
+    check(k.ndim == 1 and np.issubdtype(k.dtype, np.integer) and bool(np.all((k >= 1) & (k <= p.size))),
            "skills", _short(k), f"1-based skill indices in [1, {p.size}]")
-    _check(_is_number(constant) and math.isfinite(constant) and constant > 0, "constant", constant,
+    check(is_real(constant) and math.isfinite(constant) and constant > 0, "constant", constant,
            "a finite number > 0")
     x = np.atleast_1d(np.asarray(x, dtype=np.float64))[:, None]
     pk = p[k - 1][None, :]
     if resource == "time":
-        _check(c is not None and _is_number(c) and c > -1, "c", c,
+        check(c is not None and is_real(c) and c > -1, "c", c,
                "a number > −1 for the time form (see calibration_offset)")
         return special.expit(4.0 * pk * scale * lr * x / constant - math.log(c)) if c > 0 else \
             1.0 / (1.0 + c * np.exp(-4.0 * pk * scale * lr * x / constant))
@@ -133,7 +133,7 @@ class Calibration:
 
     def predicted_emergence(self, threshold: float = 0.05, skills=None, constant: float | None = None) -> np.ndarray:
         """x at which R_k/S reaches ``threshold`` under the calibrated form, ``[n_selected]``."""
-        _check(_is_number(threshold) and 0 < threshold < 1, "threshold", threshold, "a number in (0, 1)")
+        check(is_real(threshold) and 0 < threshold < 1, "threshold", threshold, "a number in (0, 1)")
         k = np.arange(1, self.n_skills + 1) if skills is None else np.atleast_1d(np.asarray(skills))
         const = self.constant if constant is None else constant
         return _emergence_x(self.resource, threshold, self.frequencies[k - 1], k, const, self.scale, self.lr, self.c)
@@ -168,24 +168,24 @@ def calibrate(resource: str, x, strength, *, frequencies, skill: int = 1, scale:
     >>> round(cal.constant, 4)
     22.0
     """
-    _check(resource in RESOURCES, "resource", resource, f"one of {RESOURCES}")
+    check(resource in RESOURCES, "resource", resource, f"one of {RESOURCES}")
     p = _freqs(frequencies)
-    _check(isinstance(skill, (int, np.integer)) and 1 <= skill <= p.size, "skill", skill,
+    check(isinstance(skill, (int, np.integer)) and 1 <= skill <= p.size, "skill", skill,
            f"a 1-based skill index in [1, {p.size}]")
     xs = np.asarray(x, dtype=np.float64)
-    _check(xs.ndim == 1 and xs.size >= 3 and bool(np.all(np.isfinite(xs)) and np.all(xs >= 0)), "x", _short(xs),
+    check(xs.ndim == 1 and xs.size >= 3 and bool(np.all(np.isfinite(xs)) and np.all(xs >= 0)), "x", _short(xs),
            "a 1-D array of ≥ 3 finite values ≥ 0")
     y = np.asarray(strength, dtype=np.float64)
     if y.ndim == 1:
         y = y[:, None]
-    _check(y.ndim == 2 and y.shape[0] == xs.size and bool(np.all(np.isfinite(y))), "strength", f"shape {y.shape}",
+    check(y.ndim == 2 and y.shape[0] == xs.size and bool(np.all(np.isfinite(y))), "strength", f"shape {y.shape}",
            f"finite values shaped [{xs.size}] or [{xs.size}, n_repeats]")
-    _check(_is_number(scale) and scale > 0, "scale", scale, "a number > 0")
-    _check(_is_number(lr) and lr > 0, "lr", lr, "a number > 0")
+    check(is_real(scale) and scale > 0, "scale", scale, "a number > 0")
+    check(is_real(lr) and lr > 0, "lr", lr, "a number > 0")
     if resource == "time":
-        _check(c is not None and _is_number(c) and c > -1, "c", c, "a number > −1 for the time form")
-    _check(_is_number(level) and 0 < level < 1, "level", level, "a number in (0, 1)")
-    _check(isinstance(n_boot, (int, np.integer)) and n_boot >= 20, "n_boot", n_boot, "an integer ≥ 20")
+        check(c is not None and is_real(c) and c > -1, "c", c, "a number > −1 for the time form")
+    check(is_real(level) and 0 < level < 1, "level", level, "a number in (0, 1)")
+    check(isinstance(n_boot, (int, np.integer)) and n_boot >= 20, "n_boot", n_boot, "an integer ≥ 20")
     check_seed("seed", int(seed) if isinstance(seed, np.integer) else seed)
     kw = dict(scale=float(scale), lr=float(lr), c=None if c is None else float(c))
 
@@ -193,7 +193,7 @@ def calibrate(resource: str, x, strength, *, frequencies, skill: int = 1, scale:
     pos = xs[xs > 0]
     x_lo, x_hi = (pos.min() if pos.size else 1.0) / 30.0, xs.max() * 30.0
     unit = float(_emergence_x(resource, 0.5, p[skill - 1], skill, 1.0, kw["scale"], kw["lr"], kw["c"]))
-    _check(unit > 0, "c", c, "an offset for which the curve crosses R/S = ½ at some x > 0")
+    check(unit > 0, "c", c, "an offset for which the curve crosses R/S = ½ at some x > 0")
     grid = np.exp(np.linspace(math.log(x_lo / unit), math.log(x_hi / unit), 801))
     curves = np.stack([calibrated_strength(resource, xs, [skill], p, g, **kw)[:, 0] for g in grid])  # [G, n]
 
@@ -248,15 +248,15 @@ def calibrate_history(history, task, *, lr: float, c: float | None = None, init:
     task: supplies ``weights`` (P_k) and ``scale`` (S); lr: the SGD learning rate;
     c: the offset, or ``init`` (the init scale) to use :func:`calibration_offset`.
     """
-    _check("step" in history and "skill_strength" in history, "history", sorted(history),
+    check("step" in history and "skill_strength" in history, "history", sorted(history),
            "a trainer history with 'step' and 'skill_strength'")
     steps = np.asarray(history["step"], dtype=np.float64)
     ss = np.asarray(history["skill_strength"], dtype=np.float64)
-    _check(ss.ndim in (2, 3) and ss.shape[0] == steps.size, "history['skill_strength']", f"shape {ss.shape}",
+    check(ss.ndim in (2, 3) and ss.shape[0] == steps.size, "history['skill_strength']", f"shape {ss.shape}",
            f"[{steps.size}, n_skills] or [{steps.size}, M, n_skills]")
     curve = ss[..., skill - 1]
     if c is None:
-        _check(init is not None, "init", init, "the init scale when c is not given")
+        check(init is not None, "init", init, "the init scale when c is not given")
         c = calibration_offset(float(task.scale), float(init))
     p = np.asarray(task.weights, dtype=np.float64)
     return calibrate("time", steps, curve, frequencies=p, skill=skill, scale=float(task.scale), lr=lr, c=c,
@@ -275,13 +275,13 @@ def emergence_step(x, strength, threshold: float = 0.05) -> np.ndarray:
     r = np.asarray(strength, dtype=np.float64)
     squeeze = r.ndim == 1
     r = r[:, None] if squeeze else r
-    _check(xs.ndim == 1 and r.ndim == 2 and r.shape[0] == xs.size, "strength", f"shape {r.shape}",
+    check(xs.ndim == 1 and r.ndim == 2 and r.shape[0] == xs.size, "strength", f"shape {r.shape}",
            f"[{xs.size}] or [{xs.size}, n_skills] matching x")
-    _check(bool(np.all(np.isfinite(xs))), "x", _short(xs), "finite numbers")
-    _check(bool(np.all(np.diff(xs) > 0)), "x", _short(xs),
+    check(bool(np.all(np.isfinite(xs))), "x", _short(xs), "finite numbers")
+    check(bool(np.all(np.diff(xs) > 0)), "x", _short(xs),
            "strictly increasing numbers (the first x where the strength reaches the threshold is read in order)")
-    _check(bool(np.all(np.isfinite(r))), "strength", _short(r), "finite numbers (a NaN would read as never reached)")
-    _check(_is_number(threshold) and 0 < threshold < 1, "threshold", threshold, "a number in (0, 1)")
+    check(bool(np.all(np.isfinite(r))), "strength", _short(r), "finite numbers (a NaN would read as never reached)")
+    check(is_real(threshold) and 0 < threshold < 1, "threshold", threshold, "a number in (0, 1)")
     hit = r >= threshold
     out = np.where(hit.any(axis=0), xs[np.argmax(hit, axis=0)], np.nan)
     return out[0] if squeeze else out
@@ -313,7 +313,7 @@ def emergence_times(x, strength, thresholds=PAPER_THRESHOLDS) -> EmergenceTimes:
     ([10.0, 20.0, 30.0, 40.0], 25.0)
     """
     th = tuple(float(v) for v in np.atleast_1d(np.asarray(thresholds, dtype=np.float64)))
-    _check(len(th) >= 2 and all(0 < v < 1 for v in th), "thresholds", thresholds,
+    check(len(th) >= 2 and all(0 < v < 1 for v in th), "thresholds", thresholds,
            "two or more numbers in (0, 1)")
     r = np.asarray(strength, dtype=np.float64)
     r = r[:, None] if r.ndim == 1 else r
@@ -331,13 +331,13 @@ def emergence_law(tau, skills=None, *, level: float = 0.95, n_boot: int = 1000, 
     tau: ``[n]`` emergence times > 0 (NaNs are dropped); skills: their 1-based indices
     (default 1..n).
 
-    >>> from interp.multilinear import Multilinear
+    >>> from interp.theory.multilinear import Multilinear
     >>> m = Multilinear(alpha=0.9, n_skills=10)
     >>> round(emergence_law(m.emergence_time(range(1, 11)), n_boot=50).exponent, 6)
     1.9
     """
     t = np.asarray(tau, dtype=np.float64)
     k = np.arange(1, t.size + 1, dtype=np.float64) if skills is None else np.asarray(skills, dtype=np.float64)
-    _check(t.ndim == 1 and k.shape == t.shape, "skills", _short(k), f"{t.size} skill indices matching tau")
+    check(t.ndim == 1 and k.shape == t.shape, "skills", _short(k), f"{t.size} skill indices matching tau")
     keep = np.isfinite(t) & (t > 0)
     return fit_power_law(k[keep], t[keep], level=level, n_boot=n_boot, seed=seed)

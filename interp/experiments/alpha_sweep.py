@@ -23,9 +23,9 @@ import models
 from models.atomic import write_text
 from models.validate import check, check_number, check_seed
 
-from ._common import check_n_samples
-from .fits import PowerLawFit, fit_power_law
-from .neurons import live_neurons
+from ..evaluation import check_n_samples
+from ..theory.fits import PowerLawFit, fit_power_law
+from ..neurons import live_neurons
 from .runs import EVAL_INPUTS, EVAL_SEED, Sweep, execute, load_run
 
 
@@ -90,11 +90,11 @@ def sweep_alpha(task: models.tasks.Task, net: models.MLPConfig, alphas: Sequence
                 checkpoint: str | Path | None = None, device: str | torch.device = "cpu", executor=None) -> SweepResult:
     """Train ``len(alphas) × len(seeds)`` MLPs shaped by ``net`` (member (a, s) has task
     weight ``alphas[a]`` and init seed ``seeds[s]``; ``train.alpha`` is replaced) as the runs
-    of one :class:`interp.runs.Sweep`, then count each member's live neurons (activation
+    of one :class:`interp.experiments.runs.Sweep`, then count each member's live neurons (activation
     variance > ``threshold`` over ``n_inputs`` held-out inputs) and read its final held-out
     loss. ``checkpoint`` is the sweep's folder (runs kept there are not trained again, an
     interrupted one resumes; None: a temporary folder); ``device`` is where it trains and
-    ``executor`` what trains it (see :mod:`interp.executors`)."""
+    ``executor`` what trains it (see :mod:`interp.experiments.executors`)."""
     check_number("threshold", threshold, 0.0, what="a finite number ≥ 0")
     check_n_samples(n_inputs, task)
     alphas = np.asarray(alphas, dtype=float)

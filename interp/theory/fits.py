@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, stats
 
-from models.validate import check as _check
-from models.validate import check_seed
+from models.validate import check, check_seed
 
 try:  # BLAS threads oversubscribe small problems on shared cores (10x slower L-BFGS-B)
     from threadpoolctl import threadpool_limits as _threadpool_limits
@@ -51,8 +50,8 @@ def _as_positive_1d(name: str, a) -> np.ndarray:
         arr = np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"{name}={a!r} is not allowed: expected a 1-D array of finite numbers > 0") from None
-    _check(arr.ndim == 1, name, _short(arr), "a 1-D array of finite numbers > 0")
-    _check(bool(np.all(np.isfinite(arr)) and np.all(arr > 0)), name, _short(arr),
+    check(arr.ndim == 1, name, _short(arr), "a 1-D array of finite numbers > 0")
+    check(bool(np.all(np.isfinite(arr)) and np.all(arr > 0)), name, _short(arr),
            "a 1-D array of finite numbers > 0 (drop zeros and NaNs before fitting)")
     return arr
 
@@ -301,20 +300,20 @@ def fit_power_law(x, y, offset: bool = False, *, level: float = 0.95, n_boot: in
 def _fit_power_law(x, y, offset, level, n_boot, seed, huber_delta) -> PowerLawFit:
     x = _as_positive_1d("x", x)
     y = _as_positive_1d("y", y)
-    _check(x.shape == y.shape, "y", f"shape {y.shape}", f"the same shape as x {x.shape}")
+    check(x.shape == y.shape, "y", f"shape {y.shape}", f"the same shape as x {x.shape}")
     need = 4 if offset else 3
-    _check(x.size >= need, "x", _short(x), f"at least {need} points")
-    _check(np.unique(x).size >= need - 1, "x", _short(x), f"at least {need - 1} distinct values")
-    _check(isinstance(offset, (bool, np.bool_)), "offset", offset, "True or False")
-    _check(isinstance(level, (int, float)) and 0 < level < 1, "level", level, "a number in (0, 1)")
-    _check(isinstance(n_boot, (int, np.integer)) and not isinstance(n_boot, bool) and n_boot >= 20,
+    check(x.size >= need, "x", _short(x), f"at least {need} points")
+    check(np.unique(x).size >= need - 1, "x", _short(x), f"at least {need - 1} distinct values")
+    check(isinstance(offset, (bool, np.bool_)), "offset", offset, "True or False")
+    check(isinstance(level, (int, float)) and 0 < level < 1, "level", level, "a number in (0, 1)")
+    check(isinstance(n_boot, (int, np.integer)) and not isinstance(n_boot, bool) and n_boot >= 20,
            "n_boot", n_boot, "an integer ≥ 20")
     check_seed("seed", int(seed) if isinstance(seed, np.integer) else seed)
     auto = isinstance(huber_delta, str)
     if auto:
-        _check(huber_delta == "auto", "huber_delta", huber_delta, "'auto' or a number > 0")
+        check(huber_delta == "auto", "huber_delta", huber_delta, "'auto' or a number > 0")
     else:
-        _check(isinstance(huber_delta, (int, float)) and math.isfinite(huber_delta) and huber_delta > 0,
+        check(isinstance(huber_delta, (int, float)) and math.isfinite(huber_delta) and huber_delta > 0,
                "huber_delta", huber_delta, "'auto' or a number > 0")
     has_offset = bool(offset)
 

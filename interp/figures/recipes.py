@@ -1,0 +1,94 @@
+"""What the figures' recipes declare: the α × seeds sweeps they train (their runs kept under the
+output folder's ``_runs``, one folder per run named by its content hash, so a run two figures
+share is trained once) and the budget ladder between the quick recipe and the papers' settings
+(``Ladder``, run by ``interp.experiments.ladder``).
+
+>>> SweepRecipe(alphas=(4.0,), seeds=(0,), steps=100, decay_every=50).train().lr_decay_every
+50
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import models
+from models.validate import check
+
+from ..experiments.alpha_sweep import alpha_grid as grid, sweep_alpha
+from ..experiments.runs import execute
+
+
+def runs_dir(out_dir) -> Path:
+    """Where the figures of one output folder keep their training runs (one folder per run,
+    named by its content hash): a run that two figures share is trained once."""
+    return Path(out_dir) / "_runs"
+
+
+@dataclass(frozen=True)
+class SweepRecipe:
+    """An α × seeds sweep: Adam lr 0.01 × 0.3 every ``decay_every`` of ``steps`` steps, batch
+    500 fresh samples, λ1 = 1e-4, λ2 = 5e-4 (SPEC A), history at 10 log-spaced steps."""
+
+    alphas: tuple[float, ...]
+    seeds: tuple[int, ...]
+    steps: int
+    decay_every: int
+
+    def train(self):
+        return models.TrainConfig(steps=self.steps, lr_decay_every=self.decay_every, progress=False, eval_points=10)
+
+
+def alpha_grid(task, net, recipe: SweepRecipe):
+    """The runs of ``recipe``'s α × seeds sweep of MLPs shaped ``net`` on ``task``
+    (``interp.experiments.alpha_sweep.alpha_grid``; α sorted, each once)."""
+    return grid(task, net, sorted(set(recipe.alphas)), recipe.seeds, recipe.train())
+
+
+def train_runs(out_dir, sweep, device="cpu"):
+    """Train the runs of ``sweep`` under ``runs_dir(out_dir)`` that are not there yet (in this
+    process; ``interp reproduce`` has trained them already when it ran every figure's
+    sweeps first). Returns the sweep's table."""
+    return execute(sweep, runs_dir(out_dir), device=device, progress=False)
+
+
+def alpha_sweep(out_dir, task, net, recipe: SweepRecipe, device="cpu"):
+    """``interp.sweep_alpha`` over the runs of ``alpha_grid``, kept under ``runs_dir(out_dir)``
+    (trained there unless done already)."""
+    return sweep_alpha(task, net, sorted(set(recipe.alphas)), recipe.seeds, recipe.train(),
+                       checkpoint=runs_dir(out_dir), device=device)
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """``axis``: the recipe field the budget grows along; ``rungs``: its values, cheapest
+    first (the quick recipe's first); ``note``: what the disagreements blame on it."""
+
+    axis: str
+    rungs: tuple
+    note: str = ""
+
+    def __post_init__(self):
+        check(isinstance(self.axis, str) and self.axis, "axis", self.axis, "a recipe field name")
+        check(isinstance(self.rungs, tuple) and len(self.rungs) >= 2, "rungs", self.rungs,
+              "a tuple of at least two values, cheapest first")
+
+
+def rung_recipe(quick, ladder: Ladder, i: int):
+    """The quick recipe with ``ladder.axis`` set to rung ``i``'s value; along ``steps`` or
+    ``epochs`` the learning-rate decay interval keeps its share of the run."""
+    check(isinstance(i, int) and 0 <= i < len(ladder.rungs), "rung", i, f"an index in [0, {len(ladder.rungs)})")
+    fields = {f.name for f in dataclasses.fields(quick)}
+    check(ladder.axis in fields, "axis", ladder.axis, f"a field of {type(quick).__name__}: {sorted(fields)}")
+    value = ladder.rungs[i]
+    changes: dict[str, Any] = {ladder.axis: value}
+    share = _SHARE.get(ladder.axis)
+    if share in fields:
+        changes[share] = max(1, round(getattr(quick, share) * value / getattr(quick, ladder.axis)))
+    return dataclasses.replace(quick, **changes)
+
+
+_SHARE = {"steps": "decay_every", "epochs": "decay_epochs", "tokens": "removal_tokens"}
+"""A length axis and the field that keeps its share of it: the learning-rate decay interval of a
+run, the tokens an LM study's removal curves are measured on."""

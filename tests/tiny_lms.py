@@ -1,0 +1,48 @@
+"""Tiny randomly initialised Hugging Face language models for the tests: ``tiny_gpt2``,
+``tiny_llama`` (saved with a small word-level tokenizer when given a folder), so the bridge
+and the LM analyses are tested on real architectures without downloads."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+
+from interp.lm import word_tokenizer
+
+
+def _built(model: nn.Module, folder: str | Path | None, seed_vocab: int) -> nn.Module:
+    model.eval()
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(str(folder))
+        word_tokenizer(seed_vocab).save_pretrained(str(folder))
+    return model
+
+
+def tiny_gpt2(folder: str | Path | None = None, *, n_layer: int = 2, n_embd: int = 32, n_head: int = 4,
+              n_inner: int | None = None, vocab_size: int = 64, n_positions: int = 32, seed: int = 0) -> nn.Module:
+    """A randomly initialised ``GPT2LMHeadModel`` (eval mode); saved to ``folder`` with a
+    word-level tokenizer when given. ``n_inner`` (the MLP width) defaults to ``4·n_embd``."""
+    config = GPT2Config(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_inner=n_inner, vocab_size=vocab_size,
+                        n_positions=n_positions)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = GPT2LMHeadModel(config)
+    return _built(model, folder, vocab_size)
+
+
+def tiny_llama(folder: str | Path | None = None, *, n_layer: int = 2, d_model: int = 32, n_head: int = 4,
+               n_kv_head: int = 2, d_mlp: int = 64, vocab_size: int = 64, n_positions: int = 64,
+               seed: int = 0) -> nn.Module:
+    """A randomly initialised ``LlamaForCausalLM`` (RMSNorm, rotary positions, gated SiLU MLP
+    of ``d_mlp`` neurons, grouped-query attention); saved to ``folder`` with a word-level
+    tokenizer when given."""
+    config = LlamaConfig(vocab_size=vocab_size, hidden_size=d_model, intermediate_size=d_mlp,
+                         num_hidden_layers=n_layer, num_attention_heads=n_head, num_key_value_heads=n_kv_head,
+                         max_position_embeddings=n_positions, bos_token_id=1, eos_token_id=1, pad_token_id=0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
+    return _built(model, folder, vocab_size)
