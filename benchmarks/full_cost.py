@@ -25,7 +25,7 @@ import time
 import torch
 
 import models
-from interp.experiments import reproduce as rp
+from interp.figures import reproduce as rp
 from interp.experiments.runs import Sweep
 
 

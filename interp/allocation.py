@@ -51,8 +51,9 @@ from models.jsonable import jsonable
 from models.tasks import Task
 from models.validate import check, check_bool, check_number, check_seed, is_int, is_number
 
-from .evaluation import (check_n_samples, check_piece_memory, check_task, eval_pieces, failed_members, input_groups)
+from .evaluation import check_n_samples, check_piece_memory, check_task, eval_pieces, failed_members, input_groups
 from .neurons import live_mask, live_rule_for
+from .report import allocation_table, plot_allocation
 from .scorers import SCORERS, ScoreContext, _bar, check_options, output_of, scorer
 from .uncertainty import bh_cutoff, count_interval, serve_pvalues
 
@@ -424,7 +425,6 @@ class Allocation:
     def table(self) -> str:
         """A per-layer, per-subtask text table (one per member for an ensemble):
         ``interp.report.allocation_table``."""
-        from .report import allocation_table
         return allocation_table(self)
 
     def __str__(self) -> str:
@@ -432,7 +432,6 @@ class Allocation:
 
     def plot(self, ax=None):
         """Stacked bars per site: ``interp.report.plot_allocation``. Returns the axes."""
-        from .report import plot_allocation
         return plot_allocation(self, ax)
 
 

@@ -23,7 +23,6 @@ import numpy as np
 from models.atomic import writing
 from models.validate import check
 
-from .allocation import SHARED, UNALLOCATED, Allocation
 from .theory.fits import PowerLawFit
 
 __all__ = ["plot_power_law", "plot_growth", "plot_scaling_checks", "plot_calibration", "plot_emergence_law",
@@ -187,12 +186,12 @@ def plot_emergence_law(fit: PowerLawFit, tau, skills=None, *, alpha: float | Non
                           reference=None if alpha is None else alpha + 1.0, path=path)
 
 
-def allocation_table(a: Allocation) -> str:
+def allocation_table(a) -> str:
     """A per-layer, per-subtask text table (one per member for an ensemble)."""
     if a.n_members is not None:
         return "\n\n".join(allocation_table(m) for m in a)
     layers = a.by_layer()
-    cols = [*a.subtasks, SHARED, UNALLOCATED, "dead", "live", "total"]
+    cols = [*a.subtasks, "shared", "unallocated", "dead", "live", "total"]   # by_layer()'s columns
     total = {c: sum(r[c] for r in layers.values()) for c in cols}
     rows = [[s, *[str(r[c]) for c in cols]] for s, r in layers.items()] + [["all", *[str(total[c]) for c in cols]]]
     head = ["site", *cols]
@@ -226,7 +225,7 @@ def allocation_table(a: Allocation) -> str:
     return "\n".join(lines)
 
 
-def plot_allocation(a: Allocation, ax=None):
+def plot_allocation(a, ax=None):
     """Stacked bars: per site, the neurons serving each subtask, shared and live-unallocated.
     Returns the matplotlib axes."""
     check(a.n_members is None, "allocation", f"an ensemble of {a.n_members}",
@@ -238,11 +237,11 @@ def plot_allocation(a: Allocation, ax=None):
     layers = a.by_layer()
     x = np.arange(len(a.sites))
     bottom = np.zeros(len(a.sites))
-    for name in [*a.subtasks, SHARED, UNALLOCATED]:
+    for name in [*a.subtasks, "shared", "unallocated"]:
         h = np.array([layers[s][name] for s in a.sites], dtype=float)
-        if name in (SHARED, UNALLOCATED) and not h.any():
+        if name in ("shared", "unallocated") and not h.any():
             continue
-        ax.bar(x, h, bottom=bottom, label=name if name != UNALLOCATED else "live, unallocated")
+        ax.bar(x, h, bottom=bottom, label=name if name != "unallocated" else "live, unallocated")
         bottom += h
     ax.set_xticks(x, list(a.sites), rotation=30, ha="right")
     ax.set_ylabel("neurons")

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from figure_runs import run_at_toy_size
-from interp.experiments import reproduce as rp
+from interp.figures import reproduce as rp
 
 # recipe overrides per figure (toy sizes); Figs. 2 and 6 share the x² sweep, Figs. 4, 7, 8 the series one
 SQUARE = dict(width=8, alphas=(1.0, 3.5, 9.0, 19.3, 128.0), seeds=(0, 1), steps=40, decay_every=20)

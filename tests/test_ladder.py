@@ -6,7 +6,7 @@ import pytest
 
 from interp.cli import main
 from interp.figures import fig2_square, fig3_parallel, fig4_series, fig5_functions, lm_resources
-from interp.experiments.ladder import paper_number, verdict
+from interp.figures.ladder import paper_number, verdict
 from interp.figures.recipes import Ladder, rung_recipe
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from interp.experiments import reproduce as rp
+from interp.figures import reproduce as rp
 
 GOOD = '''
 import json

@@ -31,7 +31,7 @@ def add_reproduce_parser(sub) -> argparse.ArgumentParser:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from ..experiments.reproduce import reproduce
+    from ..figures.reproduce import reproduce
     from ..figures import FIGURES
 
     if args.list:
@@ -56,7 +56,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _ladder(args: argparse.Namespace) -> int:
-    from ..experiments.ladder import run_ladder
+    from ..figures.ladder import run_ladder
     from ..figures.recipes import Ladder
     from ..figures import FIGURES
 

@@ -1,6 +1,6 @@
 """Experiments as data: runs and sweeps trained in this process or on Dask workers
-(``runs``, ``executors``), the α sweep of one model (``alpha_sweep``), the papers' figures
-reproduced (``reproduce``) and their budget ladders (``ladder``).
+(``runs``, ``executors``), and the α sweep of one model (``alpha_sweep``). The papers' figures
+build on them (``interp.figures``).
 
 >>> from interp.experiments import Run, Sweep
 >>> Sweep.__module__

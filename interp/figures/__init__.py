@@ -11,7 +11,10 @@ are rows ``{"claim", "paper", "ours", "interval", "agree", "note"}``.
 (runs two figures share are trained once), then draws; ``examples/<name>.py`` runs one.
 
 ``FIGURES`` registers every figure (name -> ``Figure``: its module and title, in the report's
-order); ``load(name)`` imports one; ``main`` is the entry point of ``examples/<name>.py``.
+order); ``load(name)`` imports one; ``main`` is the entry point of ``examples/<name>.py``;
+``reproduce`` runs figures into one report and ``ladder`` runs one along its budget ladder.
+Beside the figures: ``recipes`` (α sweeps and ladders declared), ``claims`` (rows of the claims
+table), ``drawing`` (a figure's page).
 
 >>> from interp import figures
 >>> figures.load("fig2_square").QUICK.width

@@ -1,7 +1,7 @@
 """What the figures' recipes declare: the α × seeds sweeps they train (their runs kept under the
 output folder's ``_runs``, one folder per run named by its content hash, so a run two figures
 share is trained once) and the budget ladder between the quick recipe and the papers' settings
-(``Ladder``, run by ``interp.experiments.ladder``).
+(``Ladder``, run by ``interp.figures.ladder``).
 
 >>> SweepRecipe(alphas=(4.0,), seeds=(0,), steps=100, decay_every=50).train().lr_decay_every
 50

@@ -8,7 +8,7 @@ value first, the full one last where it can run). ``rung_recipe`` builds the rec
 rung: the quick recipe with that field changed (and, for ``steps``, the learning-rate decay
 scaled with it, as the full recipes scale it; for an LM study's ``tokens``, the removal
 curves' tokens). ``run_ladder`` runs the rungs through
-``interp.experiments.reproduce`` (resumable: a finished rung is read back), then writes
+``interp.figures.reproduce`` (resumable: a finished rung is read back), then writes
 ``<out>/<figure>_ladder.json`` and ``.png`` (each claim with a number: its value and interval
 against the rung) and a verdict per claim that disagrees at some rung:
 
@@ -31,12 +31,12 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from models.atomic import write_text
+from models.atomic import write_text, writing
 from models.jsonable import jsonable
 from models.validate import check
 
-from ..figures import FIGURES
-from ..figures.recipes import Ladder, rung_recipe
+from . import FIGURES
+from .recipes import Ladder, rung_recipe
 from .reproduce import reproduce
 
 
@@ -156,8 +156,6 @@ def _plot(result: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from models.atomic import writing
 
     shown = [c for c in result["claims"] if any(r.get("agree") is False for r in c["rows"])
              and all(isinstance(r.get("ours"), (int, float)) for r in c["rows"])]

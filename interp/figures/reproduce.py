@@ -26,7 +26,8 @@ from models.atomic import write_text
 from models.jsonable import jsonable
 from models.validate import check
 
-from ..figures import FIGURES, Figure
+from ..experiments.runs import Sweep, execute
+from . import FIGURES, Figure
 
 def _json_path(out: Path, name: str) -> Path:
     return out / f"{name}.json"
@@ -52,8 +53,6 @@ def train_sweeps(sweeps: Mapping[str, list], out: Path, executor=None, device: s
     """Train the runs of ``sweeps`` (figure name -> its list of ``Sweep``), each distinct run
     once, under ``out/_runs``. Returns None, or the error when some failed (the finished runs
     are kept, and the figures that need the rest will say so)."""
-    from .runs import Sweep, execute
-
     runs = [run for declared in sweeps.values() for sweep in declared for run in sweep.runs]
     if not runs:
         return None
@@ -82,7 +81,7 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
     (``status: failed``, traceback in ``<name>.error.txt``) and the run goes on. Returns
     name -> result dict (with ``status`` 'ran', 'skipped' or 'failed' and ``seconds``).
     ``recipes`` (name -> recipe) runs those figures with a recipe of their own instead (the
-    rungs of ``interp.experiments.ladder``); their results say ``recipe: 'custom'``."""
+    rungs of ``interp.figures.ladder``); their results say ``recipe: 'custom'``."""
     reg = dict(FIGURES if registry is None else registry)
     names = list(reg) if not figures else list(figures)
     unknown = [n for n in names if n not in reg]
