@@ -2,8 +2,8 @@
 
 Each subcommand is a module of this package holding a pair of functions:
 ``add_<name>_parser(subparsers)`` declares its arguments and sets ``func``;
-``cmd_<name>(args) -> int`` runs it. ``COMMANDS`` lists the parser builders; add a
-subcommand by appending to it.
+``cmd_<name>(args) -> int`` runs it. ``COMMANDS`` registers the parser builders by name
+(``COMMANDS.add(name, builder)`` adds a subcommand).
 
     interp allocate CHECKPOINT [--method auto|weights|ablation|attribution|probe] [--json out.json]
 """
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
+
+from models.registry import Registry
 
 from .allocate import add_allocate_parser
 from .reproduce import add_reproduce_parser
@@ -19,16 +21,19 @@ from .sweep import add_sweep_parser
 from .train import add_train_parser
 
 
-COMMANDS: list[Callable] = [add_allocate_parser, add_sweep_parser, add_train_parser, add_reproduce_parser]
-"""Parser builders, one per subcommand: ``builder(subparsers)`` adds a parser whose
-``func`` default is the command (``args -> exit status``)."""
+COMMANDS = Registry("command")
+"""Parser builders by subcommand: ``builder(subparsers)`` adds a parser whose ``func``
+default is the command (``args -> exit status``)."""
+for _name, _builder in (("allocate", add_allocate_parser), ("sweep", add_sweep_parser), ("train", add_train_parser),
+                        ("reproduce", add_reproduce_parser)):
+    COMMANDS.add(_name, _builder, reserve=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interp", description="Mechanistic interpretability of resources: "
                                      "neuron accounting, scaling laws and emergence.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in COMMANDS:
+    for add in COMMANDS.values():
         add(sub)
     return parser
 
