@@ -1,6 +1,6 @@
 """The emergence figures' recipes: frozen dataclasses whose FULL instance is the authors'
 settings (SPEC B, "as the authors' own code runs it") and whose QUICK instance changes only
-the knobs its module's docstring names (tests/test_figures.py runs each at toy size)."""
+the knobs its module's docstring names (tests/test_figures_at_toy_size.py runs each at toy size)."""
 from __future__ import annotations
 
 import dataclasses

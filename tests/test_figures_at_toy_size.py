@@ -32,7 +32,7 @@ TRAINING = ["fig2_square", "fig3_parallel", "fig4_series", "fig5_functions", "fi
             "fig8_layers", "emergence_fig1_time", "emergence_fig1_data", "emergence_fig1_params",
             "emergence_fig4_transformer", "skill_resources"]
 COMPUTED = ["appC_allocation", "chinchilla", "emergence_fig2_laws", "emergence_fig3_compute"]
-LANGUAGE_MODEL = ["lm_resources"]  # run at toy size in test_lm.py, beside the other SmolLM2 tests
+LANGUAGE_MODEL = ["lm_resources"]  # run at toy size in test_smollm2.py, beside the other SmolLM2 tests
 
 
 def test_every_registered_figure_is_tested_here():
