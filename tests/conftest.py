@@ -13,12 +13,13 @@ torch.set_num_threads(1)
 SLOW = {
     # file -> tests (None: every test of the file)
     "test_installed_wheel.py": None, "test_sweeps_on_dask.py": None, "test_smollm2.py": None,
+    "test_allocation_on_tiny_lms.py": None,
     "test_figures_at_toy_size.py": {"test_training_figure_runs_whole_at_toy_size"},
     "test_runs_and_resume.py": {"test_killed_at_random_moments_and_rerun_ends_bitwise_identical"},
     "test_trainer_fast_paths.py": {"test_compiled_step_matches_eager_and_solo", "test_compiled_resume_is_bitwise"},
     "test_figure_runner.py": {"test_the_installed_packages_alone_reproduce_a_figure"},
 }
-HEAVY_FIRST = ["test_smollm2.py", "test_trainer_fast_paths.py", "test_runs_and_resume.py", "test_sweeps_on_dask.py", "test_installed_wheel.py", "test_trainer.py",
+HEAVY_FIRST = ["test_smollm2.py", "test_allocation_on_tiny_lms.py", "test_trainer_fast_paths.py", "test_runs_and_resume.py", "test_sweeps_on_dask.py", "test_installed_wheel.py", "test_trainer.py",
                "test_figures_at_toy_size.py"]
 """The files that take longest, in that order, run first: ``make test`` hands whole files to its
 test processes as they come free, so the long ones start early and no process ends alone."""
