@@ -1,14 +1,10 @@
-"""Shared test settings: one thread per test process, one SmolLM2 per session (every test that
+"""Shared test fixtures: one thread per test process, one SmolLM2 per session (every test that
 uses it is in test_smollm2.py, so ``make test``'s ``--dist loadfile`` runs them in one process), and
 the ``slow`` marker on the heavy tests (``pytest -m "not slow"`` is the quick loop)."""
 import importlib.util
 
 import pytest
 import torch
-
-# The suite runs many tiny models: one thread avoids oversubscribing small shared machines
-# (``make test`` runs two test processes on two cores).
-torch.set_num_threads(1)
 
 SLOW = {
     # file -> tests (None: every test of the file)
@@ -32,6 +28,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
     rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files keep their own order
+
+
+@pytest.fixture(autouse=True, scope="session")
+def single_thread():
+    """Every test runs on one thread: the suite trains many tiny models, which run fastest so,
+    and one thread per test process does not oversubscribe small shared machines (``make test``
+    runs one process per core). Session-wide, so module-scoped fixtures that train get it too;
+    a test that needs more threads sets them and restores one itself."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,8 @@
-"""Hand-built networks with planted neuron structure, shared by the neuron-accounting tests."""
-import contextlib
+"""Hand-built networks with planted neuron structure, shared by the neuron-accounting tests
+(a plain helper module: import it for its nets, its task and ``expected``)."""
 from dataclasses import dataclass
 from typing import ClassVar
 
-import pytest
 import torch
 
 import models
@@ -87,20 +86,3 @@ def expected(plant):
     name = {"A": "A", "B": "B", "dead": "unallocated", "both": "shared"}
     return [name[p] for p in plant]
 
-
-@contextlib.contextmanager
-def one_thread():
-    """Tiny models run fastest on one thread, and then do not fight other processes for the cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Import into a test module to run its tests on one thread."""
-    with one_thread():
-        yield

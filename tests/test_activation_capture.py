@@ -4,7 +4,6 @@ from torch import nn
 
 import models
 import probes
-from neuron_plants import single_thread  # noqa: F401
 from probes import Moments
 
 

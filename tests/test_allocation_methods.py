@@ -8,8 +8,7 @@ from torch import nn
 import interp
 import models
 from interp.scorers import _ablate_forward, _ablate_readout
-from neuron_plants import (PLANT, PLANT_DEEP, PlantedTask, expected, planted_deep_mlp, planted_mlp,  # noqa: F401
-                           single_thread)
+from neuron_plants import PLANT, PLANT_DEEP, PlantedTask, expected, planted_deep_mlp, planted_mlp
 
 
 METHODS = [("weights", None), ("ablation", None), ("verified", None), ("attribution", {"attribution": "magnitude"})]

@@ -14,7 +14,6 @@ from tiny_lms import tiny_gpt2, tiny_llama
 from interp.cli import main
 from interp.neurons import live_mask, live_neurons
 from models.token_task import TokenTask
-from neuron_plants import single_thread  # noqa: F401
 
 
 VOCAB = 48

@@ -17,6 +17,7 @@ import models
 import probes
 from interp.theory.multilinear import Multilinear
 from models.tasks import Batch, Function, Parallel, Series, SparseParity, Square, Task
+from settings import ONE_STEP
 
 NAN, INF = float("nan"), float("inf")
 NET = models.MLP(models.MLPConfig(d_in=1, widths=(6,), d_out=1))
@@ -25,7 +26,6 @@ ENS = models.Ensemble(models.MLPConfig(d_in=1, widths=(6,), d_out=1), seeds=(0, 
 PT = models.ParityTransformer(models.ParityTransformerConfig(n_ctx=8, d_model=8, n_heads=2))
 SQ = Square()
 X = torch.linspace(-1, 1, 50).unsqueeze(1)
-QUICK = dict(steps=1, batch_size=8, eval_size=8, eval_points=1, progress=False)
 
 
 def _gen():
@@ -184,26 +184,26 @@ CASES = {
                                             r"checkpoint_every=True is not allowed"),
     "TrainConfig compile a bool": (lambda: models.TrainConfig(compile=True), r"compile=True is not allowed"),
     # -- train() -------------------------------------------------------------------------
-    "train model a string": (lambda: models.train("net", SQ, models.TrainConfig(**QUICK)), r"model='str' is not"),
-    "train task a string": (lambda: models.train(NET, "Square", models.TrainConfig(**QUICK)), r"task='Square' is not"),
+    "train model a string": (lambda: models.train("net", SQ, models.TrainConfig(**ONE_STEP)), r"model='str' is not"),
+    "train task a string": (lambda: models.train(NET, "Square", models.TrainConfig(**ONE_STEP)), r"task='Square' is not"),
     "train config a dict": (lambda: models.train(NET, SQ, {"steps": 1}), r"config='dict' is not allowed"),
-    "train checkpoint an int": (lambda: models.train(NET, SQ, models.TrainConfig(**QUICK), checkpoint=3),
+    "train checkpoint an int": (lambda: models.train(NET, SQ, models.TrainConfig(**ONE_STEP), checkpoint=3),
                                 r"checkpoint=3 is not allowed"),
-    "train task of another shape": (lambda: models.train(NET, Parallel(), models.TrainConfig(**QUICK)),
+    "train task of another shape": (lambda: models.train(NET, Parallel(), models.TrainConfig(**ONE_STEP)),
                                     r"task=Parallel.* does not fit"),
-    "train alpha per member mismatch": (lambda: models.train(ENS, SQ, models.TrainConfig(**{**QUICK,
+    "train alpha per member mismatch": (lambda: models.train(ENS, SQ, models.TrainConfig(**{**ONE_STEP,
                                                                                          "alpha": (1.0, 2.0, 3.0)})),
                                         r"alpha=\(1.0, 2.0, 3.0\) is not allowed"),
-    "train data set 1e10 (memory)": (lambda: models.train(NET, SQ, models.TrainConfig(**{**QUICK,
+    "train data set 1e10 (memory)": (lambda: models.train(NET, SQ, models.TrainConfig(**{**ONE_STEP,
                                                                                       "dataset_size": 10**10})),
                                      r"dataset_size=10000000000 is not allowed: expected at most 8 GiB; .* GiB"),
-    "train batch 1e10 (memory)": (lambda: models.train(NET, SQ, models.TrainConfig(**{**QUICK, "batch_size": 10**10})),
+    "train batch 1e10 (memory)": (lambda: models.train(NET, SQ, models.TrainConfig(**{**ONE_STEP, "batch_size": 10**10})),
                                   r"batch_size=10000000000 is not allowed: .* GiB"),
-    "train eval_size 1e10 (memory)": (lambda: models.train(NET, SQ, models.TrainConfig(**{**QUICK,
+    "train eval_size 1e10 (memory)": (lambda: models.train(NET, SQ, models.TrainConfig(**{**ONE_STEP,
                                                                                        "eval_size": 10**10})),
                                       r"eval_size=10000000000 is not allowed: .* GiB"),
     "train compile on for a transformer": (lambda: models.train(PT, SparseParity(2, 6, 3),
-                                                                models.TrainConfig(**{**QUICK, "compile": "on"})),
+                                                                models.TrainConfig(**{**ONE_STEP, "compile": "on"})),
                                            r"compile='on' is not allowed"),
     # -- live_neurons / redundancy / capture --------------------------------------------------------
     "live threshold NaN": (lambda: interp.live_neurons(NET, X, threshold=NAN), r"threshold=nan is not allowed"),
@@ -362,11 +362,11 @@ CASES = {
                              r"n_clusters=0 is not allowed"),
     "cluster an ensemble": (lambda: interp.cluster_neurons(ENS, SQ), r"model='Ensemble' is not allowed"),
     "sweep no alphas": (lambda: interp.sweep_alpha(SQ, _mlp(), alphas=[], seeds=(0,),
-                                                   train=models.TrainConfig(**QUICK)), r"alphas=\[\] is not allowed"),
+                                                   train=models.TrainConfig(**ONE_STEP)), r"alphas=\[\] is not allowed"),
     "sweep seed -1": (lambda: interp.sweep_alpha(SQ, _mlp(), alphas=[1.0], seeds=(-1,),
-                                                 train=models.TrainConfig(**QUICK)), r"seeds\[0\]=-1 is not allowed"),
+                                                 train=models.TrainConfig(**ONE_STEP)), r"seeds\[0\]=-1 is not allowed"),
     "sweep threshold NaN": (lambda: interp.sweep_alpha(SQ, _mlp(), alphas=[1.0], seeds=(0,),
-                                                       train=models.TrainConfig(**QUICK), threshold=NAN),
+                                                       train=models.TrainConfig(**ONE_STEP), threshold=NAN),
                             r"threshold=nan is not allowed"),
     # seeds handed on to numpy, files where folders belong, inputs of the wrong shape, order
     "fit_power_law seed -1": (lambda: interp.fit_power_law([1.0, 2, 4, 8], [1.0, 0.5, 0.26, 0.12], seed=-1),
@@ -380,7 +380,7 @@ CASES = {
                          r"folder='.*' is not allowed: expected a folder \(this is a file\)"),
     "save under a file": (lambda: models.save(NET, _a_file() + "/sub"),
                           r"folder='.*/sub' is not allowed: expected a folder that can be made \(.* is a file\)"),
-    "train checkpoint a file": (lambda: models.train(models.MLP(_mlp()), SQ, models.TrainConfig(**QUICK),
+    "train checkpoint a file": (lambda: models.train(models.MLP(_mlp()), SQ, models.TrainConfig(**ONE_STEP),
                                                      checkpoint=_a_file()),
                                 r"checkpoint='.*' is not allowed: expected a folder \(this is a file\)"),
     "allocate inputs of the wrong width": (lambda: interp.allocate(NET, SQ, inputs=Batch(
@@ -422,7 +422,7 @@ def _ensemble_with_a_failed_member():
     ens = models.Ensemble(models.MLPConfig(d_in=1, widths=(8,), d_out=1), seeds=(0, 1, 2))
     with torch.no_grad():
         ens.weight[0][1, 0, 0] = NAN
-    res = models.train(ens, SQ, models.TrainConfig(**{**QUICK, "steps": 3}))
+    res = models.train(ens, SQ, models.TrainConfig(**{**ONE_STEP, "steps": 3}))
     return res
 
 

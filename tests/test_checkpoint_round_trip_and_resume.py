@@ -7,8 +7,9 @@ import torch
 import models
 from models.checkpoint import saved_progress
 from models.tasks import Parallel, SparseParity, Square
+from settings import tiny_train
 
-QUICK = dict(batch_size=32, eval_size=64, eval_points=6, progress=False)
+SMALL = dict(batch_size=32, eval_size=64, eval_points=6)  # the tiny run's batches, halved
 
 
 @pytest.mark.parametrize("make", [
@@ -46,7 +47,7 @@ def test_pickle_is_refused(tmp_path):
 def test_resume_after_interruption_matches_uninterrupted(tmp_path, monkeypatch):
     task = SparseParity(n_skills=3, n_bits=9, bits_per_skill=3)
     make = lambda: models.Ensemble(models.MLPConfig(d_in=task.d_in, widths=(16,), d_out=1), seeds=(0, 1))
-    cfg = models.TrainConfig(alpha=(1.0, 2.0), steps=120, checkpoint_every=40, lr_decay_every=50, **QUICK)
+    cfg = tiny_train(alpha=(1.0, 2.0), steps=120, checkpoint_every=40, lr_decay_every=50, **SMALL)
     straight = models.train(make(), task, cfg)
 
     from models.trainer import _Data
@@ -75,7 +76,7 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path, monkeypatch):
 def test_resume_refuses_a_different_run(tmp_path):
     task = Square()
     net = models.MLP(models.MLPConfig(d_in=1, widths=(4,), d_out=1))
-    models.train(net, task, models.TrainConfig(steps=5, **QUICK), checkpoint=tmp_path / "run")
+    models.train(net, task, tiny_train(steps=5, **SMALL), checkpoint=tmp_path / "run")
     with pytest.raises(ValueError, match="checkpoint"):
         models.train(models.MLP(models.MLPConfig(d_in=1, widths=(4,), d_out=1)), task,
-                     models.TrainConfig(steps=5, lr=0.5, **QUICK), checkpoint=tmp_path / "run")
+                     tiny_train(steps=5, lr=0.5, **SMALL), checkpoint=tmp_path / "run")

@@ -4,7 +4,7 @@ import json
 import interp
 import models
 from interp.cli import build_parser, main
-from neuron_plants import planted_mlp, single_thread  # noqa: F401
+from neuron_plants import planted_mlp
 
 
 def _checkpoint(tmp_path):

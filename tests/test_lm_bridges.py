@@ -7,7 +7,6 @@ import probes
 from interp.lm import boot_native, is_hf_folder, load_hf
 from tiny_lms import tiny_gpt2
 from models.token_task import TokenTask
-from neuron_plants import single_thread  # noqa: F401
 
 VOCAB = 40
 

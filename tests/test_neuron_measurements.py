@@ -1,10 +1,12 @@
+"""Measurements on neurons: live neurons, redundancy, ensembling and clustering on planted
+nets, then on quickly trained ones (weights against ablation, the series probe, skill strengths)."""
 import numpy as np
 import pytest
 import torch
 
 import interp
 import models
-from neuron_plants import PLANT, PlantedTask, one_thread, planted_mlp, single_thread  # noqa: F401
+from neuron_plants import PLANT, PlantedTask, planted_mlp
 
 
 # -- live neurons ------------------------------------------------------------------------------
@@ -138,8 +140,7 @@ def parallel_ensemble():
     task = models.tasks.Parallel(beta=0.75)
     ens = models.Ensemble(models.MLPConfig(d_in=2, widths=(64,), d_out=2), seeds=(0, 1))
     config = models.TrainConfig(alpha=8.0, steps=4000, lr_decay_every=1000, eval_points=3, progress=False)
-    with one_thread():
-        return models.train(ens, task, config).model, task
+    return models.train(ens, task, config).model, task
 
 
 def test_parallel_weights_and_ablation_agree_and_the_graph_splits(parallel_ensemble):
@@ -161,8 +162,7 @@ def test_series_probe_finds_third_layer_neurons_of_both_signs():
     task = models.tasks.Series()
     net = models.MLP(models.MLPConfig(d_in=4, widths=(16, 16, 16, 16), d_out=1, seed=0))
     config = models.TrainConfig(alpha=100.0, steps=800, lr_decay_every=400, eval_points=3, progress=False)
-    with one_thread():
-        models.train(net, task, config)
+    models.train(net, task, config)
     res = interp.probe_intermediate(net, task, "g", n_samples=2000)
     assert len(res.positive("hidden.2")) >= 1 and len(res.negative("hidden.2")) >= 1
     assert res.strongest("hidden.2") > 0.9

@@ -19,8 +19,9 @@ import torch
 import models
 from interp.experiments.executors import InProcess
 from interp.experiments.runs import Run, Sweep, execute, load_run, table
+from settings import tiny_train
 
-TRAIN = models.TrainConfig(steps=200, batch_size=64, eval_size=128, eval_points=4, lr_decay_every=100, progress=False)
+TRAIN = tiny_train(steps=200, eval_points=4, lr_decay_every=100)
 NET = models.MLPConfig(d_in=1, widths=(8,), d_out=1)
 
 
@@ -181,7 +182,7 @@ def test_a_half_written_state_file_is_never_resumed(tmp_path):
     """What a kill inside save leaves (a partial temporary file beside the last complete
     state) resumes from the complete state and ends as the uninterrupted run."""
     task = models.tasks.Square()
-    cfg = models.TrainConfig(steps=40, checkpoint_every=10, batch_size=32, eval_size=64, eval_points=4, progress=False)
+    cfg = tiny_train(steps=40, checkpoint_every=10, batch_size=32, eval_size=64, eval_points=4)
     straight = models.train(models.MLP(NET), task, cfg)
     models.train(models.MLP(NET), task, cfg.__class__(**{**cfg.__dict__, "steps": 20}), checkpoint=tmp_path)
     state = tmp_path / "train_state.safetensors"

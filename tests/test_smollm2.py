@@ -7,7 +7,6 @@ import torch
 import interp
 import probes
 from models.token_task import TokenTask
-from neuron_plants import single_thread  # noqa: F401
 
 CODE = "def add(a, b):\n    return a + b\n\n\ndef square(x):\n    return x * x\n"
 PROSE = "The cat sat on the mat. The sun was warm, and the garden was quiet in the afternoon."

@@ -10,14 +10,13 @@ import pytest
 import models
 from interp.experiments.executors import Dask, InProcess
 from interp.experiments.runs import Sweep, execute
+from settings import tiny_train
 
 distributed = pytest.importorskip("distributed")
 
-TRAIN = models.TrainConfig(steps=150, batch_size=64, eval_size=128, eval_points=4, lr_decay_every=100, progress=False)
-
 
 def sweep(steps: int = 150) -> Sweep:
-    train = models.TrainConfig(**{**TRAIN.__dict__, "steps": steps})
+    train = tiny_train(steps=steps, eval_points=4, lr_decay_every=100)
     return Sweep.grid(models.MLPConfig(d_in=1, widths=(16,), d_out=1), models.tasks.Square(), train,
                       over={"train.alpha": [0.1, 10.0, 1000.0], "model.seed": [0, 1]}, group_size=2)
 

@@ -8,8 +8,7 @@ import models
 from models.tasks import Parallel, SparseParity, Square
 from models.objective import objective, penalties
 from models.trainer import _subnormals_flush
-
-QUICK = dict(steps=60, batch_size=64, eval_size=128, eval_points=5, progress=False)
+from settings import TINY
 
 
 def test_objective_against_hand_computation():
@@ -49,7 +48,7 @@ def test_ensemble_penalties_per_member():
 def test_ensemble_member_matches_solo_run(optimizer):
     cfg_net = models.MLPConfig(d_in=2, widths=(16, 8), d_out=2)
     seeds, alphas = (3, 5, 9), (2.0, 8.0, 32.0)
-    kw = dict(QUICK, optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.002,
+    kw = dict(TINY, optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.002,
               momentum=0.9 if optimizer == "sgd" else 0.0, lr_decay_every=30)
     ens = models.train(models.Ensemble(cfg_net, seeds), Parallel(0.75), models.TrainConfig(alpha=alphas, **kw))
     for i in (0, 2):
@@ -99,9 +98,9 @@ def test_nan_member_marked_failed_others_kept():
     ens = models.Ensemble(cfg_net, seeds=(0, 1, 2))
     with torch.no_grad():
         ens.weight[0][1, 0, 0] = float("nan")
-    res = models.train(ens, Square(), models.TrainConfig(alpha=4.0, **QUICK))
+    res = models.train(ens, Square(), models.TrainConfig(alpha=4.0, **TINY))
     assert list(res.failed) == [1] and "step 0" in res.failed[1]
-    solo = models.train(models.MLP(cfg_net), Square(), models.TrainConfig(alpha=4.0, **QUICK))
+    solo = models.train(models.MLP(cfg_net), Square(), models.TrainConfig(alpha=4.0, **TINY))
     for a, b in zip(res.model.member(0).parameters(), solo.model.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     assert np.isfinite(res.history["task_loss"][-1, [0, 2]]).all()
@@ -112,7 +111,7 @@ def test_single_model_divergence_raises_with_history():
     with torch.no_grad():
         net.layers[0].weight[0, 0] = float("inf")
     with pytest.raises(models.TrainingDiverged, match="diverged at step 0") as err:
-        models.train(net, Square(), models.TrainConfig(**QUICK))
+        models.train(net, Square(), models.TrainConfig(**TINY))
     assert err.value.result.history["step"].tolist() == [0]
 
 
@@ -130,16 +129,16 @@ def test_bad_train_configs(kwargs, field):
 def test_alpha_length_must_match_members():
     ens = models.Ensemble(models.MLPConfig(d_in=1, widths=(4,), d_out=1), seeds=(0, 1))
     with pytest.raises(ValueError, match="alpha.*one per ensemble member"):
-        models.train(ens, Square(), models.TrainConfig(alpha=(1.0, 2.0, 3.0), **QUICK))
+        models.train(ens, Square(), models.TrainConfig(alpha=(1.0, 2.0, 3.0), **TINY))
 
 
 def test_task_model_mismatch_is_clear():
     net = models.MLP(models.MLPConfig(d_in=3, widths=(4,), d_out=1))
     with pytest.raises(ValueError, match="task=.*does not fit"):
-        models.train(net, Square(), models.TrainConfig(**QUICK))
+        models.train(net, Square(), models.TrainConfig(**TINY))
     with pytest.raises(ValueError, match="d_out=1"):
         models.train(net.__class__(models.MLPConfig(d_in=2, widths=(4,), d_out=1)), Parallel(0.5),
-                     models.TrainConfig(**QUICK))
+                     models.TrainConfig(**TINY))
 
 
 def test_parity_transformer_trains_and_exposes_neurons():
@@ -150,7 +149,7 @@ def test_parity_transformer_trains_and_exposes_neurons():
     assert "blocks.0.mlp.hook_post" in net.hook_dict and net.sites == {"blocks.0.mlp.hook_post": 64}
     _, cache = net.run_with_cache(task.sample(3, torch.Generator().manual_seed(0)).x)
     assert cache["blocks.0.mlp.hook_post"].shape == (3, task.d_in, 64)
-    res = models.train(net, task, models.TrainConfig(l1=0, l2=0, lr=3e-3, **QUICK))
+    res = models.train(net, task, models.TrainConfig(l1=0, l2=0, lr=3e-3, **TINY))
     assert res.history["task_loss"][-1] < 0.8 * res.history["task_loss"][0]
 
 
@@ -203,7 +202,7 @@ def test_training_flushes_subnormals_and_restores_the_setting(before):
     probe = _FlushProbe()
     torch.set_flush_denormal(before)
     try:
-        models.train(probe, Square(), models.TrainConfig(**{**QUICK, "steps": 5, "eval_points": 1}))
+        models.train(probe, Square(), models.TrainConfig(**{**TINY, "steps": 5, "eval_points": 1}))
         after = _subnormals_flush()
     finally:
         torch.set_flush_denormal(False)

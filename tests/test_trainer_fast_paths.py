@@ -8,10 +8,9 @@ import torch
 
 import models
 from models.tasks import Parallel, Square
+from settings import TINY
 
 trainer = importlib.import_module("models.trainer")  # the module of models.train
-
-QUICK = dict(steps=60, batch_size=64, eval_size=128, eval_points=5, progress=False)
 
 
 def _equal(a: torch.nn.Module, b: torch.nn.Module) -> None:
@@ -57,7 +56,7 @@ def test_resume_mid_block_is_bitwise(tmp_path, monkeypatch, dataset_size):
     monkeypatch.setattr(trainer, "MAX_BLOCK_STEPS", 7)  # saves at 20 and 40 fall inside blocks
     make = lambda: models.Ensemble(models.MLPConfig(d_in=2, widths=(8,), d_out=2), seeds=(0, 1))
     cfg = models.TrainConfig(alpha=(1.0, 4.0), checkpoint_every=20, dataset_size=dataset_size, check_every=6,
-                             **QUICK)
+                             **TINY)
     straight, resumed = _cut_and_resume(monkeypatch, make, Parallel(0.7), cfg, tmp_path / "run", at=47)
     _equal(resumed.model, straight.model)
     for k in straight.history:
@@ -80,10 +79,10 @@ def _poison_at(monkeypatch, net, step, member=None):
 
 def test_member_diverging_mid_run_rolls_back_to_last_check(monkeypatch):
     cfg_net = models.MLPConfig(d_in=1, widths=(8,), d_out=1)
-    cfg = models.TrainConfig(alpha=(2.0, 3.0, 4.0), check_every=10, **dict(QUICK, eval_points=2))
+    cfg = models.TrainConfig(alpha=(2.0, 3.0, 4.0), check_every=10, **dict(TINY, eval_points=2))
     clean = models.train(models.Ensemble(cfg_net, seeds=(0, 1, 2)), Square(), cfg)
     at50 = models.train(models.Ensemble(cfg_net, seeds=(0, 1, 2)), Square(),
-                        models.TrainConfig(alpha=(2.0, 3.0, 4.0), **dict(QUICK, steps=50)))
+                        models.TrainConfig(alpha=(2.0, 3.0, 4.0), **dict(TINY, steps=50)))
     net = models.Ensemble(cfg_net, seeds=(0, 1, 2))
     _poison_at(monkeypatch, net, 57, member=1)
     res = models.train(net, Square(), cfg)
@@ -96,9 +95,9 @@ def test_member_diverging_mid_run_rolls_back_to_last_check(monkeypatch):
 
 def test_single_model_diverging_mid_run_raises_rolled_back(monkeypatch, tmp_path):
     net = models.MLP(models.MLPConfig(d_in=1, widths=(8,), d_out=1))
-    cfg = models.TrainConfig(check_every=10, **QUICK)
+    cfg = models.TrainConfig(check_every=10, **TINY)
     at50 = models.train(models.MLP(models.MLPConfig(d_in=1, widths=(8,), d_out=1)), Square(),
-                        models.TrainConfig(**dict(QUICK, steps=50)))
+                        models.TrainConfig(**dict(TINY, steps=50)))
     _poison_at(monkeypatch, net, 53)
     with pytest.raises(models.TrainingDiverged, match="diverged at step 53") as err:
         models.train(net, Square(), cfg, checkpoint=tmp_path / "run")
@@ -113,7 +112,7 @@ def test_compiled_step_matches_eager_and_solo(monkeypatch):
     monkeypatch.setattr(models.steps, "CHUNK_ELEMENTS", 64 * 16)
     cfg_net = models.MLPConfig(d_in=2, widths=(16, 8), d_out=2)
     seeds, alphas = (3, 5), (2.0, 32.0)
-    kw = dict(QUICK, lr_decay_every=30, weight_decay=1e-3)  # Adam with weight decay, as torch does it
+    kw = dict(TINY, lr_decay_every=30, weight_decay=1e-3)  # Adam with weight decay, as torch does it
     task = Parallel(0.75)
     on = models.train(models.Ensemble(cfg_net, seeds), task, models.TrainConfig(alpha=alphas, compile="on", **kw))
     off = models.train(models.Ensemble(cfg_net, seeds), task, models.TrainConfig(alpha=alphas, compile="off", **kw))
@@ -132,7 +131,7 @@ def test_compiled_resume_is_bitwise(tmp_path, monkeypatch):
     """SGD with momentum and weight decay: the compiled step's state is the optimizer's own."""
     make = lambda: models.Ensemble(models.MLPConfig(d_in=1, widths=(8,), d_out=1), seeds=(0, 1))
     cfg = models.TrainConfig(alpha=(1.0, 3.0), optimizer="sgd", lr=0.01, momentum=0.9, weight_decay=1e-3,
-                             checkpoint_every=20, compile="on", **QUICK)
+                             checkpoint_every=20, compile="on", **TINY)
     straight, resumed = _cut_and_resume(monkeypatch, make, Square(), cfg, tmp_path / "run", at=33)
     _equal(resumed.model, straight.model)
 
@@ -145,7 +144,7 @@ def test_compile_switch_is_validated():
     task = models.tasks.SparseParity(n_skills=2, n_bits=6, bits_per_skill=1)
     net = models.ParityTransformer(models.ParityTransformerConfig(n_ctx=task.d_in, d_model=8, n_heads=2))
     with pytest.raises(ValueError, match="compile='on'.*ParityTransformer"):
-        models.train(net, task, models.TrainConfig(compile="on", **QUICK))
+        models.train(net, task, models.TrainConfig(compile="on", **TINY))
     # auto: eager for short runs, compiled for long ones, never for other models
     from models.trainer import use_compiled
     ens = models.Ensemble(models.MLPConfig(d_in=1, widths=(100,), d_out=1), seeds=tuple(range(21)))
@@ -164,11 +163,11 @@ def test_auto_falls_back_to_eager_when_compiling_fails(monkeypatch):
     monkeypatch.setattr(models.steps, "_compiled", broken)
     monkeypatch.setattr(trainer, "AUTO_COMPILE_WORK", 0)  # auto compiles even this small run
     make = lambda: models.Ensemble(models.MLPConfig(d_in=1, widths=(8,), d_out=1), seeds=(0, 1))
-    cfg = models.TrainConfig(alpha=(1.0, 3.0), **QUICK)
-    off = models.train(make(), Square(), models.TrainConfig(alpha=(1.0, 3.0), compile="off", **QUICK))
+    cfg = models.TrainConfig(alpha=(1.0, 3.0), **TINY)
+    off = models.train(make(), Square(), models.TrainConfig(alpha=(1.0, 3.0), compile="off", **TINY))
     with pytest.warns(RuntimeWarning, match="compiled training step failed .*no C.. compiler"):
         res = models.train(make(), Square(), cfg)
     assert not res.compiled
     _equal(res.model, off.model)  # the same run as eager from the start
     with pytest.raises(RuntimeError, match="no C"):  # "on" means on
-        models.train(make(), Square(), models.TrainConfig(alpha=(1.0, 3.0), compile="on", **QUICK))
+        models.train(make(), Square(), models.TrainConfig(alpha=(1.0, 3.0), compile="on", **TINY))
