@@ -15,6 +15,7 @@ from interp.cli import main
 from interp.neurons import live_mask, live_neurons
 from models.token_task import TokenTask
 
+pytestmark = pytest.mark.slow
 
 VOCAB = 48
 

@@ -168,6 +168,7 @@ def test_every_registered_figure_is_an_installed_module_with_recipes():
     assert {"fig2_square", "fig3_parallel", "fig4_series", "emergence_fig4_transformer"} <= set(rp.FIGURES)
 
 
+@pytest.mark.slow
 def test_the_installed_packages_alone_reproduce_a_figure(tmp_path):
     """Only what the package ships (interp, models, probes; no examples/ or tests/ beside
     it) imports every figure and runs `interp reproduce`."""

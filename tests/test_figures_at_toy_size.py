@@ -49,6 +49,7 @@ def test_computed_figures_run_whole_and_fill_their_claims(tmp_path, name):
     assert json.loads((tmp_path / f"{name}.json").read_text())["figure"] == name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", TRAINING)
 def test_training_figure_runs_whole_at_toy_size(tmp_path, name):
     run_at_toy_size(tmp_path, name, TINY[name])

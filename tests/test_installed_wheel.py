@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("interp", "models", "probes")
 TASK = '{"type": "Parallel", "beta": 0.75}'
@@ -66,7 +68,6 @@ def _source_modules(src: Path) -> set[str]:
     return out
 
 
-@pytest.mark.slow
 def test_the_wheel_installed_in_a_fresh_venv_runs_the_interp_command(tmp_path):
     assert ROOT not in tmp_path.resolve().parents, "the test's folders must lie outside the checkout"
     # --no-build-isolation builds with this interpreter's setuptools (Python 3.12+ venvs lack it)

@@ -147,6 +147,7 @@ def _weights(root: Path) -> dict:
     return {p.parent.name: load_file(str(p)) for p in sorted(root.glob("*/weights.safetensors"))}
 
 
+@pytest.mark.slow
 def test_killed_at_random_moments_and_rerun_ends_bitwise_identical(tmp_path):
     script = tmp_path / "sweep.py"
     script.write_text(SCRIPT)

@@ -2,11 +2,14 @@
 per session (conftest's ``smollm2``): every test that uses it is in this file, so ``make test``'s
 ``--dist loadfile`` runs them in one process."""
 import numpy as np
+import pytest
 import torch
 
 import interp
 import probes
 from models.token_task import TokenTask
+
+pytestmark = pytest.mark.slow
 
 CODE = "def add(a, b):\n    return a + b\n\n\ndef square(x):\n    return x * x\n"
 PROSE = "The cat sat on the mat. The sun was warm, and the garden was quiet in the afternoon."

@@ -12,6 +12,8 @@ from interp.experiments.executors import Dask, InProcess
 from interp.experiments.runs import Sweep, execute
 from settings import tiny_train
 
+pytestmark = pytest.mark.slow
+
 distributed = pytest.importorskip("distributed")
 
 

@@ -106,6 +106,7 @@ def test_single_model_diverging_mid_run_raises_rolled_back(monkeypatch, tmp_path
     assert models.load(tmp_path / "run").history["step"][-1] <= 50
 
 
+@pytest.mark.slow
 def test_compiled_step_matches_eager_and_solo(monkeypatch):
     """Adam with weight decay, two hidden layers (the small-fan and the matrix-product layers), members run one
     per compiled call (forced here; wide ensembles do so on the CPU)."""
@@ -127,6 +128,7 @@ def test_compiled_step_matches_eager_and_solo(monkeypatch):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_compiled_resume_is_bitwise(tmp_path, monkeypatch):
     """SGD with momentum and weight decay: the compiled step's state is the optimizer's own."""
     make = lambda: models.Ensemble(models.MLPConfig(d_in=1, widths=(8,), d_out=1), seeds=(0, 1))
