@@ -137,15 +137,3 @@ def test_plot_power_law_writes_a_png(tmp_path):
     assert (tmp_path / "fit.png").stat().st_size > 1000
     assert len(fig.axes) == 1
 
-
-def test_the_pure_maths_modules_load_without_torch_or_the_zoo():
-    """fits, scaling, multilinear and calibration need numpy and scipy only: their argument
-    checks come from models.validate, the toolkit's one validation module, which imports
-    nothing (and `import models` itself loads its names lazily, through models.lazy)."""
-    import subprocess
-    import sys
-
-    code = ("import sys; import interp.theory.fits, interp.theory.resource, interp.theory.multilinear, interp.theory.calibration; "
-            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('models')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['models', 'models.lazy', 'models.validate']"
