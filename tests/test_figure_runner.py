@@ -177,7 +177,9 @@ def test_the_installed_packages_alone_reproduce_a_figure(tmp_path):
     import subprocess
     import sys
 
-    root = Path(rp.__file__).resolve().parents[1]
+    import interp
+
+    root = Path(interp.__file__).resolve().parents[1]  # the folder that holds the three packages
     site = tmp_path / "site"
     for package in ("interp", "models", "probes"):
         shutil.copytree(root / package, site / package, ignore=shutil.ignore_patterns("__pycache__"))
