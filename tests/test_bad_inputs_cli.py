@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import interp.allocation
-import interp.experiments.reproduce
+import interp.figures.reproduce
 import interp.experiments.runs
 import models
 from interp.cli import main
@@ -219,7 +219,7 @@ def no_work(monkeypatch):
     monkeypatch.setattr(models, "train", computed)
     monkeypatch.setattr(interp.allocation, "allocate", computed)
     monkeypatch.setattr(interp.experiments.runs, "execute", computed)
-    monkeypatch.setattr(interp.experiments.reproduce, "reproduce", computed)
+    monkeypatch.setattr(interp.figures.reproduce, "reproduce", computed)
 
 
 def _run(argv: list[str]) -> int:
