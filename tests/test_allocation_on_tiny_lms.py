@@ -10,10 +10,9 @@ import torch
 import interp
 import probes
 from interp.lm import load_hf
-from tiny_lms import tiny_gpt2, tiny_llama
+from tiny_lms import low_high_task, tiny_gpt2, tiny_llama
 from interp.cli import main
 from interp.neurons import live_mask, live_neurons
-from models.token_task import TokenTask
 
 pytestmark = pytest.mark.slow
 
@@ -21,10 +20,7 @@ VOCAB = 48
 
 
 def _task(seed=0, n_seq=4, length=8):
-    g = torch.Generator().manual_seed(seed)
-    low = tuple(tuple(torch.randint(2, 24, (length,), generator=g).tolist()) for _ in range(n_seq))
-    high = tuple(tuple(torch.randint(24, VOCAB, (length,), generator=g).tolist()) for _ in range(n_seq))
-    return TokenTask(sequences=(low, high), names=("low", "high"), d_vocab=VOCAB)
+    return low_high_task(VOCAB, 24, start=2, n_seq=n_seq, length=length, seed=seed)
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,14 @@ import torch
 import interp
 import probes
 from interp.lm import boot_native, is_hf_folder, load_hf
-from tiny_lms import tiny_gpt2
+from tiny_lms import low_high_task, tiny_gpt2
 from models.token_task import TokenTask
 
 VOCAB = 40
 
 
 def _task(n_seq=4, length=6, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    low = tuple(tuple(torch.randint(0, 20, (length,), generator=g).tolist()) for _ in range(n_seq))
-    high = tuple(tuple(torch.randint(20, VOCAB, (length,), generator=g).tolist()) for _ in range(n_seq))
-    return TokenTask(sequences=(low, high), names=("low", "high"), d_vocab=VOCAB)
+    return low_high_task(VOCAB, 20, n_seq=n_seq, length=length, seed=seed)
 
 
 @pytest.fixture(scope="module")

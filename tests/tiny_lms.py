@@ -46,3 +46,14 @@ def tiny_llama(folder: str | Path | None = None, *, n_layer: int = 2, d_model: i
         torch.manual_seed(seed)
         model = LlamaForCausalLM(config)
     return _built(model, folder, vocab_size)
+
+
+def low_high_task(vocab: int, split: int, start: int = 0, n_seq: int = 4, length: int = 6, seed: int = 0):
+    """A ``TokenTask`` of two subtasks: ``n_seq`` random sequences of token ids in
+    ``[start, split)`` ("low") and in ``[split, vocab)`` ("high")."""
+    from models.token_task import TokenTask
+
+    g = torch.Generator().manual_seed(seed)
+    low = tuple(tuple(torch.randint(start, split, (length,), generator=g).tolist()) for _ in range(n_seq))
+    high = tuple(tuple(torch.randint(split, vocab, (length,), generator=g).tolist()) for _ in range(n_seq))
+    return TokenTask(sequences=(low, high), names=("low", "high"), d_vocab=vocab)
