@@ -7,7 +7,9 @@ Measured side by side in one process (the ``lm`` extra):
    neuron) against ``interp.scorers.exact_ablation`` (the blocks before the neuron run once per
    piece, the rest from the recorded stream, several neurons side by side), on the same 64
    neurons (the attribution screen's top 32 and 32 live ones drawn at random) over the same
-   2 048 tokens: seconds per neuron, the ratio, and the largest difference of their scores.
+   2 048 tokens: seconds per neuron, the ratio, the largest difference of their scores, and
+   the FLOP bound (the ratio of multiply-adds: a whole forward against the blocks after the
+   neuron's and the unembedding, which an exact ablation must run again).
 2. ``interp.allocate(method="verified")`` on the study's four subtasks at 1 024 and 4 096
    counted tokens per subtask: seconds, peak resident memory, passes of exact ablation, and
    the time as a multiple of one bare forward+backward pass over the same tokens.
@@ -16,9 +18,9 @@ Measured side by side in one process (the ``lm`` extra):
 4. The cost model these imply: seconds per 1 000 positions screened (statistics and the
    attribution screen) and per 1 000 positions of one neuron's exact ablation at full depth.
 
-    python benchmarks/lm_allocation.py [--tokens 1024 4096] [--neurons 64] [--json out.json]
+    python benchmarks/lm_allocation.py [--tokens 1024 4096] [--neurons 64] [--json out.json] [--only-ablation]
 
-About 15 minutes on two idle cores.
+About 15 minutes on two idle cores (``--only-ablation``: 1, about 7).
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ import probes  # noqa: E402
 from interp.allocation import base_pass  # noqa: E402
 from interp.figures.lm_resources import study_task  # noqa: E402
 from interp.scorers import ScoreContext, attribution_sums, exact_ablation, output_of  # noqa: E402
+from models.jsonable import jsonable  # noqa: E402
 from models.tasks import Batch  # noqa: E402
 from models.token_task import TokenTask  # noqa: E402
 
@@ -139,12 +142,28 @@ def ablation_speed(model, tokenizer, n_neurons: int) -> dict:
         diff = max(float((new[s].score()[ids[s]] - ref[s]).abs().max()) for s in ref)
         scale = max(float(ref[s].abs().max()) for s in ref)
         layers = sorted(int(s.split(".")[1]) for _, s, _ in group)
-        rows[label] = {"neurons": len(group), "layers_median": float(np.median(layers)),
+        rows[label] = {"neurons": len(group), "layers_median": float(np.median(layers)), "layers": layers,
+                       "flop_bound": flop_bound(model.cfg, layers),
                        "seconds_per_neuron_before": t_ref / len(group), "seconds_per_neuron_now": t_new / len(group),
                        "speedup": t_ref / t_new, "max_score_difference": diff, "largest_score": scale}
     t_ref = sum(r["seconds_per_neuron_before"] * r["neurons"] for r in rows.values())
     t_new = sum(r["seconds_per_neuron_now"] * r["neurons"] for r in rows.values())
     return {"tokens": int(task.lengths.sum()), "groups": rows, "speedup": t_ref / t_new}
+
+
+def flop_bound(cfg, layers: list[int]) -> float:
+    """The most an exact ablation of neurons at ``layers`` can save over one whole forward pass
+    each, at equal work per multiply-add: a neuron of layer l changes block l's output by a
+    rank-one term, so at least blocks l+1 .. L-1 and the unembedding run again at every
+    position (attention reads every earlier position). Multiply-adds per token of the linear
+    maps, from the model's config: (whole forward) / (the tails)."""
+    kv = getattr(cfg, "n_key_value_heads", None) or cfg.n_heads
+    attn = cfg.d_model * cfg.d_head * (2 * cfg.n_heads + 2 * kv)          # q, o; k, v
+    mlp = (3 if getattr(cfg, "gated_mlp", False) else 2) * cfg.d_model * cfg.d_mlp
+    block, unembed = attn + mlp, cfg.d_model * cfg.d_vocab
+    whole = cfg.n_layers * block + unembed
+    tails = [(cfg.n_layers - 1 - l) * block + unembed for l in layers]
+    return len(layers) * whole / sum(tails)
 
 
 def verified_at(model, tokenizer, tokens: int, fwd_bwd: dict) -> dict:
@@ -182,6 +201,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--tokens", type=int, nargs="+", default=[1024, 4096])
     ap.add_argument("--neurons", type=int, default=64)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--only-ablation", action="store_true", help="stop after the exact-ablation comparison")
     args = ap.parse_args(argv)
     from interp.lm import load_smollm2
 
@@ -190,19 +210,28 @@ def main(argv=None) -> dict:
     model = load_smollm2()
     out = {"machine": f"{torch.get_num_threads()} threads", "load_s": time.perf_counter() - t0,
            "rss_after_load_gib": rss_gib()}
-    out["own_texts"] = own_texts(model)
-    o = out["own_texts"]
-    print(f"own texts ({o['task']}, {o['positions']} positions): allocate() {o['seconds']:.1f} s = "
-          f"{o['x_forward_backward']:.2f} × one forward+backward ({o['forward_backward_s']:.2f} s; forward "
-          f"{o['forward_s']:.2f} s); {o['method']}; counts {o['counts']} intervals {o['count_intervals']}", flush=True)
+    if not args.only_ablation:
+        out["own_texts"] = own_texts(model)
+        o = out["own_texts"]
+        print(f"own texts ({o['task']}, {o['positions']} positions): allocate() {o['seconds']:.1f} s = "
+              f"{o['x_forward_backward']:.2f} × one forward+backward ({o['forward_backward_s']:.2f} s; forward "
+              f"{o['forward_s']:.2f} s); {o['method']}; counts {o['counts']} intervals {o['count_intervals']}",
+              flush=True)
     out["ablation"] = ablation_speed(model, model.tokenizer, args.neurons)
     a = out["ablation"]
     print(f"\nexact ablation over {a['tokens']} tokens, per neuron (before = one whole forward each):")
-    print(f"{'neurons':<14} {'n':>3} {'median layer':>12} {'before s':>9} {'now s':>7} {'speed-up':>8} {'max |Δscore|':>13}")
+    print(f"{'neurons':<14} {'n':>3} {'median layer':>12} {'before s':>9} {'now s':>7} {'speed-up':>8} "
+          f"{'FLOP bound':>10} {'max |Δscore|':>13}")
     for label, r in a["groups"].items():
         print(f"{label:<14} {r['neurons']:>3} {r['layers_median']:>12.1f} {r['seconds_per_neuron_before']:>9.3f} "
-              f"{r['seconds_per_neuron_now']:>7.3f} {r['speedup']:>8.2f} {r['max_score_difference']:>13.2e}")
-    print(f"all {sum(r['neurons'] for r in a['groups'].values())}: speed-up {a['speedup']:.2f}", flush=True)
+              f"{r['seconds_per_neuron_now']:>7.3f} {r['speedup']:>8.2f} {r['flop_bound']:>10.2f} "
+              f"{r['max_score_difference']:>13.2e}")
+    every = [l for r in a["groups"].values() for l in r["layers"]]
+    print(f"all {len(every)}: speed-up {a['speedup']:.2f}; FLOP bound {flop_bound(model.cfg, every):.2f} (the speed-up "
+          f"an exact ablation reaches at the before path's work per multiply-add; beyond it only by doing each "
+          f"multiply-add faster)", flush=True)
+    if args.only_ablation:
+        return out
     out["verified"] = []
     print(f"\n{'tokens/subtask':>14} {'positions':>9} {'seconds':>8} {'× fwd+bwd':>9} {'× fwd':>6} {'passes':>6} "
           f"{'peak GiB':>8}  counts [95% interval]")
@@ -220,7 +249,7 @@ def main(argv=None) -> dict:
           f"{last['ablation_seconds_per_1000_positions_full_depth']:.2f} s per 1 000 positions of one neuron's exact "
           f"ablation at full depth (a neuron of layer l of 30 costs (30 − l)/30 of that)")
     if args.json:
-        Path(args.json).write_text(json.dumps(interp.jsonable.jsonable(out), indent=1))
+        Path(args.json).write_text(json.dumps(jsonable(out), indent=1))
     return out
 
 
