@@ -5,7 +5,7 @@ import torch
 import interp
 import probes
 from interp.lm import boot_native, is_hf_folder, load_hf
-from tiny_lms import low_high_task, tiny_gpt2
+from tiny_lms import low_high_task, manual_ablation, tiny_gpt2
 from models.token_task import TokenTask
 
 VOCAB = 40
@@ -54,20 +54,6 @@ def test_hf_model_from_a_local_folder_without_network(hf_folder, monkeypatch):
     assert acts["blocks.1.mlp.hook_post"].var.shape == (128,)
 
 
-def _manual_ablation(bridge, task, batch, site, neuron):
-    acts = probes.capture(bridge, batch.x, sites=[site], stats=("mean",))
-    mu = acts[site].mean[neuron].float()
-
-    def hook(act, hook):
-        act = act.clone()
-        act[..., neuron] = mu
-        return act
-    with torch.no_grad():
-        base = task.subtask_losses(bridge(batch.x), batch)
-        ablated = task.subtask_losses(bridge.run_with_hooks(batch.x, fwd_hooks=[(site, hook)]), batch)
-    return ((ablated - base) / base).numpy()
-
-
 @pytest.mark.parametrize("which", ["native", "hf"])
 def test_allocate_on_a_bridge_is_the_mean_ablation_effect(which, native, hf_folder):
     bridge = native if which == "native" else load_hf(hf_folder)
@@ -78,7 +64,7 @@ def test_allocate_on_a_bridge_is_the_mean_ablation_effect(which, native, hf_fold
     assert whole.method == "ablation" and whole.subtasks == ("low", "high")
     site = "blocks.1.mlp.hook_post" if which == "native" else "blocks.0.mlp.hook_post"
     for neuron in (0, 7):
-        assert np.allclose(whole.scores[site][neuron], _manual_ablation(bridge, task, batch, site, neuron),
+        assert np.allclose(whole.scores[site][neuron], manual_ablation(bridge, task, batch, site, neuron),
                            rtol=1e-3, atol=1e-6)
     for s in whole.sites:  # streaming in pieces gives the same answer
         assert np.allclose(whole.scores[s], pieces.scores[s], rtol=1e-3, atol=1e-6)

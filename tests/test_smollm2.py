@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import interp
-import probes
 from models.token_task import TokenTask
+from tiny_lms import manual_ablation
 
 pytestmark = pytest.mark.slow
 
@@ -41,16 +41,7 @@ def test_smollm2_end_to_end(smollm2):
     s = sites[1]
     j = int(np.argmax(np.where(alloc.exact[s], np.abs(alloc.scores[s]).max(1), -1)))
     batch = task.eval_batch(100, torch.Generator().manual_seed(0))
-    mu = probes.capture(bridge, batch.x, sites=[s], stats=("mean",))[s].mean[j].float()
-
-    def hook(act, hook):
-        act = act.clone()
-        act[..., j] = mu
-        return act
-    with torch.no_grad():
-        base = task.subtask_losses(bridge(batch.x), batch)
-        ablated = task.subtask_losses(bridge.run_with_hooks(batch.x, fwd_hooks=[(s, hook)]), batch)
-    assert np.allclose(alloc.scores[s][j], ((ablated - base) / base).numpy(), rtol=1e-3, atol=1e-6)
+    assert np.allclose(alloc.scores[s][j], manual_ablation(bridge, task, batch, s, j), rtol=1e-3, atol=1e-6)
     assert alloc.units[s][j] == int(task.counted.sum())
 
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
+import probes
 from interp.lm import word_tokenizer
 
 
@@ -57,3 +58,20 @@ def low_high_task(vocab: int, split: int, start: int = 0, n_seq: int = 4, length
     low = tuple(tuple(torch.randint(start, split, (length,), generator=g).tolist()) for _ in range(n_seq))
     high = tuple(tuple(torch.randint(split, vocab, (length,), generator=g).tolist()) for _ in range(n_seq))
     return TokenTask(sequences=(low, high), names=("low", "high"), d_vocab=vocab)
+
+
+def manual_ablation(bridge, task, batch, site, neuron):
+    """The reference the allocation scores are checked against, by hand: each subtask's relative
+    loss change when ``neuron`` at ``site`` is set to its mean over ``batch`` (TransformerLens
+    hooks, one whole forward pass)."""
+    acts = probes.capture(bridge, batch.x, sites=[site], stats=("mean",))
+    mu = acts[site].mean[neuron].float()
+
+    def hook(act, hook):
+        act = act.clone()
+        act[..., neuron] = mu
+        return act
+    with torch.no_grad():
+        base = task.subtask_losses(bridge(batch.x), batch)
+        ablated = task.subtask_losses(bridge.run_with_hooks(batch.x, fwd_hooks=[(site, hook)]), batch)
+    return ((ablated - base) / base).numpy()
