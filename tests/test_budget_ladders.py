@@ -58,7 +58,11 @@ def test_a_figure_runs_along_a_toy_ladder(tmp_path, monkeypatch, capsys):
     assert [r["value"] for r in slope["rows"]] == [8, 12] and all("ours" in r for r in slope["rows"])
     assert (tmp_path / "fig2_square_ladder.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((tmp_path / "square" / "width=12" / "fig2_square.json").read_text())["recipe"] == "custom"
-    # a rerun reads the finished rungs back
+    # the first rung is the quick recipe itself, so `--quick` reads it back, and a rerun reads every finished rung
+    assert json.loads((tmp_path / "square" / "width=8" / "fig2_square.json").read_text())["recipe"] == "quick"
+    capsys.readouterr()
+    assert main(["reproduce", "--quick", "fig2_square", "--out", str(tmp_path / "square" / "width=8")]) == 0
+    assert "done before with this recipe" in capsys.readouterr().out
     assert main(["reproduce", "--ladder", "fig2_square", "--out", str(tmp_path), "--rungs", "1"]) == 0
     assert "done before with this recipe" in capsys.readouterr().out
 

@@ -81,7 +81,9 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
     (``status: failed``, traceback in ``<name>.error.txt``) and the run goes on. Returns
     name -> result dict (with ``status`` 'ran', 'skipped' or 'failed' and ``seconds``).
     ``recipes`` (name -> recipe) runs those figures with a recipe of their own instead (the
-    rungs of ``interp.figures.ladder``); their results say ``recipe: 'custom'``."""
+    rungs of ``interp.figures.ladder``); their results say ``recipe: 'custom'``, or 'quick' or
+    'full' where the recipe equals the figure's own (so a ladder's first rung and
+    ``--quick`` make, and read back, the same result)."""
     reg = dict(FIGURES if registry is None else registry)
     names = list(reg) if not figures else list(figures)
     unknown = [n for n in names if n not in reg]
@@ -103,7 +105,8 @@ def reproduce(figures: Sequence[str] | None = None, quick: bool = True, out: str
             fig_recipe = module.QUICK if quick else module.FULL
             label = recipe
             if recipes and name in recipes:
-                fig_recipe, label = recipes[name], "custom"
+                fig_recipe = recipes[name]
+                label = "quick" if fig_recipe == module.QUICK else "full" if fig_recipe == module.FULL else "custom"
             done = None if redo else _done_before(out, name, label, fig_recipe)
             if done is None:
                 declared[name] = list(module.sweeps(fig_recipe)) if hasattr(module, "sweeps") else []
