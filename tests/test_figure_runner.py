@@ -209,6 +209,19 @@ def test_cli_list_and_table_formatting(capsys):
     assert table.splitlines()[-1] == "| f | c | 1 | — | [0.00123, 5e+05] | n/a |  |"
 
 
+def test_cli_output_into_a_closed_pipe_ends_quietly():
+    """`interp reproduce --list | head -1`: a reader gone before the listing ends gives the
+    shell's 141, not a BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from interp.cli import main; sys.exit(main())",
+                             "reproduce", "--list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                                  # the reader leaves before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in err and "BrokenPipe" not in err, err[-2000:]
+
+
 def test_claim_helpers_only_agree_when_the_interval_decides():
     from interp.figures import claims as fk
 

@@ -10,6 +10,7 @@ Each subcommand is a module of this package holding a pair of functions:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -40,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``interp`` with ``argv`` (default: the process arguments); returns the exit status.
-    Bad input prints its message and exits with status 2."""
+    Bad input prints its message and exits with status 2; a reader that closes the pipe early
+    (``interp reproduce --list | head``) ends it quietly."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
@@ -55,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             hint = " (here: --import the module or .py file of yours that registers it)"
         print(f"interp {args.command}: error: {e}{hint}", file=sys.stderr)
         return 2
+    except BrokenPipeError:                    # stdout's reader has gone: stop writing, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141                             # 128 + SIGPIPE, what a shell reports for such a writer
 
 
 if __name__ == "__main__":
