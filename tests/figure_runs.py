@@ -5,6 +5,7 @@ import dataclasses
 import json
 
 from interp import figures
+from interp.figures.claims import ClaimTest
 from models.jsonable import jsonable
 
 
@@ -25,7 +26,11 @@ def run_at_toy_size(tmp_path, name: str, changes: dict) -> dict:
     assert saved["numbers"]["recipe"] == json.loads(json.dumps(jsonable(recipe)))  # what ran is what is saved
     assert res["claims"], "a figure states at least one claim"
     for c in res["claims"]:
-        assert set(c) == {"claim", "paper", "ours", "interval", "agree", "note"}, c
+        assert set(c) - {"test"} == {"claim", "paper", "ours", "interval", "agree", "note"}, c
+        if "test" in c:  # a declared test decides the row on its interval (interp.figures.claims.ClaimTest)
+            assert c["test"]["kind"] in ("target", "below", "above", "not", "none"), c
+            if c["interval"] is not None and c["test"]["kind"] != "none":
+                assert c["agree"] == ClaimTest(c["test"]["kind"], c["test"]["value"]).decide(c["interval"]), c
         assert c["agree"] in (True, False, None)
         assert c["interval"] is None or (len(c["interval"]) == 2 and c["interval"][0] <= c["interval"][1]), c
     return res

@@ -6,7 +6,8 @@ import pytest
 
 from interp.cli import main
 from interp.figures import fig2_square, fig3_parallel, fig4_series, fig5_functions, lm_resources
-from interp.figures.ladder import paper_number, verdict
+from interp.figures.claims import ClaimTest, claim, claim_test
+from interp.figures.ladder import paper_number, revise, revise_ladder, verdict
 from interp.figures.recipes import Ladder, rung_recipe
 
 
@@ -38,6 +39,91 @@ def _rows(values, agrees, paper="≈ -1 (late phase)"):
 ])
 def test_verdicts_follow_the_distance_to_the_papers_value(values, agrees, expected):
     assert verdict(_rows(values, agrees)) == expected
+
+
+def _stored(values, intervals, agrees, paper):
+    return [{"ours": v, "interval": iv, "agree": a, "paper": paper} for v, iv, a in zip(values, intervals, agrees)]
+
+
+def test_a_not_claim_moving_off_its_value_moves_toward_the_paper():
+    # Fig. 5's sin² [60] on the committed ladder: "not -1", the exponent leaving -1 (-0.60 -> -0.28)
+    rows = _stored([-0.602, -0.575, -0.282], [[-1.32, -0.035], [-2.57, 0.008], [-1.79, 0.365]], [False] * 3, "not -1")
+    assert verdict(rows).startswith("moves toward the paper")
+    # the same numbers read as a target of -1 move away: the direction is the claim's, not the number's
+    assert verdict(rows, ClaimTest("target", -1.0)).startswith("moves away from the paper")
+    # and a "not -1" exponent closing on -1 moves away from the paper
+    closing = _stored([-0.3, -0.6, -0.95], [[-0.5, -0.1], [-0.8, -0.4], [-1.2, -0.7]], [True, True, False], "not -1")
+    assert verdict(closing) == "agrees at the quick budget, not at a larger one: a finding"
+    nearing = _stored([-0.6, -0.95], [[-1.1, -0.3], [-1.2, -0.7]], [False, False], "not -1")
+    assert verdict(nearing) == "moves away from the paper"
+
+
+def test_a_last_rung_whose_interval_holds_the_papers_value_agrees():
+    # Fig. 4C's large-α slope: farther from -1 as a point at 300 000 steps, but its interval holds -1 (and not 0)
+    rows = _stored([-2.19, -1.75, -0.793, -3.51], [[-4.19, -1.62], [-3.0, -1.23], [-3.66, 11.75], [-14.5, -0.871]],
+                   [False, False, None, True], "≈ -1")
+    assert verdict(rows) == "agrees at the last rung (within its interval), its value no closer than at the quick budget"
+    assert "away" not in verdict(rows)
+
+
+def test_an_interval_straddling_a_bound_is_no_test():
+    below = ClaimTest("below", -1.0)
+    assert below.decide([-34.8, 7.48]) is None and below.decide([-7.18, 31.5]) is None
+    assert below.decide([-2.43, -1.11]) is True and below.decide([-0.9, -0.2]) is False
+    assert below.decide([-1.0, 0.5]) is False and below.decide(None) is None
+    above = ClaimTest("above", 0.0)
+    assert (above.decide([0.1, 0.4]), above.decide([-0.3, 0.2]), above.decide([-0.5, -0.1])) == (True, None, False)
+    row = claim("Fig 4C: slope at small α (< 640)", "< -1", -4.34, (-34.8, 7.48), test=below)
+    assert row["agree"] is None and row["test"] == {"kind": "below", "value": -1.0}
+    # the committed Fig. 4C small-α rows (stored as "disagree") decided again: no test at the last rung
+    stored = _stored([-1.76, -0.70, -1.71, -4.34], [[-2.43, -1.11], [-3.11, 17.4], [-7.18, 31.5], [-34.8, 7.48]],
+                     [True, False, False, False], "< -1 (faster than N⁻¹)")
+    result = {"figure": "fig4_series", "runs": [{}] * 4, "claims": [{"claim": "Fig 4C: slope at small α (< 640)",
+                                                                   "verdict": "stale", "rows": stored}]}
+    revised = revise(result, {"Fig 4C: slope at small": below})["claims"][0]
+    assert [r["agree"] for r in revised["rows"]] == [True, None, None, None]
+    assert revised["verdict"] == "no test at the last rung (its interval is too wide to decide)"
+    assert "decided again on the stored interval by its test (below -1): no test (was disagree)" in \
+        revised["rows"][3]["note"]
+    assert verdict(stored) == "agrees at the quick budget, not at a larger one: a finding"  # as stored: the misreport
+
+
+def test_a_shown_not_tested_claim_gets_no_verdict():
+    rows = _stored([-1.82, -4.08], [[-2.06, -1.72], [-6.02, -3.52]], [False, False], "≈ -1 (faster at small α)")
+    result = {"figure": "fig4_series", "runs": [{}, {}], "claims": [{"claim": "Fig 4C: composite slope, all α",
+                                                                   "verdict": "moves away", "rows": rows}]}
+    revised = revise(result, {"Fig 4C: composite slope, all α": ClaimTest("none")})["claims"][0]
+    assert revised["verdict"] is None and [r["agree"] for r in revised["rows"]] == [None, None]
+
+
+def test_claim_tests_are_read_from_the_paper_column_or_declared():
+    assert claim_test({"paper": "not -1"}) == ClaimTest("not", -1.0)
+    assert claim_test({"paper": "< 0.5"}) == ClaimTest("below", 0.5)
+    assert claim_test({"paper": "> 0"}) == ClaimTest("above", 0.0)
+    assert claim_test({"paper": "≈ 640"}) == ClaimTest("target", 640.0)
+    assert claim_test({"paper": "rises"}) is None
+    assert claim_test({"paper": "≈ -1", "test": {"kind": "none", "value": None}}) == ClaimTest("none")
+    with pytest.raises(ValueError, match="kind='toward' is not allowed"):
+        ClaimTest("toward", -1.0)
+    with pytest.raises(ValueError, match="value=None is not allowed"):
+        ClaimTest("below")
+
+
+def test_a_written_ladder_is_revised_from_its_stored_rows(tmp_path, capsys):
+    stored = _stored([-1.76, -4.34], [[-2.43, -1.11], [-34.8, 7.48]], [True, False], "< -1 (faster than N⁻¹)")
+    path = tmp_path / "fig4_series_ladder.json"
+    path.write_text(json.dumps({"figure": "fig4_series", "axis": "steps", "rungs": [1, 2], "note": "",
+                                "runs": [{"rung": 0}, {"rung": 1}],
+                                "claims": [{"claim": "Fig 4C: slope at small α (< 640)", "verdict": "stale",
+                                            "rows": stored}]}))
+    assert main(["reproduce", "--ladder", "fig4_series", "--verdicts-only", "--out", str(tmp_path)]) == 0
+    out = json.loads(path.read_text())
+    assert out["claims"][0]["verdict"] == "no test at the last rung (its interval is too wide to decide)"
+    assert "stale -> no test at the last rung" in capsys.readouterr().out
+    assert (tmp_path / "fig4_series_ladder.png").read_bytes()[:4] == b"\x89PNG"
+    assert revise_ladder(path, log=None)["claims"][0]["verdict"] == out["claims"][0]["verdict"]
+    assert main(["reproduce", "--ladder", "fig5_functions", "--verdicts-only", "--out", str(tmp_path)]) == 2
+    assert "expected an existing" in capsys.readouterr().err
 
 
 def test_paper_numbers_are_read_from_the_claims_text():

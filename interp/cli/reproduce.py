@@ -25,6 +25,9 @@ def add_reproduce_parser(sub) -> argparse.ArgumentParser:
                         "along the axis its disagreements blame) into --out (default runs/ladder) and write "
                         "FIGURE_ladder.json/.png: each claim along the rungs, with its verdict")
     p.add_argument("--rungs", type=int, nargs="+", default=None, help="with --ladder: only these rungs (0 = quick)")
+    p.add_argument("--verdicts-only", action="store_true",
+                   help="with --ladder: recompute the verdicts of --out/FIGURE_ladder.json from its stored rows "
+                        "(nothing is trained) and redraw its .png")
     add_executor_options(p)
     p.set_defaults(func=cmd_reproduce)
     return p
@@ -45,6 +48,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         return _ladder(args)
     if args.rungs is not None:
         raise ValueError(f"--rungs={args.rungs} is not allowed: expected --rungs only with --ladder FIGURE")
+    if args.verdicts_only:
+        raise ValueError("--verdicts-only=True is not allowed: expected --verdicts-only only with --ladder FIGURE")
     args.out = args.out or "runs/reproduce"
     check_output_folder("--out", args.out)
     check_sweep_options(args)
@@ -71,6 +76,15 @@ def _ladder(args: argparse.Namespace) -> int:
     if bad:
         raise ValueError(f"--rungs={args.rungs} is not allowed: expected rung indices in [0, {n})")
     args.out = args.out or "runs/ladder"
+    if args.verdicts_only:
+        from pathlib import Path
+        from ..figures.ladder import revise_ladder
+
+        path = Path(args.out) / f"{args.ladder}_ladder.json"
+        if args.rungs is not None or not path.is_file():
+            raise ValueError(f"--verdicts-only=True is not allowed: expected an existing {path} and no --rungs")
+        revise_ladder(path)
+        return 0
     check_output_folder("--out", args.out)
     check_sweep_options(args)
     check_device(args.device)

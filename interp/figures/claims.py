@@ -5,12 +5,18 @@ and whether they agree (True, False, or None when the interval cannot decide).
 [-1.1, -0.95]
 >>> decides((-1.3, -0.8), -1.0, 0.0), decides((-10.5, 0.3), -1.0, 0.0)
 (True, None)
+>>> ClaimTest("below", -1.0).decide((-34.8, 7.5)), ClaimTest("below", -1.0).decide((-2.4, -1.1))
+(None, True)
 """
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 
 import numpy as np
+
+from models.validate import check
 
 from ..theory.fits import fit_power_law
 
@@ -18,14 +24,104 @@ from ..theory.fits import fit_power_law
 NO_FIT = "no fit: fewer than 3 usable points or 3 distinct x (e.g. counts saturated at the width)"
 
 
-def claim(claim: str, paper, ours, interval=None, agree=None, note: str = "") -> dict:
-    """One row of the report's claims table."""
+KINDS = ("target", "below", "above", "not", "none")
+
+
+@dataclass(frozen=True)
+class ClaimTest:
+    """What a claim asks of our number, and which way is toward the paper: ``target`` (ours ≈
+    ``value``), ``below`` / ``above`` (ours < / > ``value``), ``not`` (ours ≠ ``value``), or
+    ``none`` (a number shown, not tested: e.g. a fit over two phases the paper calls ``value``
+    in one only).
+
+    ``decide(interval)`` is the test on a 95% interval: ``target`` agrees when it holds
+    ``value``; ``below`` when it lies wholly below, disagrees when wholly at or above, and has
+    no test (None) when it straddles ``value`` (``above`` alike); ``not`` agrees when it
+    excludes ``value`` and disagrees when it holds it (the mirror of ``target``); ``none``
+    never tests. ``gap(ours)`` is how far ours lies from the paper's side, smaller being
+    closer: ``|ours - value|`` for ``target``, ``ours - value`` for ``below``, ``value - ours``
+    for ``above``, ``-|ours - value|`` for ``not`` (moving off ``value`` is toward the paper)."""
+
+    kind: str
+    value: float | None = None
+
+    def __post_init__(self):
+        check(self.kind in KINDS, "kind", self.kind, f"one of {KINDS}")
+        if self.kind != "none":
+            check(isinstance(self.value, (int, float)) and not isinstance(self.value, bool)
+                  and math.isfinite(self.value), "value", self.value, f"a finite number for a {self.kind!r} test")
+
+    def decide(self, interval) -> bool | None:
+        if self.kind == "none" or interval is None:
+            return None
+        lo, hi = float(interval[0]), float(interval[1])
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return None
+        v = float(self.value)
+        if self.kind == "target":
+            return lo <= v <= hi
+        if self.kind == "not":
+            return not lo <= v <= hi
+        if self.kind == "below":
+            return True if hi < v else False if lo >= v else None
+        return True if lo > v else False if hi <= v else None
+
+    def gap(self, ours: float) -> float | None:
+        if self.kind == "none":
+            return None
+        d = float(ours) - float(self.value)
+        return {"target": abs(d), "below": d, "above": -d, "not": -abs(d)}[self.kind]
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "value": self.value}
+
+
+_NUMBER = re.compile(r"[-−]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def paper_number(paper) -> float | None:
+    """The number a claim's ``paper`` column states (``"≈ -1 (late phase)"`` -> -1.0), or None."""
+    if isinstance(paper, (int, float)) and not isinstance(paper, bool):
+        return float(paper)
+    if not isinstance(paper, str):
+        return None
+    m = _NUMBER.search(paper)
+    return float(m.group().replace("−", "-")) if m else None
+
+
+def claim_test(row: dict) -> ClaimTest | None:
+    """A claim row's test: the one it declares (``row["test"]``), else read from its ``paper``
+    text: ``"not X"`` -> not X, ``"< X"`` -> below X, ``"> X"`` -> above X, any other text with
+    a number X -> target X; None when the text states no number."""
+    declared = row.get("test")
+    if isinstance(declared, ClaimTest):
+        return declared
+    if isinstance(declared, dict):
+        return ClaimTest(declared["kind"], declared.get("value"))
+    paper = row.get("paper")
+    value = paper_number(paper)
+    if value is None:
+        return None
+    text = paper.strip().lower() if isinstance(paper, str) else ""
+    kind = "not" if text.startswith("not ") else "below" if text.startswith("<") else \
+        "above" if text.startswith(">") else "target"
+    return ClaimTest(kind, value)
+
+
+def claim(claim: str, paper, ours, interval=None, agree=None, note: str = "", test: ClaimTest | None = None) -> dict:
+    """One row of the report's claims table; ``test``, when given, is kept in the row (so a
+    ladder can decide the row again from its interval) and ``agree`` None is decided by it."""
     ours = None if ours is None else float(ours)
     if ours is not None and not math.isfinite(ours):
         ours = None
     iv = None if interval is None else [float(interval[0]), float(interval[1])]
-    return {"claim": claim, "paper": paper, "ours": ours, "interval": iv,
-            "agree": None if agree is None else bool(agree), "note": note}
+    if test is not None and agree is None:
+        agree = test.decide(iv)
+    row = {"claim": claim, "paper": paper, "ours": ours, "interval": iv,
+           "agree": None if agree is None else bool(agree), "note": note}
+    if test is not None:
+        row["test"] = test.as_dict()
+    return row
 
 
 def covers(interval, value) -> bool:

@@ -10,7 +10,9 @@ scaled with it, as the full recipes scale it; for an LM study's ``tokens``, the 
 curves' tokens). ``run_ladder`` runs the rungs through
 ``interp.figures.reproduce`` (resumable: a finished rung is read back), then writes
 ``<out>/<figure>_ladder.json`` and ``.png`` (each claim with a number: its value and interval
-against the rung) and a verdict per claim that disagrees at some rung:
+against the rung) and a verdict per claim that disagrees at some rung (see ``verdict``: the
+way toward the paper follows the claim's test, its direction included, and a rung is decided
+on its interval, with no test where the interval is too wide to decide):
 
 - ``explained by budget, measured``: at the last rung it agrees with the paper, and its
   value came closer to the paper's at each rung than at the quick one;
@@ -18,6 +20,10 @@ against the rung) and a verdict per claim that disagrees at some rung:
 - ``does not move with budget`` / ``moves away from the paper``: a finding to report;
 - ``agrees at the quick budget, not at a larger one``: a finding too;
 - ``no test at the last rung``: its interval there is too wide to decide.
+
+``revise_ladder`` recomputes the verdicts of a written ladder JSON from its stored rows
+(``interp reproduce --ladder FIG --verdicts-only``), deciding again the rows whose figure
+declares their test (``TESTS``).
 
 >>> from interp.figures import fig5_functions
 >>> rung_recipe(fig5_functions.QUICK, fig5_functions.LADDER, 1).nets
@@ -27,7 +33,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 from typing import Callable
 
@@ -36,52 +41,130 @@ from models.jsonable import jsonable
 from models.validate import check
 
 from . import FIGURES
+from .claims import ClaimTest, claim_test, paper_number
 from .recipes import Ladder, rung_recipe
 from .reproduce import reproduce
 
 
-_NUMBER = re.compile(r"[-−]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
-
-
-def paper_number(paper: str | float | None) -> float | None:
-    """The number a claim's ``paper`` column states (``"≈ -1 (late phase)"`` -> -1.0), or None."""
-    if isinstance(paper, (int, float)) and not isinstance(paper, bool):
-        return float(paper)
-    if not isinstance(paper, str):
-        return None
-    m = _NUMBER.search(paper)
-    return float(m.group().replace("−", "-")) if m else None
-
-
-def verdict(rows: list[dict]) -> str | None:
+def verdict(rows: list[dict], test: ClaimTest | None = None) -> str | None:
     """How a claim moved along the ladder (``rows``: its row at each rung, cheapest first);
-    None for a claim that agrees at every rung, or that no rung could test.
+    None for a claim that agrees wherever it is tested, tested at the last rung or nowhere.
+
+    The way toward the paper is the claim's ``test`` (default ``claim_test`` of the first row):
+    toward -1 for "≈ -1", down for "< -1", off -1 for "not -1". A rung agrees or not by its
+    row's ``agree``, which is decided on its interval (a rung whose interval holds the paper's
+    value agrees; one too wide to decide has None). The verdicts, in the order they are tried:
+
+    - ``no test at the last rung``: the last rung's interval cannot decide;
+    - ``agrees at the quick and the last rung ...`` / ``agrees at the quick budget, not at a
+      larger one: a finding``;
+    - the last rung agrees: ``explained by budget, measured`` when every rung's value lies
+      closer to the paper's side than the quick one's; ``moves toward the paper and agrees at
+      the last rung`` when the last value is closer by a fifth; else ``agrees at the last rung
+      (within its interval), its value no closer than at the quick budget``;
+    - the last rung disagrees: ``moves toward the paper`` (closer by a fifth of the quick
+      rung's distance), ``moves away from the paper`` (farther by a quarter) or ``does not move
+      with budget``; a move that keeps the quick rung's value inside the last rung's interval
+      says so.
 
     >>> verdict([{"paper": "≈ -1", "ours": -2.0, "agree": False}, {"paper": "≈ -1", "ours": -1.02, "agree": True}])
     'explained by budget, measured'
+    >>> verdict([{"paper": "not -1", "ours": -0.6, "interval": [-1.3, -0.04], "agree": False},
+    ...          {"paper": "not -1", "ours": -0.28, "interval": [-1.8, 0.36], "agree": False}])
+    "moves toward the paper (the quick rung's value lies inside the last rung's interval)"
     """
     first, last = rows[0], rows[-1]
     agrees = [r.get("agree") for r in rows]
-    if all(a is not False for a in agrees):
+    if all(a is not False for a in agrees) and (last.get("agree") is not None or True not in agrees):
         return None
+    if last.get("agree") is None:
+        return "no test at the last rung (its interval is too wide to decide)"
     if first.get("agree") is True:
         if last.get("agree") is True:
             return "agrees at the quick and the last rung, not at every rung between"
         return "agrees at the quick budget, not at a larger one: a finding"
-    if last.get("agree") is None:
-        return "no test at the last rung (its interval is too wide to decide)"
-    target = paper_number(first.get("paper"))
+    test = test or claim_test(first)
     values = [r.get("ours") for r in rows]
-    if target is None or any(not isinstance(v, (int, float)) or not math.isfinite(v) for v in values):
+    if test is None or test.kind == "none" or \
+            any(not isinstance(v, (int, float)) or not math.isfinite(v) for v in values):
         return "agrees at the last rung" if last.get("agree") is True else "no number to follow"
-    dist = [abs(v - target) for v in values]
-    if last.get("agree") is True and all(d < dist[0] for d in dist[1:]):
-        return "explained by budget, measured"
-    if dist[-1] < 0.8 * dist[0]:
-        return "moves toward the paper" + (" and agrees at the last rung" if last.get("agree") is True else "")
-    if dist[-1] > 1.25 * dist[0]:
-        return "moves away from the paper"
+    gap = [test.gap(v) for v in values]
+    closer, farther = gap[0] - gap[-1] > 0.2 * abs(gap[0]), gap[-1] - gap[0] > 0.25 * abs(gap[0])
+    if last.get("agree") is True:
+        if all(g < gap[0] for g in gap[1:]):
+            return "explained by budget, measured"
+        if closer:
+            return "moves toward the paper and agrees at the last rung"
+        within = " (within its interval)" if last.get("interval") else ""
+        return f"agrees at the last rung{within}, its value no closer than at the quick budget"
+    iv = last.get("interval")
+    noise = " (the quick rung's value lies inside the last rung's interval)" \
+        if iv and iv[0] <= values[0] <= iv[1] else ""
+    if closer:
+        return "moves toward the paper" + noise
+    if farther:
+        return "moves away from the paper" + noise
     return "does not move with budget"
+
+
+def declared_tests(module) -> dict[str, ClaimTest]:
+    """The tests a figure module declares for its claims (``TESTS``: claim-name prefix -> test)."""
+    tests = getattr(module, "TESTS", {}) or {}
+    check(isinstance(tests, dict) and all(isinstance(t, ClaimTest) for t in tests.values()), "TESTS", tests,
+          "a dict of claim-name prefix -> ClaimTest")
+    return tests
+
+
+def declared_test(tests: dict[str, ClaimTest], name: str) -> ClaimTest | None:
+    """The test of claim ``name``: the one under the longest prefix of ``name`` in ``tests``."""
+    keys = [k for k in tests if name.startswith(k)]
+    return tests[max(keys, key=len)] if keys else None
+
+
+def revise(result: dict, tests: dict[str, ClaimTest]) -> dict:
+    """A ladder's result with its rows decided again and its verdicts recomputed from the
+    stored values (no training): a claim with a test in ``tests`` (see ``declared_tests``)
+    gets that test in each row, and each row with an interval is decided by it (a note says
+    so where the decision changed)."""
+    claims = []
+    for c in result["claims"]:
+        test = declared_test(tests, c["claim"])
+        rows = []
+        for r in c["rows"]:
+            r = dict(r)
+            if test is not None:
+                r["test"] = test.as_dict()
+                if r.get("interval") is not None or test.kind == "none":
+                    agree = test.decide(r.get("interval"))
+                    if agree != r.get("agree"):
+                        word = {True: "agree", False: "disagree", None: "no test"}
+                        why = "shown, not tested" if test.kind == "none" else \
+                            f"decided again on the stored interval by its test ({test.kind} {test.value:g})"
+                        r["note"] = (r.get("note") or "") + f"; {why}: {word[agree]} (was {word[r.get('agree')]})"
+                    r["agree"] = agree
+            rows.append(r)
+        complete = len(rows) == len(result["runs"])
+        claims.append({**c, "rows": rows, "verdict": verdict(rows, test) if complete else None})
+    return {**result, "claims": claims}
+
+
+def revise_ladder(path: str | Path, log: Callable[[str], None] | None = print) -> dict:
+    """Recompute the verdicts of a written ``<figure>_ladder.json`` (and its ``.png``) from its
+    stored rows, with the figure's current ``TESTS`` (``interp reproduce --ladder FIG
+    --verdicts-only``): nothing is trained or read but the file. Returns the revised result."""
+    path = Path(path)
+    check(path.is_file(), "path", str(path), "a ladder JSON written by run_ladder")
+    old = json.loads(path.read_text())
+    check(isinstance(old, dict) and "claims" in old and "figure" in old, "path", str(path),
+          "a ladder JSON written by run_ladder")
+    result = revise(old, declared_tests(FIGURES.lookup(old["figure"]).load()))
+    write_text(path, json.dumps(jsonable(result), indent=1))
+    _plot(result, path.with_suffix(".png"))
+    say = log or (lambda s: None)
+    for before, after in zip(old["claims"], result["claims"]):
+        if before.get("verdict") != after["verdict"]:
+            say(f"  {after['claim']}: {before.get('verdict')} -> {after['verdict']}")
+    return result
 
 
 def run_ladder(name: str, out: str | Path = "runs/ladder", *, rungs: list[int] | None = None, device: str = "cpu",
@@ -122,8 +205,8 @@ def run_ladder(name: str, out: str | Path = "runs/ladder", *, rungs: list[int] |
             claims.setdefault(key, []).append({"rung": r["rung"], "value": r["value"], **c})
     result = {"figure": name, "axis": ladder.axis, "rungs": [r["value"] for r in per_rung], "note": ladder.note,
               "runs": [{k: r[k] for k in ("rung", "value", "status", "seconds")} for r in per_rung],
-              "claims": [{"claim": k, "verdict": verdict(rows) if len(rows) == len(per_rung) else None, "rows": rows}
-                         for k, rows in claims.items()]}
+              "claims": [{"claim": k, "verdict": None, "rows": rows} for k, rows in claims.items()]}
+    result = revise(result, declared_tests(module))
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / f"{name}_ladder.json", json.dumps(jsonable(result), indent=1))
     _plot(result, out / f"{name}_ladder.png")
