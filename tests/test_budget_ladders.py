@@ -11,9 +11,10 @@ from interp.figures.ladder import paper_number, revise, revise_ladder, verdict
 from interp.figures.recipes import Ladder, rung_recipe
 
 
-def test_rungs_change_one_axis_and_keep_the_decay_share():
+def test_rungs_change_their_axis_and_the_fields_the_ladder_fixes():
     r = rung_recipe(fig4_series.QUICK, fig4_series.LADDER, 3)
-    assert r.steps == 300_000 and r.decay_every == 60_000 and r.widths == fig4_series.QUICK.widths
+    assert r.steps == 300_000 and r.decay_every == 20_000 and r.widths == fig4_series.QUICK.widths  # the paper's decay
+    assert rung_recipe(fig4_series.QUICK, fig4_series.LADDER, 0).decay_every == 20_000
     assert rung_recipe(fig5_functions.QUICK, fig5_functions.LADDER, 0) == fig5_functions.QUICK
     assert rung_recipe(fig3_parallel.QUICK, fig3_parallel.LADDER, 2).width == 500
     lm = rung_recipe(lm_resources.QUICK, lm_resources.LADDER, 2)

@@ -5,9 +5,11 @@ layer (``interp.probe_intermediate``), at the largest α: the paper finds third-
 correlating strongly (positively or negatively) with g. Panel C: loss vs live neurons over
 α ∈ [20, 10240]: faster than N⁻¹ at small α, then N⁻¹ (the turn near α = 640).
 
-Quick recipe trades away: widths (80,80,80,80) instead of 100, 20 000 steps instead of
-300 000 (lr × 0.3 every 4 000), one seed per α over the paper's 10 values 20·2^i in
-[20, 10240] instead of 4. The ensemble is shared with Figs. 7 and 8 (cached in the output
+The paper's network (four hidden layers of 30) in both recipes. Quick recipe trades away
+(``series_sweep.DEPARTURES`` lists each with its reason): 20 000 steps instead of 300 000 (lr
+× 0.3 every 4 000, the decay scaled with the steps; FULL and every ladder rung decay every
+20 000, as the paper does), one seed per α over the paper's 10 values 20·2^i in [20, 10240]
+instead of FULL's 4. The ensemble is shared with Figs. 7 and 8 (cached in the output
 folder). Short training leaves the large-α members far from their optimum.
 """
 from __future__ import annotations

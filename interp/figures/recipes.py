@@ -61,34 +61,61 @@ def alpha_sweep(out_dir, task, net, recipe: SweepRecipe, device="cpu"):
 
 
 @dataclass(frozen=True)
+class Departure:
+    """One way a recipe departs from the paper's text: the recipe ``field``, the value the paper
+    states (``paper``), ours, and why. A figure lists them beside its recipes in
+    ``DEPARTURES = {"QUICK": (...), "FULL": (...)}``."""
+
+    field: str
+    paper: Any
+    ours: Any
+    reason: str
+
+    def __post_init__(self):
+        check(isinstance(self.field, str) and self.field, "field", self.field, "a recipe field name")
+        check(isinstance(self.reason, str) and self.reason.strip(), "reason", self.reason, "a stated reason")
+
+
+@dataclass(frozen=True)
 class Ladder:
     """``axis``: the recipe field the budget grows along; ``rungs``: its values, cheapest
-    first (the quick recipe's first); ``note``: what the disagreements blame on it."""
+    first (the quick recipe's first); ``note``: what the disagreements blame on it;
+    ``fixed``: ``(field, value)`` pairs every rung sets, whatever the quick recipe has (the
+    paper's learning-rate decay interval, say)."""
 
     axis: str
     rungs: tuple
     note: str = ""
+    fixed: tuple = ()
 
     def __post_init__(self):
         check(isinstance(self.axis, str) and self.axis, "axis", self.axis, "a recipe field name")
         check(isinstance(self.rungs, tuple) and len(self.rungs) >= 2, "rungs", self.rungs,
               "a tuple of at least two values, cheapest first")
+        check(isinstance(self.fixed, tuple) and all(isinstance(f, tuple) and len(f) == 2 and isinstance(f[0], str)
+                                                     and f[0] != self.axis for f in self.fixed),
+              "fixed", self.fixed, "a tuple of (field, value) pairs other than the axis")
 
 
 def rung_recipe(quick, ladder: Ladder, i: int):
-    """The quick recipe with ``ladder.axis`` set to rung ``i``'s value; along ``steps`` or
-    ``epochs`` the learning-rate decay interval keeps its share of the run."""
+    """The quick recipe with ``ladder.axis`` set to rung ``i``'s value and the ladder's
+    ``fixed`` fields set; along ``steps`` or ``epochs`` a decay interval the ladder does not
+    fix keeps its share of the run (an LM study's removal tokens keep their share of its
+    tokens)."""
     check(isinstance(i, int) and 0 <= i < len(ladder.rungs), "rung", i, f"an index in [0, {len(ladder.rungs)})")
     fields = {f.name for f in dataclasses.fields(quick)}
     check(ladder.axis in fields, "axis", ladder.axis, f"a field of {type(quick).__name__}: {sorted(fields)}")
+    fixed = dict(ladder.fixed)
+    unknown = sorted(set(fixed) - fields)
+    check(not unknown, "fixed", ladder.fixed, f"fields of {type(quick).__name__}: {sorted(fields)}")
     value = ladder.rungs[i]
-    changes: dict[str, Any] = {ladder.axis: value}
+    changes: dict[str, Any] = {ladder.axis: value, **fixed}
     share = _SHARE.get(ladder.axis)
-    if share in fields:
+    if share in fields and share not in fixed:
         changes[share] = max(1, round(getattr(quick, share) * value / getattr(quick, ladder.axis)))
     return dataclasses.replace(quick, **changes)
 
 
 _SHARE = {"steps": "decay_every", "epochs": "decay_epochs", "tokens": "removal_tokens"}
-"""A length axis and the field that keeps its share of it: the learning-rate decay interval of a
-run, the tokens an LM study's removal curves are measured on."""
+"""A length axis and the field that keeps its share of it, unless the ladder fixes it: the
+learning-rate decay interval of a run, the tokens an LM study's removal curves are measured on."""
