@@ -55,7 +55,8 @@ from .evaluation import check_n_samples, check_piece_memory, check_task, eval_pi
 from .neurons import live_mask, live_rule_for
 from .report import allocation_table, plot_allocation
 from .scorers import SCORERS, ScoreContext, _bar, check_options, output_of, scorer
-from .uncertainty import bh_cutoff, count_interval, serve_pvalues
+from . import census  # noqa: F401  (registers method="census")
+from .uncertainty import CountEstimate, bh_cutoff, census_estimate, count_interval, serve_pvalues, serving_mean
 
 METHODS = ("auto", *sorted(SCORERS))
 """The built-in methods (``interp.scorers.SCORERS`` holds these and any registered later)."""
@@ -191,8 +192,9 @@ class Allocation:
         member ``[(M,)]`` (computed once)."""
         cached = self.__dict__.get("_bh")
         if cached is None:
-            p = [np.where(self.live[s][..., None], serve_pvalues(self.scores[s], self.stderr[s], self.threshold),
-                          np.nan) for s in self.sites]
+            # a pair never measured (infinite error) is not a test: it stays out of the count m
+            p = [np.where(self.live[s][..., None] & np.isfinite(self.stderr[s]),
+                          serve_pvalues(self.scores[s], self.stderr[s], self.threshold), np.nan) for s in self.sites]
             flat = np.concatenate([x.reshape(*x.shape[:-2], -1) for x in p], -1)   # [(M,) pairs]
             rows = flat.reshape(-1, flat.shape[-1])
             cached = np.array([bh_cutoff(r[np.isfinite(r)], self.fdr) for r in rows]).reshape(flat.shape[:-1])
@@ -209,7 +211,7 @@ class Allocation:
             return point
         p = serve_pvalues(self.scores[site], self.stderr[site], self.threshold)
         cut = np.asarray(self._cutoff())
-        return point & (p <= cut[..., None, None])
+        return point & (p <= cut[..., None, None]) & np.isfinite(self.stderr[site])
 
     def assignment(self, site: str) -> list:
         """Per neuron: its subtask's name, ``"shared"`` or ``"unallocated"`` (a list per member
@@ -249,8 +251,10 @@ class Allocation:
         return self._counted(sum(per_site(s) for s in self.sites))
 
     def counts(self, exclusive: bool = False) -> dict[str, Any]:
-        """Neurons serving each subtask over all sites (a shared neuron counts for each of
-        its subtasks unless ``exclusive``): ints, or arrays ``[M]`` for an ensemble."""
+        """Neurons assigned to each subtask over all sites, the decisions of ``assigned`` (a
+        shared neuron counts for each of its subtasks unless ``exclusive``): ints, or arrays
+        ``[M]`` for an ensemble. Where scores are uncertain, how many neurons truly serve is
+        ``estimate()``, with its interval; these are the neurons certified one by one."""
         def at(s):
             a = self.assigned(s)
             if exclusive:
@@ -259,27 +263,34 @@ class Allocation:
         tot = sum(at(s) for s in self.sites)
         return {name: self._counted(tot[..., k]) for k, name in enumerate(self.subtasks)}
 
-    def count_intervals(self, confidence: float = 0.95) -> dict[str, Any]:
-        """Per subtask, an interval ``(low, high)`` for the number of neurons serving it (for an
-        ensemble, a list over members). Each measured neuron serves with probability
-        ``Φ((score − threshold)/SE)`` (among the live ones whose score is at least ``dominance``
-        of their largest); the count's spread is that of a sum of such coin flips
-        (``interp.uncertainty.count_interval``). For ``verified``, only the exactly measured
-        neurons enter that sum, and the sampling bound on serving neurons left unverified
-        (``notes["missed_upper_95_by_subtask"]``, free of any model of the screen's error)
-        widens its top: a sum over thousands of first-order estimates from the same samples
-        treats their errors as independent, which they are not (two disjoint halves of the
-        SmolLM2 study's text gave arithmetic 1 675-1 911 and 724-914 that way). Without standard
-        errors the interval is the count itself."""
+    def estimate(self, confidence: float = 0.95) -> dict[str, Any]:
+        """How many neurons serve each subtask: per subtask a ``CountEstimate`` (an estimate, an
+        interval ``(low, high)`` at ``confidence`` that always holds it, and whether the interval
+        is narrow enough to cite; a list over members for an ensemble). ``counts()`` are the
+        decisions, neuron by neuron; this is the count.
+
+        - ``census``: the design's Horvitz-Thompson estimate and Fay-Feuer interval
+          (``interp.census``), recomputed at ``confidence`` from the design in ``notes``;
+        - with standard errors (``ablation``, ``attribution``, ``verified``): each live neuron
+          (whose score is at least ``dominance`` of its largest) serves with probability
+          ``Φ((score − threshold)/SE)``; the estimate is their sum and the interval that of a sum
+          of such coin flips (``interp.uncertainty.count_interval``). For ``verified`` only the
+          exactly measured neurons enter, and the sampling bound on serving neurons left
+          unverified (``notes["missed_upper_95_by_subtask"]``) widens the top;
+        - without: the count itself, with no spread.
+        """
         check(is_number(confidence) and 0 < confidence < 1, "confidence", confidence, "a number in (0, 1)")
         if self.n_members is not None:
-            per = [m.count_intervals(confidence) for m in self]
+            per = [m.estimate(confidence) for m in self]
             return {k: [p[k] for p in per] for k in self.subtasks}
         if self.failed:
-            return {k: (math.nan, math.nan) for k in self.subtasks}
+            return {k: CountEstimate(math.nan, -1, -1, confidence) for k in self.subtasks}
+        design = self.notes.get("census")
+        if self.method == "census" and design:
+            return {k: census_estimate(design[k], confidence) for k in self.subtasks}
         counts = self.counts()
         if self.stderr is None:
-            return {k: (v, v) for k, v in counts.items()}
+            return {k: CountEstimate(v, v, v, confidence) for k, v in counts.items()}
         verified = self.method == "verified" and self.exact is not None
         extra = (self.notes.get("missed_upper_95_by_subtask") or {}) if verified else {}
         out = {}
@@ -293,9 +304,20 @@ class Allocation:
                     mask &= self.exact[s]
                 sc.append(x[mask, k])
                 se.append(self.stderr[s][mask, k])
-            out[name] = count_interval(np.concatenate(sc), np.concatenate(se), self.threshold, confidence,
-                                       float(extra.get(name, 0.0)))
+            sc, se = np.concatenate(sc), np.concatenate(se)
+            low, high = count_interval(sc, se, self.threshold, confidence, float(extra.get(name, 0.0)))
+            mean = serving_mean(sc, se, self.threshold)
+            out[name] = CountEstimate(min(max(mean, low), high), low, high, confidence)
         return out
+
+    def count_intervals(self, confidence: float = 0.95) -> dict[str, Any]:
+        """Per subtask, the interval ``(low, high)`` of ``estimate()`` (for an ensemble, a list
+        over members)."""
+        est = self.estimate(confidence)
+        if self.n_members is not None:
+            return {k: [tuple(e) if not math.isnan(e.estimate) else (math.nan, math.nan) for e in v]
+                    for k, v in est.items()}
+        return {k: (tuple(e) if not math.isnan(e.estimate) else (math.nan, math.nan)) for k, e in est.items()}
 
     @property
     def n_live(self):
@@ -355,6 +377,7 @@ class Allocation:
             return jsonable({**head, "n_members": self.n_members, "members": [m.to_dict(per_neuron) for m in self]})
         out = {**head, "member": self.member, "failed": self.failed.get(self.member) if self.failed else None,
                "losses": self.losses, "counts": self.counts(), "count_intervals": self.count_intervals(),
+               "estimates": {k: e.to_dict() for k, e in self.estimate().items()},
                "by_layer": self.by_layer()}
         if per_neuron:
             # an infinite standard error (fewer than two samples) is written as -1, NaN (jsonable) as None

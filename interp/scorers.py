@@ -36,7 +36,7 @@ import probes
 import probes.cuts
 from models.tasks import Task
 from models.registry import Registry
-from models.validate import check, is_number
+from models.validate import check, is_int, is_number
 
 from .evaluation import input_groups, per_sample_subtasks
 from .uncertainty import Deltas
@@ -84,13 +84,15 @@ class Scores:
 @dataclass(frozen=True)
 class Scorer:
     """A registered method: ``fn(ctx) -> Scores``, its ``default_threshold``, a line on what
-    its score ``measures`` and the ``options`` it reads (None: not declared, any)."""
+    its score ``measures``, the ``options`` it reads (None: not declared, any) and
+    ``validate(options)``, which refuses a bad setting before any work (None: no check)."""
 
     name: str
     fn: Callable[[ScoreContext], Scores]
     default_threshold: float
     measures: str
     options: tuple[str, ...] | None = None
+    validate: Callable[[dict], None] | None = None
 
     def __call__(self, ctx: ScoreContext) -> Scores:
         return self.fn(ctx)
@@ -100,9 +102,11 @@ SCORERS = Registry("method", hint="or a method of your own registered with inter
 """Every allocation method by name (the toolkit's own are reserved)."""
 
 
-def register_scorer(name: str, default_threshold: float, measures: str, options: tuple[str, ...] | None = None):
+def register_scorer(name: str, default_threshold: float, measures: str, options: tuple[str, ...] | None = None,
+                    validate: Callable[[dict], None] | None = None):
     """Decorator adding ``fn(ctx) -> Scores`` to ``SCORERS`` under ``name`` (``options``: the
-    names of the ``allocate(options=...)`` settings it reads; others are then refused).
+    names of the ``allocate(options=...)`` settings it reads, others then refused;
+    ``validate(options)``: raises ``ValueError`` on a bad value, called before any work).
 
     >>> @register_scorer("constant", 0.5, "nothing: every neuron scores 1")
     ... def _constant(ctx):
@@ -119,8 +123,8 @@ def register_scorer(name: str, default_threshold: float, measures: str, options:
           "options", options, "None or a tuple of setting names")
 
     def add(fn):
-        SCORERS.add(name, Scorer(name, fn, float(default_threshold), measures, None if options is None else tuple(options)),
-                    same=_same_function)
+        SCORERS.add(name, Scorer(name, fn, float(default_threshold), measures, None if options is None else tuple(options),
+                                 validate), same=_same_function)
         return fn
     return add
 
@@ -164,6 +168,9 @@ def check_options(method: str, options: dict) -> None:
         if k in OPTION_RULES:
             ok, allowed = OPTION_RULES[k]
             check(ok(v), f"options['{k}']", v, allowed)
+    for s in chosen:
+        if s.validate is not None and method != "auto":
+            s.validate(options)
 
 
 def _bar(total: int, desc: str, show: bool):
@@ -218,9 +225,11 @@ def _split(act: torch.Tensor, members: int | None, copies: int) -> torch.Tensor:
 
 def exact_ablation(ctx: ScoreContext, ids: dict[str, torch.Tensor], *, pieces=None,
                    stats: dict[str, Deltas] | None = None, meter: Meter | None = None,
-                   skip: bool = True) -> dict[str, Deltas]:
+                   skip: bool = True, joint: bool = False) -> dict[str, Deltas]:
     """Mean-ablate each neuron ``ids[site]`` in turn over ``pieces`` (default ``ctx.pieces``)
-    and add its per-sample loss changes to ``stats[site]`` (new ones by default). Per piece, one
+    and add its per-sample loss changes to ``stats[site]`` (new ones by default). ``joint``:
+    ``ids[site]`` is a list of blocks (index tensors), each block's neurons ablated together,
+    and ``stats[site]``'s rows are the blocks. Per piece, one
     normal pass records the input of each block holding a site; then each chunk of neurons of
     one site runs side by side (``ctx.max_elements`` bounds a chunk) from that block on
     (``probes.cuts``), or, at a zoo MLP's last hidden layer, through its linear read-out alone.
@@ -231,15 +240,17 @@ def exact_ablation(ctx: ScoreContext, ids: dict[str, torch.Tensor], *, pieces=No
     lead = (members,) if members is not None else ()
     pieces = ctx.pieces if pieces is None else pieces
     if stats is None:
-        stats = {s: Deltas(lead, ctx.base["mean"][s].shape[-1], K) for s in ctx.sites}
-    sites = [s for s in ctx.sites if ids.get(s) is not None and ids[s].numel()]
+        stats = {s: Deltas(lead, len(ids.get(s) or ()) if joint else ctx.base["mean"][s].shape[-1], K)
+                 for s in ctx.sites}
+    rows = {s: (torch.arange(len(ids[s])) if joint else ids[s]) for s in ctx.sites if ids.get(s) is not None}
+    sites = [s for s in ctx.sites if s in rows and rows[s].numel()]
     if not sites:
         return stats
     cut = probes.cuts.block_list(model, sites) if skip else None
     readout = _linear_readout(model)
     share = block_shares(model, sites, skip)
     chunk = None
-    with _bar(len(pieces) * sum(ids[s].numel() for s in sites), "ablation", ctx.progress) as bar:
+    with _bar(len(pieces) * sum(rows[s].numel() for s in sites), "ablation", ctx.progress) as bar:
         for batch in pieces:
             if meter is not None and meter.spent:
                 break
@@ -258,17 +269,19 @@ def exact_ablation(ctx: ScoreContext, ids: dict[str, torch.Tensor], *, pieces=No
             size = sample_size(batch)
             for site in sites:
                 mu = ctx.base["mean"][site].float()  # [(M,) d]
-                for part in ids[site].split(chunk):
+                for part in rows[site].split(chunk):
                     if meter is not None and meter.spent:
                         break
+                    mask = _masks([ids[site][i] for i in part] if joint else part.unsqueeze(1), mu.shape[-1])
                     if readout is not None and site == readout[0]:
-                        ablated = _ablate_readout(pred, kept[site], mu, readout[1], part, members)
+                        ablated = _ablate_readout(pred, kept[site], mu, readout[1], None if joint else part, members,
+                                                  mask)
                     elif cut is not None:
                         l = cut.index[site]
                         with probes.cuts.resumed(cut, l, streams[l], copies=part.numel()):
-                            ablated = _ablate_forward(model, batch.x, site, mu, part, members)
+                            ablated = _ablate_forward(model, batch.x, site, mu, mask, members)
                     else:
-                        ablated = _ablate_forward(model, batch.x, site, mu, part, members)
+                        ablated = _ablate_forward(model, batch.x, site, mu, mask, members)
                     losses, _ = task.sample_losses(ablated, batch, len(lead) + 1)   # [(M,) J, B, K]
                     stats[site].add(part, losses - base_l.unsqueeze(-3), base_l, w)
                     if meter is not None:
@@ -298,23 +311,34 @@ def _linear_readout(model) -> tuple[str, torch.Tensor] | None:
     return f"hidden.{len(weights) - 2}", weights[-1]
 
 
-def _ablate_readout(pred, act, mu, w_out, ids, members) -> torch.Tensor:
-    """Outputs with each neuron of ``ids`` in turn set to its mean: ``[(M,) J, B, d_out]``."""
+def _masks(blocks, d: int) -> torch.Tensor:
+    """``[J, d]``: row j is 1 at the neurons of ``blocks[j]`` (index tensors), else 0."""
+    mask = torch.zeros(len(blocks), d)
+    for j, b in enumerate(blocks):
+        mask[j, torch.as_tensor(b, dtype=torch.long).reshape(-1)] = 1.0
+    return mask
+
+
+def _ablate_readout(pred, act, mu, w_out, ids, members, mask=None) -> torch.Tensor:
+    """Outputs with each neuron of ``ids`` in turn (or each row of ``mask [J, d]``'s neurons
+    together, when ``ids`` is None) set to its mean: ``[(M,) J, B, d_out]``."""
+    if ids is None:
+        delta = (mu.to(act.device).unsqueeze(-2) - act).to(pred.dtype)                  # [(M,) B, d]
+        change = torch.einsum("...bd,jd,...do->...jbo", delta, mask.to(pred.dtype), w_out.to(pred.dtype))
+        return pred.unsqueeze(-3) + change
     ids = ids.to(act.device)
     delta = (mu.to(act.device)[..., ids].unsqueeze(-2) - act[..., ids]).to(pred.dtype)  # [(M,) B, J]
     change = delta.unsqueeze(-1) * w_out.to(pred.device)[..., ids, :].unsqueeze(-3).to(pred.dtype)  # [(M,) B, J, o]
     return (pred.unsqueeze(-2) + change).movedim(-2, -3)
 
 
-def _ablate_forward(model, x, site, mu, ids, members) -> torch.Tensor:
-    """Outputs with each neuron of ``ids`` in turn set to its mean, from J copies of the batch
-    run side by side: ``[(M,) J, B, ...]``."""
+def _ablate_forward(model, x, site, mu, mask, members) -> torch.Tensor:
+    """Outputs with the neurons of each row of ``mask [J, d]`` set to their means (one neuron a
+    row for single ablations), from J copies of the batch run side by side: ``[(M,) J, B, ...]``."""
     from einops import repeat
 
-    J, d = ids.numel(), mu.shape[-1]
+    J, d = mask.shape
     lead = (members,) if members is not None else ()
-    mask = torch.zeros(J, d)
-    mask[torch.arange(J), ids] = 1.0
 
     def swap(s, act):
         a = _split(act, members, J)  # [(M,) J, B, ..., d]
@@ -340,52 +364,76 @@ def ablation_scorer(ctx: ScoreContext) -> Scores:
 # --------------------------------------------------------------------------------------------
 # attribution
 # --------------------------------------------------------------------------------------------
-def attribution_sums(ctx: ScoreContext) -> dict[str, dict[str, torch.Tensor]]:
+def attribution_sums(ctx: ScoreContext, path_steps: int = 1) -> dict[str, dict[str, torch.Tensor]]:
     """Per site, first-order estimates ``[(M,) n, K]`` of the mean-ablation loss change
     relative to each subtask's loss: ``signed`` (``Σ g·(mean − a)``, the estimate), its
     ``stderr`` over samples, and ``magnitude`` (``Σ |g·(mean − a)|`` over samples and
     positions, an upper bound on any cancellation, used to rank candidates). One backward pass
-    per piece when every sample belongs to one subtask, else one per subtask."""
+    per piece when every sample belongs to one subtask, else one per subtask. ``path_steps``
+    > 1: integrated gradients along the path on which every site moves from its activation to
+    its mean together, ``g`` averaged over that many midpoints (one clean pass more per piece,
+    and that many backward passes)."""
     model, task, members = ctx.model, ctx.task, ctx.members
     K = len(task.subtasks)
     lead = (members,) if members is not None else ()
     mu = {s: ctx.base["mean"][s] for s in ctx.sites}
     stats = {s: Deltas(lead, mu[s].shape[-1], K) for s in ctx.sites}
     mag = {s: torch.zeros(*lead, mu[s].shape[-1], K, dtype=torch.float64) for s in ctx.sites}
-    with _bar(len(ctx.pieces), "attribution", ctx.progress) as bar:
+    check(is_int(path_steps) and path_steps >= 1, "path_steps", path_steps, "an integer ≥ 1")
+    ts = [0.0] if path_steps == 1 else [(i + 0.5) / path_steps for i in range(path_steps)]
+    with _bar(len(ctx.pieces), "attribution" if path_steps == 1 else "integrated gradients", ctx.progress) as bar:
         for batch in ctx.pieces:
-            zeros, acts = {}, {}
+            clean = {}
+            if path_steps > 1:
+                with torch.no_grad(), probes.attached(model, ctx.sites, lambda s, a: clean.__setitem__(s, a.detach())):
+                    clean_losses, _ = task.sample_losses(output_of(model(batch.x)), batch, len(lead))
+            per_sample = per_sample_subtasks(batch)
+            summed: dict = {}
+            for t in ts:
+                zeros, acts = {}, {}
 
-            def tap(site, act):
-                z = torch.zeros_like(act, requires_grad=True)
-                zeros[site], acts[site] = z, act.detach()
-                return act + z
+                def tap(site, act, t=t):
+                    z = torch.zeros_like(act, requires_grad=True)
+                    a0 = clean.get(site, act.detach())
+                    zeros[site], acts[site] = z, a0
+                    return act + z if t == 0 else act + t * (_gap(a0, mu[site], members)) + z
 
-            with torch.enable_grad(), probes.attached(model, ctx.sites, tap):
-                pred = output_of(model(batch.x))
-                losses, w = task.sample_losses(pred, batch, len(lead))   # [(M,) B, K]: sums, so g·δ is a sum's change
-                order = [s for s in ctx.sites if s in zeros]
-                check(len(order) == len(ctx.sites), "sites", ctx.sites, "sites the forward pass runs through")
-                if per_sample_subtasks(batch):
-                    grads = torch.autograd.grad(losses.sum(), [zeros[s] for s in order], allow_unused=True)
+                with torch.enable_grad(), probes.attached(model, ctx.sites, tap):
+                    pred = output_of(model(batch.x))
+                    losses, w = task.sample_losses(pred, batch, len(lead))   # [(M,) B, K]: sums, so g·δ is a sum's change
+                    order = [s for s in ctx.sites if s in zeros]
+                    check(len(order) == len(ctx.sites), "sites", ctx.sites, "sites the forward pass runs through")
+                    targets = [losses.sum()] if per_sample else [losses[..., k].sum() for k in range(K)]
+                    for k, target in enumerate(targets):
+                        grads = torch.autograd.grad(target, [zeros[s] for s in order], retain_graph=k < len(targets) - 1,
+                                                    allow_unused=True)
+                        for s, g in zip(order, grads):
+                            g = torch.zeros_like(acts[s]) if g is None else g.detach() / len(ts)
+                            summed[k, s] = g if (k, s) not in summed else summed[k, s] + g
+            base = losses.detach() if path_steps == 1 else clean_losses
+            for s in order:
+                if per_sample:
+                    c, a = _contrib(summed[0, s], acts[s], mu[s], members)  # [(M,) B, d]
                     onehot = torch.nn.functional.one_hot(batch.subtask.reshape(-1).cpu(), K).double()  # [B, K]
-                    for s, g in zip(order, grads):
-                        c, a = _contrib(g, acts[s], mu[s], members)  # [(M,) B, d]
-                        stats[s].add_products(c, onehot, losses.detach(), w)
-                        mag[s] += torch.einsum("...bd,bk->...dk", a, onehot)
+                    stats[s].add_products(c, onehot, base, w)
+                    mag[s] += torch.einsum("...bd,bk->...dk", a, onehot)
                 else:
                     for k in range(K):
-                        grads = torch.autograd.grad(losses[..., k].sum(), [zeros[s] for s in order],
-                                                    retain_graph=k < K - 1, allow_unused=True)
-                        for s, g in zip(order, grads):
-                            c, a = _contrib(g, acts[s], mu[s], members)
-                            stats[s].add_column(k, c, losses[..., k].detach(), w[:, k])
-                            mag[s][..., k] += a.sum(-2)
+                        c, a = _contrib(summed[k, s], acts[s], mu[s], members)
+                        stats[s].add_column(k, c, base[..., k], w[:, k])
+                        mag[s][..., k] += a.sum(-2)
             bar.update(1)
     total = (ctx.base["losses"] * ctx.base["weight_sum"]).unsqueeze(-2).clamp_min(1e-300)   # [(M,) 1, K]: Σ L
     return {"signed": {s: stats[s].score() for s in ctx.sites},
             "stderr": {s: stats[s].stderr() for s in ctx.sites},
             "magnitude": {s: mag[s] / total for s in ctx.sites}}
+
+
+def _gap(act, mu, members):
+    """``mean − act``, the mean broadcast over the batch and positions: ``act``'s shape."""
+    lead = 1 if members is not None else 0
+    v = mu.reshape(*mu.shape[:-1], *([1] * (act.dim() - lead - 1)), mu.shape[-1]).to(act.device, act.dtype)
+    return v - act
 
 
 def _contrib(g, act, mu, members):
@@ -395,8 +443,7 @@ def _contrib(g, act, mu, members):
     if g is None:
         g = torch.zeros_like(act)
     lead = 1 if members is not None else 0
-    v = mu.reshape(*mu.shape[:-1], *([1] * (act.dim() - lead - 1)), mu.shape[-1]).to(act.device, act.dtype)
-    c = g.detach() * (v - act)
+    c = g.detach() * _gap(act, mu, members)
     a = c.abs()
     if c.dim() > lead + 2:  # sum over positions
         c = c.reshape(*c.shape[:lead + 1], -1, c.shape[-1]).sum(-2)

@@ -118,6 +118,29 @@ def bh_cutoff(p: np.ndarray, q: float) -> float:
     return float(p[np.flatnonzero(ok)[-1]]) if ok.any() else -1.0
 
 
+def serving_mean(scores: np.ndarray, stderr: np.ndarray, threshold: float) -> float:
+    """The expected number of neurons whose true score reaches ``threshold``: ``Σ Φ((score −
+    t)/SE)`` over those with a finite error (``count_interval``'s centre)."""
+    ok = np.isfinite(stderr)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (scores[ok] - threshold) / stderr[ok]
+    z = np.where(stderr[ok] > 0, z, np.where(scores[ok] >= threshold, np.inf, -np.inf))
+    return float(norm.cdf(np.nan_to_num(z, nan=-np.inf)).sum())
+
+
+def census_estimate(record: dict, confidence: float = 0.95) -> CountEstimate:
+    """The ``CountEstimate`` of one subtask's census design (``interp.census.count_servers``'s
+    record), at ``confidence``."""
+    tail = record.get("tail") or {}
+    exact = record["exact_hits"]          # census, group-tested strata and tail: measured servers
+    rows = [tuple(h["estimator"]) for h in record["strata"] if h["mode"] == "sampled"]
+    est, low, high = stratified_count(exact, rows, confidence)
+    kept = record.get("estimate") or {}
+    return CountEstimate(est, low, high + tail.get("uncleared", 0), confidence,
+                         record.get("single_ablations", 0) + record.get("block_ablations", 0),
+                         kept.get("budget_for_target"), kept.get("note", ""))
+
+
 def count_interval(scores: np.ndarray, stderr: np.ndarray, threshold: float, confidence: float = 0.95,
                    extra_high: float = 0.0) -> tuple[int, int]:
     """An interval for the number of neurons whose true score reaches ``threshold``, from the
@@ -141,3 +164,155 @@ def count_interval(scores: np.ndarray, stderr: np.ndarray, threshold: float, con
     low = max(0, math.floor(mean - zc * sd + 1e-9))
     high = math.ceil(mean + zc * sd - 1e-9 + extra_high) + int(unknown.sum())
     return int(low), int(max(high, low))
+
+
+# --------------------------------------------------------------------------------------------
+# counts from a sampling design: census + strata, Horvitz-Thompson with a Fay-Feuer interval
+# --------------------------------------------------------------------------------------------
+class CountEstimate(tuple):
+    """How many neurons serve a subtask: ``estimate`` with a ``(low, high)`` interval at
+    ``confidence``; it unpacks as ``(low, high)``, so ``low, high = est``. ``determined``: the
+    interval is no wider than ``±30%`` of the estimate, or ``±15`` neurons where the estimate is
+    under 50 (``width_ok``); otherwise ``statement`` says "undetermined" with the interval and,
+    where known, the ablations (``budget_for_target``) a ±30% interval would take.
+
+    >>> e = CountEstimate(12.4, 10, 15)
+    >>> low, high = e
+    >>> (low, high, e.determined)
+    (10, 15, True)
+    """
+
+    def __new__(cls, estimate: float, low: int, high: int, confidence: float = 0.95, ablations: int = 0,
+                budget_for_target: float | None = None, note: str = ""):
+        self = super().__new__(cls, (int(low), int(high)))
+        self.estimate, self.confidence, self.ablations = float(estimate), float(confidence), int(ablations)
+        self.budget_for_target, self.note = budget_for_target, note
+        return self
+
+    @property
+    def low(self) -> int:
+        return self[0]
+
+    @property
+    def high(self) -> int:
+        return self[1]
+
+    @property
+    def determined(self) -> bool:
+        return width_ok(self.estimate, self.low, self.high)
+
+    @property
+    def statement(self) -> str:
+        iv = f"{self.estimate:.0f} [{self.low}, {self.high}]"
+        if self.determined:
+            return iv
+        more = (f"; budget for ±30% ≈ {self.budget_for_target:.0f} ablations"
+                if self.budget_for_target is not None and math.isfinite(self.budget_for_target) else "")
+        return f"undetermined: interval [{self.low}, {self.high}]{more}"
+
+    def to_dict(self) -> dict:
+        return {"estimate": self.estimate, "low": self.low, "high": self.high, "confidence": self.confidence,
+                "determined": self.determined, "ablations": self.ablations,
+                "budget_for_target": self.budget_for_target, "note": self.note}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CountEstimate":
+        return cls(d["estimate"], d["low"], d["high"], d.get("confidence", 0.95), d.get("ablations", 0),
+                   d.get("budget_for_target"), d.get("note", ""))
+
+    def __repr__(self) -> str:
+        return f"CountEstimate({self.estimate:.4g}, low={self.low}, high={self.high})"
+
+
+def width_ok(estimate: float, low: float, high: float, relative: float = 0.3, small: float = 15.0,
+             small_below: float = 50.0) -> bool:
+    """Whether ``[low, high]`` is no wider than ``±relative`` of ``estimate`` (``±small``
+    neurons where the estimate is under ``small_below``) on either side."""
+    half = max(estimate - low, high - estimate)
+    return half <= (small if estimate < small_below else relative * estimate) + 1e-9
+
+
+def stratified_count(exact_hits: int, strata, confidence: float = 0.95) -> tuple[float, int, int]:
+    """A count of positives in a population measured partly in full (``exact_hits`` found
+    where every unit was measured) and partly by simple random samples from strata
+    (``strata``: ``(N_h, n_h, x_h)``, population, sampled, positives seen): the
+    Horvitz-Thompson estimate ``exact_hits + Σ N_h/n_h · x_h`` and the Fay-Feuer gamma interval
+    for a weighted sum of Poisson counts (conservative for sampling without replacement, and
+    right for rare positives: 0 seen gives a top of about ``3.7·max N_h/n_h``). The interval is
+    clipped to what is known (at least the positives seen, at most every unmeasured unit) and
+    always holds the estimate.
+
+    >>> stratified_count(5, [(100, 100, 3)])
+    (8.0, 8, 8)
+    >>> est, low, high = stratified_count(5, [(1000, 50, 0)])
+    >>> est, low, high
+    (5.0, 5, 79)
+    """
+    from scipy.stats import gamma
+
+    alpha = 1 - confidence
+    y = v = 0.0
+    w_max = 0.0
+    seen = int(exact_hits)
+    room = int(exact_hits)
+    for N, n, x in strata:
+        N, n, x = int(N), int(n), int(x)
+        seen += x
+        room += N - n + x
+        if n >= N:               # a stratum measured in full is exact
+            y += x
+            continue
+        if n == 0:               # nothing measured: anything is possible
+            y = math.nan
+            continue
+        w = N / n
+        y, v, w_max = y + w * x, v + w * w * x, max(w_max, w)
+    if math.isnan(y):
+        return float(seen), seen, room
+    # the exactly measured strata (w = 1, no spread) sit inside y; the gamma interval covers the sampled part
+    sampled = sum(int(N) / int(n) * int(x) for N, n, x in strata if 0 < int(n) < int(N))
+    exact_part = y - sampled
+    low = 0.0 if sampled <= 0 else float(gamma.ppf(alpha / 2, sampled ** 2 / v, scale=v / sampled))
+    high = 0.0 if w_max == 0 else float(gamma.ppf(1 - alpha / 2, (sampled + w_max) ** 2 / (v + w_max ** 2),
+                                                  scale=(v + w_max ** 2) / (sampled + w_max)))
+    est = exact_hits + y
+    lo = max(seen, math.floor(exact_hits + exact_part + low + 1e-9))
+    hi = min(room, math.ceil(exact_hits + exact_part + high - 1e-9))
+    lo, hi = min(lo, math.floor(est)), max(hi, math.ceil(est))
+    return float(est), int(lo), int(hi)
+
+
+def neyman(sizes, spreads, total: int, already=None) -> np.ndarray:
+    """Neyman allocation of ``total`` more draws over strata of ``sizes`` with standard
+    deviations ``spreads`` (``n_h ∝ N_h S_h``), in integers by largest remainder, never past a
+    stratum's units left (``already``: drawn so far).
+
+    >>> neyman([100, 100], [0.5, 0.1], 12).tolist()
+    [10, 2]
+    """
+    N = np.asarray(sizes, dtype=float)
+    have = np.zeros_like(N) if already is None else np.asarray(already, dtype=float)
+    left = N - have
+    out = np.zeros(N.size, dtype=int)
+    budget = int(total)
+    while budget > 0 and left.sum() > out.sum():
+        open_ = out < left
+        want = N * np.asarray(spreads, dtype=float) * open_
+        if want.sum() <= 0:
+            want = left * open_
+        share = want / want.sum() * budget
+        add = np.minimum(np.floor(share).astype(int), (left - out).astype(int))
+        rest = budget - int(add.sum())
+        if rest > 0:
+            order = np.argsort(-(share - np.floor(share)) - 1e9 * ~open_, kind="stable")
+            for i in order:
+                if rest == 0:
+                    break
+                if open_[i] and out[i] + add[i] < left[i]:
+                    add[i] += 1
+                    rest -= 1
+        if add.sum() == 0:
+            break
+        out += add
+        budget -= int(add.sum())
+    return out

@@ -7,7 +7,7 @@ from torch import nn
 
 import interp
 import models
-from interp.scorers import _ablate_forward, _ablate_readout
+from interp.scorers import _ablate_forward, _ablate_readout, _masks
 from neuron_plants import PLANT, PLANT_DEEP, PlantedTask, expected, planted_deep_mlp, planted_mlp
 
 
@@ -53,7 +53,7 @@ def test_ablation_through_the_readout_equals_a_forward_pass():
     mu = kept["hidden.1"].mean(0)
     ids = torch.tensor([0, 2, 5])
     fast = _ablate_readout(pred, kept["hidden.1"], mu, net.layers[2].weight.detach().T, ids, None)
-    slow = _ablate_forward(net, x, "hidden.1", mu, ids, None)
+    slow = _ablate_forward(net, x, "hidden.1", mu, _masks(ids.unsqueeze(1), mu.shape[-1]), None)
     assert fast.shape == slow.shape == (3, 50, 2)
     assert torch.allclose(fast, slow, atol=1e-6)
 

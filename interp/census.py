@@ -1,0 +1,468 @@
+"""How many neurons serve each subtask, with an interval: ``interp.allocate(..., method="census")``.
+
+The count: ``N_k(τ)``, the number of live neurons whose exact mean ablation raises subtask k's
+loss on the evaluation samples by more than ``τ`` (``tau``; relative to the subtask's loss
+ℓ_k by default, 0.01 = 1% of ℓ_k; ``tau_units="nats"`` reads it in nats per counted token).
+A neuron that enters the count by measurement is ablated on every evaluation sample of
+subtask k, so its change is known exactly: the only uncertainty is which neurons were measured.
+
+Per subtask, within ``ablations`` single-neuron ablations:
+
+1. a screen estimates every live neuron's change (``screen``: ``attribution``, the first-order
+   ``g·(mean − a)``, or ``ig``, its integral along the path to the mean, ``ig_steps`` points);
+2. the screen's top ``census`` neurons are measured, each, and the census goes on down the
+   ranking ``step`` at a time while at least ``stop_share`` of the last ``step`` serve;
+3. the next ``region`` ranks fall into ``strata`` strata of geometrically growing size; a
+   ``pilot`` of each is measured, then the rest of the budget goes by Neyman allocation;
+4. the ranks beyond, the tail, are either one more stratum (``tail="sample"``) or group-tested
+   (``tail="groups"``, the default): blocks of ``block`` neurons of one site are ablated
+   jointly; a block whose change stays below ``τ + L`` holds no server (``L``: a low quantile
+   of the summed change of ``block − 1`` tail neurons, resampled from a random ``tail_pilot``
+   of single tail neurons, less the largest non-additivity seen); a block above is split in
+   halves, down to single neurons, which are measured. Each split checks additivity (the
+   block's change against its halves'), and the largest violation is reported and widens ``L``;
+   first, ``checks`` blocks built around known servers must show them (else the tested
+   neurons stay open: the interval says so), and the tail pilot ablated together must add up;
+5. the count is the servers measured plus the Horvitz-Thompson estimate over the strata (a
+   sampled stratum's pilot counted as measured, the estimate resting on the draws after it), with
+   a Fay-Feuer interval (``interp.uncertainty.stratified_count``); a tail that could not be
+   cleared within ``blocks`` block ablations leaves the interval open up to its size.
+
+Which neurons serve (decisions) stays apart: a measured pair is certified under the
+false-discovery control of ``interp.allocate`` (``Allocation.assigned``); unmeasured pairs are
+never certified. ``Allocation.estimate()`` gives the counts; ``notes["census"]`` the design.
+``count_servers`` is the design on its own, for any ``measure`` function (planted tests).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from models.validate import check, is_int, is_number
+
+from .evaluation import per_sample_subtasks
+from .scorers import SCORERS, ScoreContext, Scores, attribution_sums, exact_ablation, register_scorer
+from .uncertainty import CountEstimate, Deltas, neyman, stratified_count, width_ok
+
+
+@dataclass(frozen=True)
+class Design:
+    """The census design's settings (see the module docs); ``ablations`` per subtask."""
+
+    census: int = 64
+    step: int = 16
+    stop_share: float = 0.25
+    region: int = 1024
+    strata: int = 4
+    pilot: int = 8
+    ablations: int = 384
+    tail: str = "groups"
+    block: int = 128
+    tail_pilot: int = 32
+    checks: int = 4
+    blocks: int | None = None
+    quantile: float = 0.001
+    confidence: float = 0.95
+
+    def __post_init__(self):
+        for name in ("census", "step", "region", "strata", "pilot", "ablations", "block", "tail_pilot", "checks"):
+            v = getattr(self, name)
+            one = name in ("strata", "block", "step")
+            check(is_int(v) and v >= int(one), name, v, "an integer ≥ 1" if one else "an integer ≥ 0")
+        check(is_number(self.stop_share) and 0 < self.stop_share <= 1, "stop_share", self.stop_share,
+              "a share in (0, 1]")
+        check(self.tail in ("groups", "sample"), "tail", self.tail, "'groups' or 'sample'")
+        check(self.blocks is None or (is_int(self.blocks) and self.blocks >= 0), "blocks", self.blocks,
+              "None (no limit) or an integer ≥ 0")
+        check(is_number(self.quantile) and 0 < self.quantile < 0.5, "quantile", self.quantile, "a number in (0, 0.5)")
+        check(is_number(self.confidence) and 0 < self.confidence < 1, "confidence", self.confidence,
+              "a number in (0, 1)")
+
+
+OPTIONS = ("screen", "ig_steps", "tau_units", *(f for f in Design.__dataclass_fields__))
+"""The ``allocate(options=...)`` settings ``census`` reads."""
+
+
+def _geometric_edges(start: int, stop: int, parts: int) -> list[int]:
+    """Rank boundaries cutting ``[start, stop)`` into ``parts`` strata whose sizes double."""
+    n = stop - start
+    if n <= 0:
+        return [start]
+    w = np.array([2.0 ** i for i in range(parts)])
+    cuts = start + np.round(np.cumsum(w) / w.sum() * n).astype(int)
+    return sorted({start, *[int(c) for c in cuts if start < c <= stop], stop})
+
+
+def count_servers(screen: np.ndarray, tau: float, measure: Callable[[np.ndarray], np.ndarray],
+                  measure_blocks: Callable[[list], np.ndarray] | None = None, groups: np.ndarray | None = None,
+                  design: Design = Design(), seed: int = 0) -> tuple[CountEstimate, dict]:
+    """The design of the module docs for one subtask, over units ``0..n-1`` ranked by
+    ``screen [n]``: ``measure(ids) -> changes [len(ids)]`` (exact), ``measure_blocks(list of
+    ids) -> joint changes`` (for group tests), ``groups [n]`` (a unit's site: blocks stay within
+    one). Returns the count with its interval and a record of the design (``measured``: unit ->
+    change).
+
+    >>> rng = np.random.default_rng(0)
+    >>> truth = np.where(np.arange(500) < 20, 1.0, 0.0)
+    >>> est, rec = count_servers(truth + rng.normal(0, 0.1, 500), 0.5, lambda ids: truth[ids],
+    ...                          lambda blocks: np.array([truth[b].sum() for b in blocks]),
+    ...                          design=Design(census=16, region=64, ablations=96, block=16))
+    >>> est.estimate, tuple(est)
+    (20.0, (20, 20))
+    """
+    screen = np.nan_to_num(np.asarray(screen, dtype=float), nan=-np.inf)
+    n = screen.size
+    groups = np.zeros(n, dtype=int) if groups is None else np.asarray(groups)
+    rng = np.random.default_rng(seed)
+    order = np.argsort(-screen, kind="stable")
+    measured: dict[int, float] = {}
+    spent = [0]
+
+    def take(ids) -> np.ndarray:
+        ids = np.asarray([i for i in ids if int(i) not in measured], dtype=int)
+        if ids.size:
+            vals = np.asarray(measure(ids), dtype=float)
+            check(vals.shape == ids.shape, "measure", f"an answer of shape {vals.shape}", f"shape {ids.shape}")
+            measured.update(zip(ids.tolist(), vals.tolist()))
+            spent[0] += ids.size
+        return ids
+
+    def hits(ids) -> int:
+        return int(sum(measured[int(i)] > tau for i in ids))
+
+    budget = design.ablations
+    groups_on = design.tail == "groups"
+    # 1. census, growing while servers go on
+    n_census = min(n, design.census, budget)
+    take(order[:n_census])
+    keep = design.pilot * design.strata + (design.tail_pilot if groups_on else 0)
+    while n_census < n and spent[0] + design.step <= budget - keep:
+        last = order[max(0, n_census - design.step):n_census]
+        if not last.size or np.mean([measured[int(i)] > tau for i in last]) < design.stop_share:
+            break
+        take(order[n_census:n_census + design.step])
+        n_census = min(n, n_census + design.step)
+    census = order[:n_census]
+    # 2. strata down to the tail, each piloted
+    tail_start = min(n, n_census + design.region) if groups_on else n
+    edges = _geometric_edges(n_census, tail_start, design.strata)
+    strata = [order[a:b] for a, b in zip(edges[:-1], edges[1:])]
+    drawn = [rng.permutation(s) for s in strata]        # each stratum's units in a random order
+    got = np.zeros(len(strata), dtype=int)
+    tail = order[tail_start:]
+    tests = _GroupTests(tau, take, measured, measure_blocks, groups, design, rng) if groups_on else None
+    if tests is not None and tail.size:
+        tests.pilot(tail)
+    room = budget - spent[0]
+    for h, st in enumerate(strata):
+        k = min(design.pilot, st.size, max(room, 0))
+        take(drawn[h][:k])
+        got[h], room = k, room - k
+    piloted = got.copy()
+    # 3. a stratum whose pilot saw no server is group-tested whole; the others are sampled on
+    mode = ["groups" if tests is not None and got[h] and not hits(drawn[h][:got[h]]) else "sampled"
+            for h in range(len(strata))]
+    found = {}
+    for h, st in enumerate(strata):
+        if mode[h] == "groups":
+            found[h] = tests.clear(drawn[h][got[h]:], own=drawn[h][:got[h]])
+    dense = [h for h in range(len(strata)) if mode[h] == "sampled"]
+    room = budget - spent[0]
+    if room > 0 and dense:
+        x = np.array([hits(drawn[h][:got[h]]) for h in dense])
+        p = (x + 0.5) / (got[dense] + 1.0)
+        more = neyman([strata[h].size for h in dense], np.sqrt(p * (1 - p)), room, got[dense])
+        for h, m in zip(dense, more):
+            take(drawn[h][got[h]:got[h] + m])
+            got[h] += m
+    tail_found = tests.clear(tail) if tests is not None and tail.size else 0
+    census_hits = hits(census)
+    record = {"tau": tau, "n": n, "census": int(n_census), "census_hits": census_hits, "strata": [],
+              "design": asdict(design)}
+    exact = census_hits + tail_found
+    rows = []
+    for h, st in enumerate(strata):
+        x, p = hits(drawn[h][:got[h]]), int(piloted[h])
+        row = {"ranks": [int(edges[h]), int(edges[h + 1])], "size": int(st.size), "mode": mode[h],
+               "sampled": int(got[h]), "hits": x, "pilot": p}
+        if mode[h] == "groups":
+            row["found"] = int(found[h])
+            exact += found[h] + x
+        else:
+            # the pilot decided how the stratum is handled, so it is counted as it is (exact) and the
+            # estimate rests on the draws after it, a simple random sample of the stratum's rest
+            pilot_hits = hits(drawn[h][:p])
+            exact += pilot_hits
+            row["estimator"] = [int(st.size) - p, int(got[h]) - p, x - pilot_hits]
+            rows.append(tuple(row["estimator"]))
+        record["strata"].append(row)
+    est, low, high = stratified_count(exact, rows, design.confidence)
+    uncleared = tests.uncleared if tests is not None else 0
+    high += uncleared
+    if tests is not None:
+        record["tail"] = {**tests.record(), "size": int(tail.size), "servers_found": int(tail_found)}
+    note = f"{uncleared} neurons were not cleared within the block budget" if uncleared else ""
+    if tests is not None and tests.warning:
+        note = "; ".join(x for x in (note, tests.warning) if x)
+    record.update(single_ablations=spent[0], block_ablations=tests.used if tests is not None else 0,
+                  exact_hits=int(exact), measured=measured)
+    return (CountEstimate(est, low, high, design.confidence, spent[0] + record["block_ablations"],
+                          _budget_for_target(rows, spent[0], exact, design.confidence), note), record)
+
+
+def _budget_for_target(rows, spent: int, exact: int, confidence: float) -> float | None:
+    """Single ablations a ±30% (±15 under 50) interval would take, scaling the sampled strata's
+    draws up together with the same hit rates (None: no sampled stratum to scale)."""
+    drawn = [(N, m, x) for N, m, x in rows if 0 < m]
+    if not any(m < N for N, m, _ in drawn):
+        return None
+    for f in 2.0 ** np.arange(0.5, 12, 0.5):
+        more = [min(N, max(m, round(m * f))) for N, m, _ in drawn]
+        est, lo, hi = stratified_count(exact, [(N, m2, round(x * m2 / m)) for (N, m, x), m2 in zip(drawn, more)],
+                                       confidence)
+        if width_ok(est, lo, hi):
+            return float(spent + sum(m2 - m for (_, m, _), m2 in zip(drawn, more)))
+    return math.inf
+
+
+class _GroupTests:
+    """Group tests (module docs, step 4) sharing one block budget, one pilot of single tail
+    neurons and one record of the largest non-additivity seen."""
+
+    def __init__(self, tau, take, measured, measure_blocks, groups, design: Design, rng):
+        check(measure_blocks is not None, "measure_blocks", None, "a function measuring blocks jointly for tail='groups'")
+        self.tau, self.take, self.measured, self.measure_blocks = tau, take, measured, measure_blocks
+        self.groups, self.design, self.rng = groups, design, rng
+        self.used = self.cleared = self.splits = self.uncleared = 0
+        self.worst, self.quant, self.warning = 0.0, {}, ""
+        self.checked, self.failed, self.detections = False, False, []
+        self.base = np.zeros(0)
+        self.pilot_ids = np.zeros(0, dtype=int)
+
+    def pilot(self, tail: np.ndarray) -> None:
+        """Single tail neurons at random: the spread of non-servers' changes that a block's rest may sum to."""
+        self.pilot_ids = self.take(self.rng.choice(tail, size=min(self.design.tail_pilot, tail.size), replace=False))
+        self.base = np.array([self.measured[int(i)] for i in self.pilot_ids if self.measured[int(i)] <= self.tau])
+
+    def low_sum(self, size: int, own: np.ndarray) -> float:
+        """A low quantile of the summed change of ``size`` non-servers, resampled from the tail
+        pilot and from ``own`` (the block's stratum's pilot), the lower of the two."""
+        if size <= 0:
+            return 0.0
+        out = math.inf
+        for name, vals in (("tail", self.base), ("own", own)):
+            if vals.size == 0:
+                continue
+            key = (name, size, vals.size, float(vals.sum()))
+            if key not in self.quant:
+                draws = self.rng.choice(vals, size=(4000, size), replace=True).sum(1)
+                self.quant[key] = float(np.quantile(draws, self.design.quantile))
+            out = min(out, self.quant[key])
+        return out if math.isfinite(out) else -math.inf
+
+    def clear(self, units: np.ndarray, own: np.ndarray | None = None) -> int:
+        """Group-test ``units``: the servers found among them (``own``, measured singly, adds
+        its own servers and its spread)."""
+        m, tau = self.measured, self.tau
+        own_vals = np.array([m[int(i)] for i in (own if own is not None else []) if m[int(i)] <= tau])
+        found = 0
+        if own is None:
+            found += sum(m[int(i)] > tau for i in self.pilot_ids)
+        units = np.array([i for i in units if int(i) not in m], dtype=int)
+        if not self.checked and units.size:
+            self._detection_checks(units, own_vals)
+        if self.failed:
+            self.uncleared += units.size
+            return int(found)
+        pending = []
+        for g in np.unique(self.groups[units]) if units.size else []:
+            mine = units[self.groups[units] == g]
+            pending += [mine[i:i + self.design.block] for i in range(0, mine.size, self.design.block)]
+        limit = math.inf if self.design.blocks is None else self.design.blocks
+        joint: dict[tuple, float] = {}
+        while pending:
+            if self.used >= limit:
+                self.uncleared += sum(b.size for b in pending if b.size > 1)
+                pending = [b for b in pending if b.size == 1]
+                if not pending:
+                    break
+            singles = [b for b in pending if b.size == 1]
+            multi = [b for b in pending if b.size > 1][:max(0, int(min(1e9, limit - self.used)))]
+            rest = [b for b in pending if b.size > 1][len(multi):]
+            if singles:
+                self.take(np.concatenate(singles))
+                found += sum(m[int(b[0])] > tau for b in singles)
+            nxt = []
+            if multi:
+                vals = np.asarray(self.measure_blocks(multi), dtype=float)
+                self.used += len(multi)
+                for b, d in zip(multi, vals):
+                    joint[tuple(b.tolist())] = float(d)
+                    if d < tau + self.low_sum(b.size - 1, own_vals) - self.worst:
+                        self.cleared += b.size
+                    else:
+                        half = b.size // 2
+                        nxt += [b[:half], b[half:]]
+                        self.splits += 1
+            pending = nxt + rest
+            self._check(joint)
+        if self.worst > 0.5 * tau and not self.failed:
+            self.warning = (f"non-additive blocks: a block's change differed from its halves' sum by "
+                            f"{self.worst:.3g} (τ = {tau:.3g}); the bound on untested neurons leans on additivity")
+        return int(found)
+
+    def _detection_checks(self, units: np.ndarray, own_vals: np.ndarray) -> None:
+        """Before trusting a cleared block: blocks made of a known server (the weakest measured)
+        and ``block − 1`` untested units of its site must show it, and the tail pilot ablated
+        together must change the loss by the sum of its neurons' changes. A server hidden by its
+        block fails the group tests: every unit they would clear stays open."""
+        self.checked = True
+        m, tau, b = self.measured, self.tau, self.design.block
+        servers = sorted((v, i) for i, v in m.items() if v > tau)
+        blocks, shown = [], []
+        for v, i in servers:
+            same = units[self.groups[units] == self.groups[i]]
+            if same.size and len(blocks) < self.design.checks:
+                rest = self.rng.choice(same, size=min(b - 1, same.size), replace=False)
+                blocks.append(np.concatenate([[i], rest]))
+                shown.append(v)
+        pilot = [i for i in self.pilot_ids if self.groups[i] == self.groups[self.pilot_ids[0]]] if self.pilot_ids.size else []
+        if len(pilot) > 1:
+            blocks.append(np.asarray(pilot[:b], dtype=int))
+        if not blocks:
+            return
+        vals = np.asarray(self.measure_blocks(blocks), dtype=float)
+        self.used += len(blocks)
+        for blk, d in zip(blocks[:len(shown)], vals):
+            if d < tau + self.low_sum(blk.size - 1, own_vals) - self.worst:
+                self.failed = True
+        self.detections = [{"server_change": float(v), "block_change": float(d)} for v, d in zip(shown, vals)]
+        if len(pilot) > 1:
+            self.worst = max(self.worst, abs(vals[-1] - sum(m[int(i)] for i in pilot[:b])))
+        if self.failed:
+            self.warning = ("a block holding a known server cleared the group test (its neurons' changes do not add): "
+                            "the untested neurons stay open")
+
+    def _check(self, joint: dict) -> None:
+        """Additivity: each split block against its two halves, once both are measured."""
+        for parent, d in list(joint.items()):
+            h = len(parent) // 2
+            a, c = parent[:h], parent[h:]
+            va = joint.get(a, self.measured.get(a[0]) if len(a) == 1 else None)
+            vc = joint.get(c, self.measured.get(c[0]) if len(c) == 1 else None)
+            if va is not None and vc is not None:
+                self.worst = max(self.worst, abs(d - va - vc))
+                joint.pop(parent)
+
+    def record(self) -> dict:
+        return {"block": self.design.block, "block_ablations": self.used, "cleared": int(self.cleared),
+                "splits": self.splits, "uncleared": int(self.uncleared), "pilot": int(self.pilot_ids.size),
+                "pilot_hits": int(sum(self.measured[int(i)] > self.tau for i in self.pilot_ids)),
+                "additivity_worst": self.worst, "warning": self.warning, "detection_checks": self.detections,
+                "detection_failed": self.failed,
+                "assumption": "a block's change is the sum of its neurons' changes (checked at each split)"}
+
+
+# --------------------------------------------------------------------------------------------
+# the scorer: the design on a model, one subtask at a time
+# --------------------------------------------------------------------------------------------
+def settings(options: dict) -> tuple[str, int, str, Design]:
+    """``(screen, ig_steps, tau_units, Design)`` from ``allocate(options=...)``, each checked."""
+    opts = dict(options)
+    kind = opts.pop("screen", "attribution")
+    check(kind in ("attribution", "ig"), "options['screen']", kind, "'attribution' or 'ig'")
+    steps = opts.pop("ig_steps", 4)
+    check(is_int(steps) and steps >= 2, "options['ig_steps']", steps, "an integer ≥ 2")
+    units = opts.pop("tau_units", "relative")
+    check(units in ("relative", "nats"), "options['tau_units']", units, "'relative' (to the subtask's loss) or 'nats'")
+    return kind, steps, units, Design(**opts)
+
+
+@register_scorer("census", 0.01, "mean-ablation loss change / subtask loss: exact where the census design "
+                                 "measured it (on every sample of the subtask), the screen's estimate elsewhere",
+                 options=OPTIONS, validate=settings)
+def census_scorer(ctx: ScoreContext) -> Scores:
+    """``method="census"`` (module docs). ``ctx.threshold`` is τ; ``options``: ``screen``
+    (``attribution`` or ``ig``), ``ig_steps`` (4), ``tau_units`` (``relative`` or ``nats``) and
+    the ``Design`` fields. Notes: ``census`` per subtask (the estimate, its interval, the design
+    and the work), ``tau`` and ``tau_units``."""
+    check(ctx.members is None, "model", "an ensemble", "a single model for method='census' (take alloc[i]'s member)")
+    kind, steps, units, design = settings(ctx.options)
+    t0 = time.perf_counter()
+    sums = attribution_sums(ctx, path_steps=steps if kind == "ig" else 1)
+    t_screen = time.perf_counter() - t0
+    K = len(ctx.task.subtasks)
+    flat = [(s, j) for s in ctx.sites for j in ctx.live[s].nonzero().flatten().tolist()]
+    site_of = np.array([ctx.sites.index(s) for s, _ in flat], dtype=int)
+    neuron = np.array([j for _, j in flat], dtype=int)
+    scores = {s: sums["signed"][s].clone() for s in ctx.sites}
+    stderr = {s: torch.full_like(scores[s], math.inf) for s in ctx.sites}
+    exact = {s: torch.zeros(scores[s].shape[0], dtype=torch.bool) for s in ctx.sites}
+    units_used = {s: torch.zeros(scores[s].shape[0], dtype=torch.float64) for s in ctx.sites}
+    losses = ctx.base["losses"].double()
+    out = {}
+    for k, name in enumerate(ctx.task.subtasks):
+        t1 = time.perf_counter()
+        pieces = _pieces_of(ctx, k)
+        tau = float(ctx.threshold) if units == "relative" else float(ctx.threshold) / max(float(losses[k]), 1e-30)
+        single = {s: Deltas((), scores[s].shape[0], K) for s in ctx.sites}
+
+        def measure(ids: np.ndarray, k=k, pieces=pieces, single=single) -> np.ndarray:
+            want = {s: torch.as_tensor(neuron[ids][site_of[ids] == i], dtype=torch.long)
+                    for i, s in enumerate(ctx.sites) if (site_of[ids] == i).any()}
+            exact_ablation(ctx, want, pieces=pieces, stats=single)
+            return np.array([float(single[ctx.sites[site_of[i]]].score()[neuron[i], k]) for i in ids])
+
+        def measure_blocks(blocks: list, k=k, pieces=pieces) -> np.ndarray:
+            vals = np.zeros(len(blocks))
+            for i, s in enumerate(ctx.sites):
+                mine = [b for b, blk in enumerate(blocks) if site_of[blk[0]] == i]
+                if mine:
+                    stats = exact_ablation(ctx, {s: [torch.as_tensor(neuron[blocks[b]]) for b in mine]}, pieces=pieces,
+                                           joint=True)
+                    vals[mine] = stats[s].score()[:, k].numpy()
+            return vals
+
+        screen = np.concatenate([sums["signed"][s][ctx.live[s], k].numpy() for s in ctx.sites])
+        est, rec = count_servers(screen, tau, measure, measure_blocks, site_of, design, seed=ctx.seed + k)
+        for s in ctx.sites:
+            m = single[s].m[:, k] > 0
+            scores[s][m, k] = single[s].score()[m, k]
+            stderr[s][m, k] = single[s].stderr()[m, k]
+            exact[s] |= m
+            units_used[s] = torch.maximum(units_used[s], single[s].units)
+        rec.pop("measured")
+        rec.update(estimate=est.to_dict(), seconds=round(time.perf_counter() - t1, 2),
+                   tau_relative=tau, tokens=sum(_units(p) for p in pieces))
+        out[name] = rec
+    notes = {"census": out, "tau": float(ctx.threshold), "tau_units": units, "screen": kind,
+             "screen_seconds": round(t_screen, 2), "n_live": len(flat)}
+    return Scores(scores, exact=exact, notes=notes, stderr=stderr, units=units_used)
+
+
+def _units(piece) -> int:
+    w = piece.y if piece.y.dim() == 2 and not piece.y.is_floating_point() else None
+    return int((w >= 0).sum()) if w is not None else int(piece.x.shape[0])
+
+
+def _pieces_of(ctx: ScoreContext, k: int) -> list:
+    """The evaluation pieces holding subtask k's samples: only its own where every sample
+    belongs to one subtask, else every piece."""
+    from models.tasks import Batch
+
+    if not all(per_sample_subtasks(p) for p in ctx.pieces):
+        return list(ctx.pieces)
+    out = []
+    for p in ctx.pieces:
+        rows = (p.subtask == k).nonzero().flatten()
+        if rows.numel():
+            out.append(Batch(*(t[rows] for t in p)))
+    return out
+
+
+SCORERS.reserved.add("census")   # the toolkit's own method
