@@ -10,17 +10,20 @@ Measured side by side in one process (the ``lm`` extra):
    2 048 tokens: seconds per neuron, the ratio, the largest difference of their scores, and
    the FLOP bound (the ratio of multiply-adds: a whole forward against the blocks after the
    neuron's and the unembedding, which an exact ablation must run again).
-2. ``interp.allocate(method="verified")`` on the study's four subtasks at 1 024 and 4 096
-   counted tokens per subtask: seconds, peak resident memory, passes of exact ablation, and
-   the time as a multiple of one bare forward+backward pass over the same tokens.
-3. ``interp.allocate`` with default arguments on two short texts of one's own (English and
+2. Screen recall against an exhaustive reference: a trained Llama of 4 × 256 MLP neurons,
+   every neuron mean-ablated on every token; for the attribution screen and integrated
+   gradients along the path to the mean (4 and 8 points), the share of the true servers among
+   the screen's top N_k and 2·N_k.
+3. ``interp.allocate(method="census")`` on the study's four subtasks (default 256 counted
+   tokens per subtask, the census settings ``CENSUS``): per subtask the count, its 95%
+   interval and relative half-width, exact ablations spent (single neurons, blocks), the
+   census's share of the servers and seconds; peak resident memory.
+4. ``interp.allocate`` with default arguments on two short texts of one's own (English and
    French, a few hundred tokens), against one bare forward+backward pass over them.
-4. The cost model these imply: seconds per 1 000 positions screened (statistics and the
-   attribution screen) and per 1 000 positions of one neuron's exact ablation at full depth.
 
-    python benchmarks/lm_allocation.py [--tokens 1024 4096] [--neurons 64] [--json out.json] [--only-ablation]
+    python benchmarks/lm_allocation.py [--tokens 256 1024] [--neurons 64] [--json out.json] [--only-ablation]
 
-About 15 minutes on two idle cores (``--only-ablation``: 1, about 7).
+About 25 minutes on two idle cores at the default tokens (``--only-ablation``: 1, about 7).
 """
 from __future__ import annotations
 
@@ -166,39 +169,75 @@ def flop_bound(cfg, layers: list[int]) -> float:
     return len(layers) * whole / sum(tails)
 
 
-def verified_at(model, tokenizer, tokens: int, fwd_bwd: dict) -> dict:
+def census_at(model, tokenizer, tokens: int, options: dict) -> dict:
+    """``interp.allocate(method="census")`` on the study's four subtasks: per subtask the count,
+    its interval and relative half-width, the exact ablations spent (single, block), the
+    census's share of the servers (``census_hits / estimate``: the screen's recall at the size
+    the census reached) and seconds."""
     task = study_task(tokenizer, tokens=tokens, seq_len=64)
     t_f, t_fb = bare_passes(model, task)
     t0 = time.perf_counter()
-    alloc = interp.allocate(model, task, method="verified", progress=False)
+    alloc = interp.allocate(model, task, method="census", progress=False, options=options)
     secs = time.perf_counter() - t0
-    n = alloc.notes
-    positions = int(task.lengths.sum())
-    return {"tokens_per_subtask": tokens, "positions": positions, "task": task.summary(), "seconds": secs,
-            "peak_rss_gib": rss_gib(), "forward_s": t_f, "forward_backward_s": t_fb,
-            "x_forward_backward": secs / t_fb, "x_forward": secs / t_f,
-            "verification": {k: n[k] for k in ("passes", "seconds", "rounds", "candidates_measured", "sample_measured",
-                                                "budget", "budget_spent")},
-            "counts": alloc.counts(), "count_intervals": alloc.count_intervals(),
-            "screen_seconds_per_1000_positions": (secs - n["seconds"]) / positions * 1000,
-            "ablation_seconds_per_1000_positions_full_depth": n["seconds"] / max(n["passes"], 1e-9) / positions * 1000}
+    rows = {}
+    for name, e in alloc.estimate().items():
+        c = alloc.notes["census"][name]
+        rows[name] = {"estimate": e.estimate, "interval": [e.low, e.high], "determined": e.determined,
+                      "statement": e.statement,
+                      "relative_half_width": max(e.estimate - e.low, e.high - e.estimate) / max(e.estimate, 1e-9),
+                      "single_ablations": c["single_ablations"], "block_ablations": c["block_ablations"],
+                      "census": c["census"], "census_hits": c["census_hits"],
+                      "census_recall": c["census_hits"] / e.estimate if e.estimate else None, "seconds": c["seconds"],
+                      "tokens": c["tokens"]}
+    return {"tokens_per_subtask": tokens, "positions": int(task.lengths.sum()), "task": task.summary(),
+            "seconds": secs, "screen_seconds": alloc.notes["screen_seconds"], "peak_rss_gib": rss_gib(),
+            "forward_s": t_f, "forward_backward_s": t_fb, "x_forward": secs / t_f, "subtasks": rows,
+            "certified": alloc.counts(), "options": options}
 
 
-def own_texts(model) -> dict:
-    task = TokenTask.from_texts({"english": [ENGLISH * 2], "french": [FRENCH * 2]}, model.tokenizer, model=model)
-    t_f, t_fb = bare_passes(model, task)
+def screen_recall(steps: int = 600, n_seq: int = 16) -> dict:
+    """Top-k recall of the screens against an exhaustive reference: a trained Llama of 4 layers
+    × 256 MLP neurons (``tests/tiny_lms.trained_tiny_llama``), every neuron mean-ablated on every
+    token; for each screen, the share of the true servers (τ = 0.01 of ℓ_k) among its top k,
+    k = the true count and twice it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from interp.lm import wrap_hf
+    from tiny_lms import pattern_task, trained_tiny_llama
+
+    model = wrap_hf(trained_tiny_llama(steps, n_layer=4, d_model=64, d_mlp=256, n_head=4))
+    task = pattern_task(32, n_seq=n_seq, seed=99)
     t0 = time.perf_counter()
-    alloc = interp.allocate(model, task, progress=False)
-    secs = time.perf_counter() - t0
-    return {"task": task.summary(), "positions": int(task.lengths.sum()), "seconds": secs, "forward_s": t_f,
-            "forward_backward_s": t_fb, "x_forward_backward": secs / t_fb, "method": alloc.method,
-            "counts": alloc.counts(), "count_intervals": alloc.count_intervals(),
-            "passes": alloc.notes.get("passes")}
+    truth = interp.allocate(model, task, method="ablation", progress=False, fdr=None)
+    t_exact = time.perf_counter() - t0
+    pieces = pieces_of(task)
+    ctx = context(model, task, pieces)
+    out = {"neurons": int(truth.n_live), "exhaustive_seconds": t_exact, "subtasks": {}}
+    screens = {}
+    for name, steps_ in (("attribution", 1), ("ig", 4), ("ig8", 8)):
+        t0 = time.perf_counter()
+        screens[name] = (attribution_sums(ctx, path_steps=steps_)["signed"], time.perf_counter() - t0)
+    for k, sub in enumerate(truth.subtasks):
+        eff = np.concatenate([truth.scores[s][truth.live[s], k] for s in truth.sites])
+        servers = eff > 0.01
+        row = {"servers": int(servers.sum())}
+        for name, (sc, secs) in screens.items():
+            est = np.concatenate([sc[s][torch.from_numpy(truth.live[s]), k].numpy() for s in truth.sites])
+            order = np.argsort(-est)
+            n = int(servers.sum())
+            row[name] = {"recall_at_count": float(servers[order[:n]].mean()) if n else None,
+                         "recall_at_twice": float(servers[order[:2 * n]].sum() / n) if n else None,
+                         "seconds": secs}
+        out["subtasks"][sub] = row
+    return out
+
+
+CENSUS = {"census": 48, "region": 1024, "ablations": 192, "block": 128}
+"""The census settings the benchmark measures (the study's quick recipe's)."""
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tokens", type=int, nargs="+", default=[1024, 4096])
+    ap.add_argument("--tokens", type=int, nargs="+", default=[256])
     ap.add_argument("--neurons", type=int, default=64)
     ap.add_argument("--json", default=None)
     ap.add_argument("--only-ablation", action="store_true", help="stop after the exact-ablation comparison")
@@ -215,7 +254,7 @@ def main(argv=None) -> dict:
         o = out["own_texts"]
         print(f"own texts ({o['task']}, {o['positions']} positions): allocate() {o['seconds']:.1f} s = "
               f"{o['x_forward_backward']:.2f} × one forward+backward ({o['forward_backward_s']:.2f} s; forward "
-              f"{o['forward_s']:.2f} s); {o['method']}; counts {o['counts']} intervals {o['count_intervals']}",
+              f"{o['forward_s']:.2f} s); {o['method']}; counts {o['estimates']}; certified {o['counts']}",
               flush=True)
     out["ablation"] = ablation_speed(model, model.tokenizer, args.neurons)
     a = out["ablation"]
@@ -232,22 +271,26 @@ def main(argv=None) -> dict:
           f"multiply-add faster)", flush=True)
     if args.only_ablation:
         return out
-    out["verified"] = []
-    print(f"\n{'tokens/subtask':>14} {'positions':>9} {'seconds':>8} {'× fwd+bwd':>9} {'× fwd':>6} {'passes':>6} "
-          f"{'peak GiB':>8}  counts [95% interval]")
+    out["screens"] = screen_recall()
+    print(f"\nscreen recall against exhaustive ablation (trained Llama, {out['screens']['neurons']} neurons, "
+          f"exhaustive {out['screens']['exhaustive_seconds']:.1f} s): share of the true servers among a screen's top k")
+    for sub, row in out["screens"]["subtasks"].items():
+        print(f"  {sub:<8} servers {row['servers']:>4}: " + "; ".join(
+            f"{n} k=N {r['recall_at_count']:.2f}, k=2N {r['recall_at_twice']:.2f} ({r['seconds']:.1f} s)"
+            for n, r in row.items() if isinstance(r, dict) and r["recall_at_count"] is not None))
+    out["census"] = []
+    print(f"\n{'tokens/subtask':>14} {'subtask':>10} {'N_k [95%]':>22} {'±rel':>6} {'single':>7} {'blocks':>7} "
+          f"{'census recall':>13} {'s':>7}")
     for tokens in args.tokens:
-        r = verified_at(model, model.tokenizer, tokens, {})
-        out["verified"].append(r)
-        counts = ", ".join(f"{k} {v} [{r['count_intervals'][k][0]}, {r['count_intervals'][k][1]}]"
-                           for k, v in r["counts"].items())
-        print(f"{tokens:>14} {r['positions']:>9} {r['seconds']:>8.1f} {r['x_forward_backward']:>9.2f} "
-              f"{r['x_forward']:>6.2f} {r['verification']['passes']:>6.2f} {r['peak_rss_gib']:>8.2f}  {counts}",
+        r = census_at(model, model.tokenizer, tokens, dict(CENSUS))
+        out["census"].append(r)
+        for sub, c in r["subtasks"].items():
+            rec = "-" if c["census_recall"] is None else f"{c['census_recall']:.2f}"
+            print(f"{tokens:>14} {sub:>10} {c['statement']:>22} {c['relative_half_width']:>6.2f} "
+                  f"{c['single_ablations']:>7} {c['block_ablations']:>7} {rec:>13} {c['seconds']:>7.0f}")
+        print(f"{'':>14} all: {r['seconds']:.0f} s ({r['x_forward']:.0f} × one forward over the tokens; screen "
+              f"{r['screen_seconds']:.0f} s), peak {r['peak_rss_gib']:.2f} GiB; certified one by one: {r['certified']}",
               flush=True)
-    last = out["verified"][-1]
-    print(f"\ncost model (from {last['tokens_per_subtask']} tokens per subtask): "
-          f"{last['screen_seconds_per_1000_positions']:.2f} s per 1 000 positions screened (statistics + attribution); "
-          f"{last['ablation_seconds_per_1000_positions_full_depth']:.2f} s per 1 000 positions of one neuron's exact "
-          f"ablation at full depth (a neuron of layer l of 30 costs (30 − l)/30 of that)")
     if args.json:
         Path(args.json).write_text(json.dumps(jsonable(out), indent=1))
     return out

@@ -1,14 +1,14 @@
-"""Which subtask each neuron serves: ``interp.allocate(model, task, method=...)``.
+"""Which subtask each neuron serves, and how many serve each: ``interp.allocate(model, task, method=...)``.
 
 One score matrix ``[neurons, subtasks]`` per site, filled by a registered scorer
-(``interp.scorers``: ``weights``, ``ablation``, ``attribution``, ``verified``, ``probe``), then
-a threshold. Scores are normalised so one threshold reads the same on every model: for
-``ablation``, ``attribution`` and ``verified`` the score is the same quantity, the mean loss
-change of a subtask when the neuron is replaced by its mean, divided by that subtask's loss
-(measured exactly, estimated to first order, or measured where it matters and estimated
-elsewhere); default threshold 0.01 for all three. ``weights`` (0.05) is the share of a
-neuron's input variance from each subtask's inputs; ``probe`` (0.5) its ``|corr|`` with the
-task's intermediate quantities.
+(``interp.scorers``: ``weights``, ``ablation``, ``attribution``, ``verified``, ``census``,
+``probe``), then a threshold. Scores are normalised so one threshold reads the same on every
+model: for ``ablation``, ``attribution``, ``verified`` and ``census`` the score is the same
+quantity, the mean loss change of a subtask when the neuron is replaced by its mean, divided by
+that subtask's loss (measured exactly, estimated to first order, or measured where it matters
+and estimated elsewhere); default threshold 0.01 for all four. ``weights`` (0.05) is the share
+of a neuron's input variance from each subtask's inputs; ``probe`` (0.5) its ``|corr|`` with
+the task's intermediate quantities.
 
 A neuron is live under ``live_rule`` (``interp.neurons``: the paper's absolute variance >
 1e-3 on the zoo, a rule relative to each site's scale on language models); a live neuron
@@ -18,11 +18,16 @@ make it shared. It is then assigned to that subtask, to ``"shared"`` when it ser
 or to ``"unallocated"`` when it serves none (dead neurons are always unallocated and are not
 ablated: their score is 0).
 
+Two outputs, kept apart: the decisions, neuron by neuron (``assigned``, ``neurons``,
+``counts()``: the neurons certified), and the count, how many neurons serve each subtask with
+its interval (``estimate()``; ``count_intervals()`` its interval). With exact scores and no
+error they coincide; where scores are estimated or measured on a sample of the neurons they
+do not, and the count is the number to cite.
+
 ``method="auto"`` reads ``weights`` off a one-hidden-layer zoo MLP, ablates exactly when the
-live neurons are at most ``ABLATION_LIMIT``, and otherwise runs ``verified``, whose scores
-mean the same as ablation's; ``Allocation.method`` says which ran, ``notes["auto"]`` why, and
-``notes`` holds the measured agreement of the screen with exact ablation and a 95% bound on
-the neurons it may have missed.
+live neurons are at most ``ABLATION_LIMIT``, and otherwise runs ``census`` (``interp.census``),
+whose scores mean the same as ablation's and whose count carries an interval;
+``Allocation.method`` says which ran and ``notes["auto"]`` why.
 
 >>> import torch, models, interp
 >>> task = models.tasks.Parallel(beta=0.75)
@@ -54,7 +59,7 @@ from models.validate import check, check_bool, check_number, check_seed, is_int,
 from .evaluation import check_n_samples, check_piece_memory, check_task, eval_pieces, failed_members, input_groups
 from .neurons import live_mask, live_rule_for
 from .report import allocation_table, plot_allocation
-from .scorers import SCORERS, ScoreContext, _bar, check_options, output_of, scorer
+from .scorers import SCORERS, ScoreContext, check_options, output_of, progress_bar, scorer
 from . import census  # noqa: F401  (registers method="census")
 from .uncertainty import CountEstimate, bh_cutoff, census_estimate, count_interval, serve_pvalues, serving_mean
 
@@ -65,7 +70,7 @@ SHARED, UNALLOCATED = "shared", "unallocated"
 FDR = 0.05
 """Default false-discovery rate of the decisions "neuron serves subtask" (when scores have errors)."""
 ABLATION_LIMIT = 4096
-"""``auto`` ablates every live neuron exactly up to this many, and runs ``verified`` beyond."""
+"""``auto`` ablates every live neuron exactly up to this many, and runs ``census`` beyond."""
 BATCH_TOKENS = 512
 """Default size of a streamed piece, in tokens (a sample of a token task counts its length,
 any other sample one), so peak memory does not grow with the evaluation set."""
@@ -535,9 +540,9 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
         live[s][list(failed)] = False   # a failed member is not scored and counts nothing
     n_live = sum(int((live[s] if members is None else live[s].any(0)).sum()) for s in names)
     if notes.get("auto") == "large":
-        method = "ablation" if n_live <= ABLATION_LIMIT else "verified"
+        method = "ablation" if n_live <= ABLATION_LIMIT else "census"
         notes["auto"] = (f"{n_live} live neurons: exact ablation of each" if method == "ablation" else
-                         f"{n_live} live neurons > {ABLATION_LIMIT}: attribution screen verified by exact ablation")
+                         f"{n_live} live neurons > {ABLATION_LIMIT}: the census design (interp.census) counts them")
     if threshold is None:
         threshold = scorer(method).default_threshold
     ctx = ScoreContext(model=model, task=task, pieces=pieces, sites=names, base=base, live=live, members=members,
@@ -615,7 +620,7 @@ def base_pass(model, task, pieces, names, members, intermediates, progress: bool
         acc[site].update(a, y)
 
     with torch.no_grad(), probes.evaluating(model), probes.attached(model, names, on_act), \
-            _bar(len(pieces), "statistics", progress) as bar:
+            progress_bar(len(pieces), "statistics", progress) as bar:
         for batch in pieces:
             if intermediates:
                 q = task.intermediates(batch.x)

@@ -13,18 +13,23 @@ Per subtask, within ``ablations`` single-neuron ablations:
 2. the screen's top ``census`` neurons are measured, each, and the census goes on down the
    ranking ``step`` at a time while at least ``stop_share`` of the last ``step`` serve;
 3. the next ``region`` ranks fall into ``strata`` strata of geometrically growing size; a
-   ``pilot`` of each is measured, then the rest of the budget goes by Neyman allocation;
+   ``pilot`` of each is measured, then the rest of the budget goes by Neyman allocation (a
+   budget that covers the region measures it whole, and it is exact);
 4. the ranks beyond, the tail, are either one more stratum (``tail="sample"``) or group-tested
-   (``tail="groups"``, the default): blocks of ``block`` neurons of one site are ablated
-   jointly; a block whose change stays below ``τ + L`` holds no server (``L``: a low quantile
-   of the summed change of ``block − 1`` tail neurons, resampled from a random ``tail_pilot``
-   of single tail neurons, less the largest non-additivity seen); a block above is split in
-   halves, down to single neurons, which are measured. Each split checks additivity (the
-   block's change against its halves'), and the largest violation is reported and widens ``L``;
-   first, ``checks`` blocks built around known servers must show them (else the tested
-   neurons stay open: the interval says so), and the tail pilot ablated together must add up;
+   (``tail="groups"``, the default): blocks of ``block`` neurons of one site (each site's in a
+   random order) are ablated jointly, every block or, with ``clusters``, that many drawn at
+   random (the servers they hold then expanded like a stratum of blocks). A block whose change
+   stays below ``τ + L`` holds no server; ``L`` is a low quantile of the summed change of
+   ``block − 1`` tail neurons, the lower of one resampled from a random ``tail_pilot`` of single
+   tail neurons and of a normal law with twice the pilot's spread, less the largest
+   non-additivity seen. A block above is split in halves, down to single neurons, which are
+   measured. Each split checks additivity (the block's change against its halves'), and the
+   largest violation is reported and widens ``L`` (a model whose neurons do not add clears few
+   blocks, and its neurons are measured one by one). First, ``checks`` blocks built around
+   known servers must show them (else the tested neurons stay open: the interval says so),
+   and the tail pilot ablated together must add up;
 5. the count is the servers measured plus the Horvitz-Thompson estimate over the strata (a
-   sampled stratum's pilot counted as measured, the estimate resting on the draws after it), with
+   stratum's pilot counted as measured, the estimate resting on the draws after it), with
    a Fay-Feuer interval (``interp.uncertainty.stratified_count``); a tail that could not be
    cleared within ``blocks`` block ablations leaves the interval open up to its size.
 
@@ -42,11 +47,12 @@ from typing import Callable
 
 import numpy as np
 import torch
+from scipy.stats import norm
 
 from models.validate import check, is_int, is_number
 
 from .evaluation import per_sample_subtasks
-from .scorers import SCORERS, ScoreContext, Scores, attribution_sums, exact_ablation, register_scorer
+from .scorers import SCORERS, ScoreContext, Scores, attribution_sums, exact_ablation, progress_bar, register_scorer
 from .uncertainty import CountEstimate, Deltas, neyman, stratified_count, width_ok
 
 
@@ -66,6 +72,7 @@ class Design:
     tail_pilot: int = 32
     checks: int = 4
     blocks: int | None = None
+    clusters: int | None = None
     quantile: float = 0.001
     confidence: float = 0.95
 
@@ -79,6 +86,8 @@ class Design:
         check(self.tail in ("groups", "sample"), "tail", self.tail, "'groups' or 'sample'")
         check(self.blocks is None or (is_int(self.blocks) and self.blocks >= 0), "blocks", self.blocks,
               "None (no limit) or an integer ≥ 0")
+        check(self.clusters is None or (is_int(self.clusters) and self.clusters >= 1), "clusters", self.clusters,
+              "None (every tail block) or an integer ≥ 1")
         check(is_number(self.quantile) and 0 < self.quantile < 0.5, "quantile", self.quantile, "a number in (0, 0.5)")
         check(is_number(self.confidence) and 0 < self.confidence < 1, "confidence", self.confidence,
               "a number in (0, 1)")
@@ -111,7 +120,7 @@ def count_servers(screen: np.ndarray, tau: float, measure: Callable[[np.ndarray]
     >>> truth = np.where(np.arange(500) < 20, 1.0, 0.0)
     >>> est, rec = count_servers(truth + rng.normal(0, 0.1, 500), 0.5, lambda ids: truth[ids],
     ...                          lambda blocks: np.array([truth[b].sum() for b in blocks]),
-    ...                          design=Design(census=16, region=64, ablations=96, block=16))
+    ...                          design=Design(census=16, region=64, ablations=160, block=16))
     >>> est.estimate, tuple(est)
     (20.0, (20, 20))
     """
@@ -164,23 +173,25 @@ def count_servers(screen: np.ndarray, tau: float, measure: Callable[[np.ndarray]
         take(drawn[h][:k])
         got[h], room = k, room - k
     piloted = got.copy()
-    # 3. a stratum whose pilot saw no server is group-tested whole; the others are sampled on
-    mode = ["groups" if tests is not None and got[h] and not hits(drawn[h][:got[h]]) else "sampled"
-            for h in range(len(strata))]
-    found = {}
-    for h, st in enumerate(strata):
-        if mode[h] == "groups":
-            found[h] = tests.clear(drawn[h][got[h]:], own=drawn[h][:got[h]])
-    dense = [h for h in range(len(strata)) if mode[h] == "sampled"]
+    # 3. the rest of the budget over the strata by Neyman allocation, from the pilots' hit rates
     room = budget - spent[0]
-    if room > 0 and dense:
-        x = np.array([hits(drawn[h][:got[h]]) for h in dense])
-        p = (x + 0.5) / (got[dense] + 1.0)
-        more = neyman([strata[h].size for h in dense], np.sqrt(p * (1 - p)), room, got[dense])
-        for h, m in zip(dense, more):
+    if room > 0 and strata:
+        x = np.array([hits(drawn[h][:got[h]]) for h in range(len(strata))])
+        p = (x + 0.5) / (got + 1.0)
+        more = neyman([st.size for st in strata], np.sqrt(p * (1 - p)), room, got)
+        for h, m in enumerate(more):
             take(drawn[h][got[h]:got[h] + m])
             got[h] += m
-    tail_found = tests.clear(tail) if tests is not None and tail.size else 0
+    tail_found, tail_row = 0, None
+    if tests is not None and tail.size:
+        tail_found = sum(measured[int(i)] > tau for i in tests.pilot_ids)
+        blocks = tests.blocks(tail)
+        if design.clusters is None or design.clusters >= len(blocks):
+            tail_found += tests.clear(blocks)                 # every block: the tail is counted
+        else:                                                # a random sample of blocks, expanded
+            pick = rng.choice(len(blocks), size=design.clusters, replace=False)
+            x = tests.clear([blocks[i] for i in pick])
+            tail_row = [len(blocks), int(design.clusters), int(x)]
     census_hits = hits(census)
     record = {"tau": tau, "n": n, "census": int(n_census), "census_hits": census_hits, "strata": [],
               "design": asdict(design)}
@@ -188,24 +199,23 @@ def count_servers(screen: np.ndarray, tau: float, measure: Callable[[np.ndarray]
     rows = []
     for h, st in enumerate(strata):
         x, p = hits(drawn[h][:got[h]]), int(piloted[h])
-        row = {"ranks": [int(edges[h]), int(edges[h + 1])], "size": int(st.size), "mode": mode[h],
-               "sampled": int(got[h]), "hits": x, "pilot": p}
-        if mode[h] == "groups":
-            row["found"] = int(found[h])
-            exact += found[h] + x
-        else:
-            # the pilot decided how the stratum is handled, so it is counted as it is (exact) and the
-            # estimate rests on the draws after it, a simple random sample of the stratum's rest
-            pilot_hits = hits(drawn[h][:p])
-            exact += pilot_hits
-            row["estimator"] = [int(st.size) - p, int(got[h]) - p, x - pilot_hits]
-            rows.append(tuple(row["estimator"]))
+        row = {"ranks": [int(edges[h]), int(edges[h + 1])], "size": int(st.size), "sampled": int(got[h]),
+               "hits": x, "pilot": p}
+        # the pilot set how many more to draw, so it is counted as it is (exact) and the estimate
+        # rests on the draws after it, a simple random sample of the stratum's rest
+        pilot_hits = hits(drawn[h][:p])
+        exact += pilot_hits
+        row["estimator"] = [int(st.size) - p, int(got[h]) - p, x - pilot_hits]
+        rows.append(tuple(row["estimator"]))
         record["strata"].append(row)
+    if tail_row is not None:
+        rows.append(tuple(tail_row))
     est, low, high = stratified_count(exact, rows, design.confidence)
     uncleared = tests.uncleared if tests is not None else 0
     high += uncleared
     if tests is not None:
-        record["tail"] = {**tests.record(), "size": int(tail.size), "servers_found": int(tail_found)}
+        record["tail"] = {**tests.record(), "size": int(tail.size), "servers_found": int(tail_found),
+                          "clusters": tail_row}
     note = f"{uncleared} neurons were not cleared within the block budget" if uncleared else ""
     if tests is not None and tests.warning:
         note = "; ".join(x for x in (note, tests.warning) if x)
@@ -251,7 +261,7 @@ class _GroupTests:
 
     def low_sum(self, size: int, own: np.ndarray) -> float:
         """A low quantile of the summed change of ``size`` non-servers, resampled from the tail
-        pilot and from ``own`` (the block's stratum's pilot), the lower of the two."""
+        pilot (and from ``own``, when given: the lower of the two)."""
         if size <= 0:
             return 0.0
         out = math.inf
@@ -261,28 +271,35 @@ class _GroupTests:
             key = (name, size, vals.size, float(vals.sum()))
             if key not in self.quant:
                 draws = self.rng.choice(vals, size=(4000, size), replace=True).sum(1)
-                self.quant[key] = float(np.quantile(draws, self.design.quantile))
+                # a small pilot sees few of the rare large negatives: the normal bound with twice its
+                # spread (correlated neurons add more than independent ones) when lower
+                spread = 2 * math.sqrt(size) * float(vals.std(ddof=1)) if vals.size > 1 else math.inf
+                normal = size * float(vals.mean()) - float(norm.isf(self.design.quantile)) * spread
+                self.quant[key] = min(float(np.quantile(draws, self.design.quantile)), normal)
             out = min(out, self.quant[key])
         return out if math.isfinite(out) else -math.inf
 
-    def clear(self, units: np.ndarray, own: np.ndarray | None = None) -> int:
-        """Group-test ``units``: the servers found among them (``own``, measured singly, adds
-        its own servers and its spread)."""
+    def blocks(self, units: np.ndarray) -> list:
+        """``units`` not yet measured, in blocks of ``design.block`` within each site, each
+        site's units in a random order (so no block gathers the largest changes)."""
+        units = np.array([i for i in units if int(i) not in self.measured], dtype=int)
+        out = []
+        for g in np.unique(self.groups[units]) if units.size else []:
+            mine = self.rng.permutation(units[self.groups[units] == g])
+            out += [mine[i:i + self.design.block] for i in range(0, mine.size, self.design.block)]
+        return out
+
+    def clear(self, pending: list) -> int:
+        """Group-test the ``pending`` blocks: the servers found in them."""
         m, tau = self.measured, self.tau
-        own_vals = np.array([m[int(i)] for i in (own if own is not None else []) if m[int(i)] <= tau])
+        own_vals = np.zeros(0)
         found = 0
-        if own is None:
-            found += sum(m[int(i)] > tau for i in self.pilot_ids)
-        units = np.array([i for i in units if int(i) not in m], dtype=int)
+        units = np.concatenate(pending) if pending else np.zeros(0, dtype=int)
         if not self.checked and units.size:
             self._detection_checks(units, own_vals)
         if self.failed:
             self.uncleared += units.size
             return int(found)
-        pending = []
-        for g in np.unique(self.groups[units]) if units.size else []:
-            mine = units[self.groups[units] == g]
-            pending += [mine[i:i + self.design.block] for i in range(0, mine.size, self.design.block)]
         limit = math.inf if self.design.blocks is None else self.design.blocks
         joint: dict[tuple, float] = {}
         while pending:
@@ -406,7 +423,9 @@ def census_scorer(ctx: ScoreContext) -> Scores:
     units_used = {s: torch.zeros(scores[s].shape[0], dtype=torch.float64) for s in ctx.sites}
     losses = ctx.base["losses"].double()
     out = {}
+    bar = progress_bar(K, "census", ctx.progress)
     for k, name in enumerate(ctx.task.subtasks):
+        bar.set_postfix_str(name)
         t1 = time.perf_counter()
         pieces = _pieces_of(ctx, k)
         tau = float(ctx.threshold) if units == "relative" else float(ctx.threshold) / max(float(losses[k]), 1e-30)
@@ -420,12 +439,12 @@ def census_scorer(ctx: ScoreContext) -> Scores:
 
         def measure_blocks(blocks: list, k=k, pieces=pieces) -> np.ndarray:
             vals = np.zeros(len(blocks))
-            for i, s in enumerate(ctx.sites):
-                mine = [b for b, blk in enumerate(blocks) if site_of[blk[0]] == i]
-                if mine:
-                    stats = exact_ablation(ctx, {s: [torch.as_tensor(neuron[blocks[b]]) for b in mine]}, pieces=pieces,
-                                           joint=True)
-                    vals[mine] = stats[s].score()[:, k].numpy()
+            mine = {s: [b for b, blk in enumerate(blocks) if site_of[blk[0]] == i] for i, s in enumerate(ctx.sites)}
+            mine = {s: v for s, v in mine.items() if v}
+            stats = exact_ablation(ctx, {s: [torch.as_tensor(neuron[blocks[b]]) for b in v] for s, v in mine.items()},
+                                   pieces=pieces, joint=True)      # one pass records every site's stream
+            for s, v in mine.items():
+                vals[v] = stats[s].score()[:, k].numpy()
             return vals
 
         screen = np.concatenate([sums["signed"][s][ctx.live[s], k].numpy() for s in ctx.sites])
@@ -440,6 +459,8 @@ def census_scorer(ctx: ScoreContext) -> Scores:
         rec.update(estimate=est.to_dict(), seconds=round(time.perf_counter() - t1, 2),
                    tau_relative=tau, tokens=sum(_units(p) for p in pieces))
         out[name] = rec
+        bar.update(1)
+    bar.close()
     notes = {"census": out, "tau": float(ctx.threshold), "tau_units": units, "screen": kind,
              "screen_seconds": round(t_screen, 2), "n_live": len(flat)}
     return Scores(scores, exact=exact, notes=notes, stderr=stderr, units=units_used)

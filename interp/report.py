@@ -204,10 +204,16 @@ def allocation_table(a) -> str:
         title += f" FAILED: {next(iter(a.failed.values()))}"
     lines = [title, fmt(head), fmt(["-" * w for w in widths]), *map(fmt, rows)]
     if a.stderr is not None and not a.failed:
-        iv = a.count_intervals()
-        decided = f"decided at false-discovery rate {a.fdr:g}" if a.fdr is not None else "point estimates"
-        lines.append(f"neurons serving each subtask ({decided}), and a 95% interval for how many truly do: " +
-                     ", ".join(f"{k} {v} [{iv[k][0]}, {iv[k][1]}]" for k, v in a.counts().items()))
+        est = a.estimate()
+        decided = f"at false-discovery rate {a.fdr:g}" if a.fdr is not None else "by point estimates"
+        lines.append("how many neurons serve each subtask (estimate [95% interval]): " +
+                     ", ".join(f"{k} {e.statement}" for k, e in est.items()))
+        lines.append(f"certified one by one ({decided}): " + ", ".join(f"{k} {v}" for k, v in a.counts().items()))
+    census = a.notes.get("census")
+    if census:
+        lines.append("census design (exact ablations, single + block): " + ", ".join(
+            f"{k} {c['single_ablations']} + {c['block_ablations']}" for k, c in census.items())
+            + f"; τ = {a.notes['tau']:g} ({a.notes['tau_units']}), screen {a.notes['screen']}")
     v = a.notes.get("missed_upper_95")
     if v is not None:
         measured = (f"{a.notes['candidates_measured']} of the attribution screen's {a.notes['n_candidates']} "

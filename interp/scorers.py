@@ -173,10 +173,12 @@ def check_options(method: str, options: dict) -> None:
             s.validate(options)
 
 
-def _bar(total: int, desc: str, show: bool):
+def progress_bar(total: int, desc: str, show: bool):
+    """A tqdm bar shown on passes that take more than two seconds (``show`` False: none)."""
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, disable=not show, delay=2.0, leave=False, unit="step")
+
 
 
 def output_of(out) -> torch.Tensor:
@@ -250,7 +252,7 @@ def exact_ablation(ctx: ScoreContext, ids: dict[str, torch.Tensor], *, pieces=No
     readout = _linear_readout(model)
     share = block_shares(model, sites, skip)
     chunk = None
-    with _bar(len(pieces) * sum(rows[s].numel() for s in sites), "ablation", ctx.progress) as bar:
+    with progress_bar(len(pieces) * sum(rows[s].numel() for s in sites), "ablation", ctx.progress) as bar:
         for batch in pieces:
             if meter is not None and meter.spent:
                 break
@@ -381,7 +383,7 @@ def attribution_sums(ctx: ScoreContext, path_steps: int = 1) -> dict[str, dict[s
     mag = {s: torch.zeros(*lead, mu[s].shape[-1], K, dtype=torch.float64) for s in ctx.sites}
     check(is_int(path_steps) and path_steps >= 1, "path_steps", path_steps, "an integer ≥ 1")
     ts = [0.0] if path_steps == 1 else [(i + 0.5) / path_steps for i in range(path_steps)]
-    with _bar(len(ctx.pieces), "attribution" if path_steps == 1 else "integrated gradients", ctx.progress) as bar:
+    with progress_bar(len(ctx.pieces), "attribution" if path_steps == 1 else "integrated gradients", ctx.progress) as bar:
         for batch in ctx.pieces:
             clean = {}
             if path_steps > 1:

@@ -132,8 +132,10 @@ def census_estimate(record: dict, confidence: float = 0.95) -> CountEstimate:
     """The ``CountEstimate`` of one subtask's census design (``interp.census.count_servers``'s
     record), at ``confidence``."""
     tail = record.get("tail") or {}
-    exact = record["exact_hits"]          # census, group-tested strata and tail: measured servers
-    rows = [tuple(h["estimator"]) for h in record["strata"] if h["mode"] == "sampled"]
+    exact = record["exact_hits"]          # census, pilots and tail: servers measured
+    rows = [tuple(h["estimator"]) for h in record["strata"]]
+    if tail.get("clusters"):
+        rows.append(tuple(tail["clusters"]))
     est, low, high = stratified_count(exact, rows, confidence)
     kept = record.get("estimate") or {}
     return CountEstimate(est, low, high + tail.get("uncleared", 0), confidence,

@@ -43,6 +43,7 @@ def draws(eff, screen, groups, design, joint=None, n=DRAWS):
 
 
 SMALL = Design(census=32, region=512, ablations=160, block=64, tail_pilot=32)
+WHOLE = Design(census=32, region=64, ablations=260, block=64, tail_pilot=32)   # the region measured whole
 
 
 @pytest.mark.parametrize("noise,hidden", [(0.05, 0), (0.5, 5), (2.0, 5), (5.0, 20)])
@@ -71,10 +72,21 @@ def test_census_by_sampling_alone_covers_too_and_says_when_it_cannot_narrow():
     assert "budget for ±30%" in wide.statement and wide.budget_for_target > 200
 
 
+def test_group_testing_a_random_sample_of_tail_blocks_covers_at_its_rate():
+    eff, screen, groups = planted(noise=0.5, hidden=8)
+    truth = int((eff > 1.0).sum())
+    design = Design(census=32, region=64, ablations=200, block=32, tail_pilot=16, clusters=40)
+    est, rec = draws(eff, screen, groups, design)
+    assert np.mean([e.low <= truth <= e.high for e in est]) >= 0.93
+    assert all(e.low <= e.estimate <= e.high for e in est)
+    assert all(r["block_ablations"] < r["tail"]["clusters"][0] for r in rec)   # fewer tests than the tail has blocks
+    assert all(r["tail"]["clusters"][:2] == [r["tail"]["clusters"][0], 40] for r in rec)
+
+
 def test_group_tests_find_servers_the_screen_missed_and_check_additivity():
     eff, screen, groups = planted(noise=0.05, hidden=10)
     truth = int((eff > 1.0).sum())
-    est, rec = count_servers(screen, 1.0, lambda ids: eff[ids], additive(eff), groups, SMALL, seed=0)
+    est, rec = count_servers(screen, 1.0, lambda ids: eff[ids], additive(eff), groups, WHOLE, seed=0)
     assert est.estimate == est.low == est.high == truth      # every server measured, every block cleared
     assert rec["tail"]["servers_found"] >= 8 and rec["tail"]["additivity_worst"] < 1e-9
     assert est.ablations == rec["single_ablations"] + rec["block_ablations"] < eff.size / 4
@@ -82,7 +94,7 @@ def test_group_tests_find_servers_the_screen_missed_and_check_additivity():
     # blocks whose joint change is far from the sum of their neurons': the warning says so
     def saturating(blocks):
         return np.array([np.tanh(eff[b].sum()) * 0.4 for b in blocks])
-    est, rec = count_servers(screen, 1.0, lambda ids: eff[ids], saturating, groups, SMALL, seed=0)
+    est, rec = count_servers(screen, 1.0, lambda ids: eff[ids], saturating, groups, WHOLE, seed=0)
     assert rec["tail"]["detection_failed"] and "do not add" in est.note
     assert est.high - est.low > 1000 and not est.determined and est.low <= truth <= est.high
 

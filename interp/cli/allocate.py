@@ -183,9 +183,11 @@ def cmd_allocate(args) -> int:
     for a in allocs:
         print()
         print(a.table())
-        counts, iv = a.counts(), a.count_intervals()
-        print("counts: " + ", ".join(f"{k}={v}" + (f" [{iv[k][0]}, {iv[k][1]}]" if a.stderr is not None else "")
-                                     for k, v in counts.items()))
+        if a.stderr is not None:
+            print("counts (estimate [95% interval]): " + ", ".join(f"{k}={e.statement}" for k, e in a.estimate().items()))
+            print("certified one by one: " + ", ".join(f"{k}={v}" for k, v in a.counts().items()))
+        else:
+            print("counts: " + ", ".join(f"{k}={v}" for k, v in a.counts().items()))
     if args.json_out:
         data = result.to_dict() if args.member is None else allocs[0].to_dict()
         write_text(args.json_out, json.dumps(data, indent=1))

@@ -45,22 +45,25 @@ SUBTASKS = ("python", "prose", "arithmetic", "counting")
 class Recipe:
     tokens: int             # counted tokens per subtask (at least)
     seq_len: int            # tokens per sequence
-    candidates: float       # share of live neurons verified in the attribution screen's order
-    min_candidates: int
-    sample: int             # random non-candidates verified (bounds the missed neurons)
-    budget: float | None    # verification's work, in passes over the evaluation set (None: no limit)
+    screen: str             # the census's screen: "attribution" or "ig" (interp.census)
+    census: int             # the census's first size per subtask (it grows while servers go on)
+    region: int             # ranks after the census held in strata (sampled, or group-tested when sparse)
+    ablations: int          # single-neuron exact ablations per subtask (census, pilots, Neyman draws)
+    block: int              # tail neurons mean-ablated together in one group test
     removal: tuple          # numbers of top neurons removed for the loss curves
     removal_tokens: int     # counted tokens per subtask the removal curves are measured on
     seed: int = 0
+    boot: int = 1000        # bootstrap draws over sequences for the removal ratios
 
 
-QUICK = Recipe(tokens=4096, seq_len=64, candidates=0.004, min_candidates=64, sample=256, budget=8.0,
+QUICK = Recipe(tokens=1024, seq_len=64, screen="attribution", census=48, region=1024, ablations=192, block=128,
                removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256), removal_tokens=1024)
-FULL = Recipe(tokens=65536, seq_len=64, candidates=0.02, min_candidates=256, sample=1024, budget=None,
+FULL = Recipe(tokens=65536, seq_len=64, screen="attribution", census=256, region=4096, ablations=2048, block=128,
               removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), removal_tokens=8192)
 LADDER = Ladder("tokens", (4096, 8192, 16384),
-                "the removal curves far above N_k/(N_k-n) and the wide count intervals are blamed on 4 096 of "
-                "the full recipe's 65 536 counted tokens per subtask (the removal curves' tokens grow with it)")
+                "the removal curves far above N_k/(N_k-n) are blamed on 4 096 of the full recipe's 65 536 counted "
+                "tokens per subtask (the removal curves' tokens grow with it); the rungs on file were measured "
+                "with the earlier verified method, before the census design")
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,8 +213,9 @@ def study_task(tokenizer, tokens: int = 4096, seq_len: int = 64, seed: int = 0, 
 # measurements
 # --------------------------------------------------------------------------------------------
 def _ablated_loss(model, task, batch, means, chosen: dict, tokens: int = 512) -> np.ndarray:
-    """Subtask losses with the neurons ``chosen[site]`` all set to their means, over ``batch``
-    in pieces of about ``tokens`` tokens."""
+    """Per sequence of ``batch``, its summed loss and its counted tokens ``[B, 2]`` in its own
+    subtask, with the neurons ``chosen[site]`` all set to their means, in pieces of about
+    ``tokens`` tokens."""
     import probes
     from models.tasks import Batch
 
@@ -224,18 +228,20 @@ def _ablated_loss(model, task, batch, means, chosen: dict, tokens: int = 512) ->
         return torch.where(m, means[site].to(act.device, act.dtype), act)
 
     size = max(1, tokens // batch.x.shape[1])
-    loss, weight = 0.0, 0.0
+    out = []
     with torch.no_grad(), probes.attached(model, list(chosen), swap):
         for i in range(0, batch.x.shape[0], size):
             piece = Batch(*(t[i:i + size] for t in batch))
-            l, w = task.sample_losses(model(piece.x), piece)
-            loss, weight = loss + l.double().sum(0), weight + w.double().sum(0)
-    return (loss / torch.as_tensor(weight).clamp_min(1e-30)).numpy()
+            l, w = task.sample_losses(model(piece.x), piece)                 # [B, K] each
+            k = piece.subtask.long().unsqueeze(1)
+            out.append(torch.cat([l.double().gather(1, k), w.double().gather(1, k)], 1))
+    return torch.cat(out).numpy()
 
 
 def _removal(model, task, alloc, batch, means, removal, rng, tokens: int):
-    """Per subtask, on sequences holding about ``tokens`` of its counted tokens: its loss with
-    its top-n neurons (by score) removed, and with n random live ones."""
+    """Per subtask, on sequences holding about ``tokens`` of its counted tokens: per sequence,
+    its summed loss and counted tokens with the subtask's top-n neurons (by score) removed,
+    and with n random live ones (``[len(removal), B, 2]`` each), and the pooled losses."""
     sites = list(alloc.sites)
     flat_live = [(s, j) for s in sites for j in np.flatnonzero(alloc.live[s])]
     out = {}
@@ -258,10 +264,42 @@ def _removal(model, task, alloc, batch, means, removal, rng, tokens: int):
             for i in pick[:n]:
                 s, j = flat_live[i]
                 rchosen.setdefault(s, []).append(j)
-            top.append(float(_ablated_loss(model, task, sub, means, chosen)[k]))
-            rand.append(float(_ablated_loss(model, task, sub, means, rchosen)[k]))
-        out[name] = {"n": list(removal), "top": top, "random": rand}
+            top.append(_ablated_loss(model, task, sub, means, chosen))
+            rand.append(_ablated_loss(model, task, sub, means, rchosen))
+        pooled = lambda per: [float(p[:, 0].sum() / max(p[:, 1].sum(), 1e-30)) for p in per]  # noqa: E731
+        out[name] = {"n": list(removal), "top": pooled(top), "random": pooled(rand),
+                     "per_sequence_top": np.stack(top), "sequences": int(rows.numel())}
     return out
+
+
+def removal_ratio(per_sequence: np.ndarray, n: np.ndarray, count, boot: int, seed: int) -> dict | None:
+    """The resource model's removal test for one subtask: the loss with its top ``n`` neurons
+    removed over ``ℓ(0)·N/(N − n)``, at the largest ``n ≤ N/2`` (``count``: the subtask's
+    ``CountEstimate``). Its 95% interval: a bootstrap over the sequences, with ``N`` at its
+    estimate, widened to the bootstrap intervals with ``N`` at either end of its own interval.
+    None when the count is too small for two points at or below half of it."""
+    N = float(count.estimate)
+    half = np.flatnonzero(n <= N / 2)
+    if N <= 0 or half.size < 2:
+        return None
+    i = int(half[-1])
+    g = np.random.default_rng(seed)
+    seqs = per_sequence.shape[1]
+    idx = g.integers(0, seqs, size=(boot, seqs))
+
+    def ratios(idx, n_count):
+        if n_count <= n[i]:
+            return np.full(idx.shape[0], np.inf)
+        lo = per_sequence[0][idx]                    # [boot, B, 2]
+        hi = per_sequence[i][idx]
+        l0 = lo[..., 0].sum(1) / lo[..., 1].sum(1)
+        li = hi[..., 0].sum(1) / hi[..., 1].sum(1)
+        return li / (l0 * n_count / (n_count - n[i]))
+
+    point = float(ratios(np.arange(seqs)[None], N)[0])
+    ends = [np.quantile(ratios(idx, m), [0.025, 0.975]) for m in (N, max(float(count.low), n[i] + 1), float(count.high))]
+    return {"n": int(n[i]), "ratio": point, "interval": [float(min(e[0] for e in ends)), float(max(e[1] for e in ends))],
+            "sequences": int(seqs)}
 
 
 def _concentration(alloc) -> dict:
@@ -278,6 +316,7 @@ def _concentration(alloc) -> dict:
 
 
 def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
+    """Measure (allocate by the census design, removal curves), state the claims, draw."""
     import interp
     from interp.lm import load_smollm2
 
@@ -288,33 +327,66 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     task = study_task(bridge.tokenizer, r.tokens, r.seq_len, r.seed)
     batch = task.eval_batch(10 ** 6, torch.Generator().manual_seed(r.seed))
     t1 = time.time()
-    alloc = interp.allocate(bridge, task, method="verified", inputs=batch, seed=r.seed,
-                            options={"candidates": r.candidates, "min_candidates": r.min_candidates,
-                                     "sample": r.sample, "budget": r.budget})
+    alloc = interp.allocate(bridge, task, method="census", inputs=batch, seed=r.seed,
+                            options={"screen": r.screen, "census": r.census, "region": r.region,
+                                     "ablations": r.ablations, "block": r.block})
     t_alloc = time.time() - t1
+    estimates = alloc.estimate()
+    means = {s: torch.from_numpy(alloc.mean[s]).float() for s in alloc.sites}   # what the allocation ablated to
+    t2 = time.time()
+    removal = _removal(bridge, task, alloc, batch, means, r.removal, np.random.default_rng(r.seed), r.removal_tokens)
+    t_removal = time.time() - t2
+    numbers = _numbers(alloc, estimates, removal, r, task)
+    claims, fits = _claims(alloc, estimates, removal, r)
+    numbers.update(fits=fits, seconds={"load": t_load, "allocate": t_alloc, "removal": t_removal})
+    fig = _draw(alloc, estimates, removal)
+    notes = alloc.notes
+    n_total = sum(v.size for v in alloc.live.values())
+    summary = (f"{alloc.n_live} live neurons of {n_total}; neurons whose mean ablation raises the subtask's loss by "
+               f"more than {alloc.threshold:g} of it (95% interval): "
+               + ", ".join(f"{k} {e.statement}" for k, e in estimates.items())
+               + f"; certified one by one at false-discovery rate {alloc.fdr:g}: "
+               + ", ".join(f"{k} {v}" for k, v in alloc.counts().items())
+               + "; exact ablations (single + block): "
+               + ", ".join(f"{k} {c['single_ablations']}+{c['block_ablations']}" for k, c in notes["census"].items())
+               + ".")
+    return finish(out_dir, NAME, fig, numbers, claims, summary, t0)
+
+
+def _numbers(alloc, estimates, removal, r, task) -> dict:
     sites = list(alloc.sites)
-    layers = alloc.by_layer()
-    counts = alloc.counts()
-    intervals = alloc.count_intervals()
-    shares = _shares(counts, intervals)
-    exclusive = alloc.counts(exclusive=True)
     K = len(alloc.subtasks)
     shared = np.zeros((K, K), dtype=int)
     for s in sites:
         a = alloc.assigned(s).astype(int)
         shared += a.T @ a
+    intervals = {k: (e.low, e.high) for k, e in estimates.items()}
     absolute = alloc.rethreshold(live_rule="absolute")
-    live_rel = [int(alloc.live[s].sum()) for s in sites]
-    live_abs = [int(absolute.live[s].sum()) for s in sites]
-    conc = _concentration(alloc)
-    means = {s: torch.from_numpy(alloc.mean[s]).float() for s in sites}   # what the allocation ablated to
-    t2 = time.time()
-    removal = _removal(bridge, task, alloc, batch, means, r.removal, np.random.default_rng(r.seed), r.removal_tokens)
-    t_removal = time.time() - t2
+    census = {k: {x: v for x, v in c.items() if x != "design"} for k, c in alloc.notes["census"].items()}
+    return {"recipe": asdict(r), "task": task.summary(), "losses": dict(zip(alloc.subtasks, alloc.losses)),
+            "tau": alloc.threshold, "tau_units": alloc.notes["tau_units"],
+            "counts": {k: e.estimate for k, e in estimates.items()}, "count_intervals": intervals,
+            "estimates": {k: e.to_dict() for k, e in estimates.items()},
+            "certified": alloc.counts(), "shares": _shares({k: e.estimate for k, e in estimates.items()}, intervals),
+            "fdr": alloc.fdr, "exact_tokens": _exact_tokens(alloc), "exclusive": alloc.counts(exclusive=True),
+            "shared": shared, "by_layer": alloc.by_layer(),
+            "live_relative": [int(alloc.live[s].sum()) for s in sites],
+            "live_absolute": [int(absolute.live[s].sum()) for s in sites],
+            "census": census, "design": next(iter(alloc.notes["census"].values()))["design"],
+            "screen_seconds": alloc.notes["screen_seconds"], "concentration": _concentration(alloc),
+            "removal": {k: {x: v for x, v in rm.items() if x != "per_sequence_top"} for k, rm in removal.items()},
+            "loss_ratio_top": {k: (rm["top"][-1] / rm["top"][0]) if rm["top"][0] else None for k, rm in removal.items()},
+            "loss_ratio_random": {k: (rm["random"][-1] / rm["top"][0]) if rm["top"][0] else None
+                                  for k, rm in removal.items()}}
 
+
+def _claims(alloc, estimates, removal, r) -> tuple[list, dict]:
+    """The resource model's ℓ_k ∝ 1/N_k on SmolLM2: the exponent of the loss against the
+    neurons left as the top ones go, and the removal ratio at half of N_k (bootstrap interval)."""
     claims, fits = [], {}
-    for name in alloc.subtasks:
-        N = counts[name]
+    for k, name in enumerate(alloc.subtasks):
+        e = estimates[name]
+        N = e.estimate
         rm = removal[name]
         n = np.array(rm["n"], dtype=float)
         loss = np.array([np.nan if v is None else v for v in rm["top"]], dtype=float)
@@ -322,33 +394,36 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         fit = safe_fit(N - n[ok], loss[ok], n_boot=500) if N > 0 else None
         fits[name] = fit
         claims.append(fit_claim(f"SmolLM2 {name}: exponent of loss vs neurons left as its top neurons go",
-                                   fit, -1.0, "-1 (ℓ_k ∝ 1/N_k)", null=0.0))
-        half = n <= N / 2
-        if N > 0 and half.sum() >= 2 and np.isfinite(loss[half]).all():
-            pred = loss[0] * N / (N - n[half])
-            ratio = float(loss[half][-1] / pred[-1])
-            claims.append(claim(f"SmolLM2 {name}: loss with half its {N} neurons removed / N_k/(N_k−n) law",
-                                   1.0, ratio, None, bool(0.5 <= ratio <= 2.0),
-                                   f"n = {int(n[half][-1])}; agree: within a factor 2"))
-    rnd = {k: (removal[k]["random"][-1] / removal[k]["top"][0]) if removal[k]["top"][0] else None
-           for k in alloc.subtasks}
-    top = {k: (removal[k]["top"][-1] / removal[k]["top"][0]) if removal[k]["top"][0] else None
-           for k in alloc.subtasks}
-    notes = alloc.notes
+                                fit, -1.0, "-1 (ℓ_k ∝ 1/N_k)", null=0.0))
+        ratio = removal_ratio(rm["per_sequence_top"], n, e, r.boot, r.seed + k)
+        if ratio is not None:
+            claims.append(claim(f"SmolLM2 {name}: loss with half its {N:.0f} neurons removed / N_k/(N_k−n) law",
+                                1.0, ratio["ratio"], ratio["interval"], bool(0.5 <= ratio["ratio"] <= 2.0),
+                                f"n = {ratio['n']}; agree: within a factor 2; interval: bootstrap over "
+                                f"{ratio['sequences']} sequences, N_k over its interval [{e.low}, {e.high}]"))
+    return claims, fits
 
+
+def _draw(alloc, estimates, removal):
+    sites = list(alloc.sites)
+    layers = alloc.by_layer()
+    exclusive = alloc.counts(exclusive=True)
+    K = len(alloc.subtasks)
+    conc = _concentration(alloc)
     fig, (a, b, c, d) = figure(4, size=(4.4, 3.6))
     L = np.arange(len(sites))
     for k, name in enumerate(alloc.subtasks):
         a.plot(L, [layers[s][name] for s in sites], marker=".", label=f"{name} ({exclusive[name]})")
     a.plot(L, [layers[s]["shared"] for s in sites], color="k", ls="--", label="shared")
-    a.set_xlabel("layer"), a.set_ylabel("neurons serving (exclusively)"), a.legend(fontsize=7)
-    a.set_title("A: neurons per subtask and layer")
-    b.imshow(shared, cmap="viridis")
-    for i in range(K):
-        for j in range(K):
-            b.text(j, i, str(shared[i, j]), ha="center", va="center", color="w", fontsize=8)
-    b.set_xticks(range(K), alloc.subtasks, rotation=30), b.set_yticks(range(K), alloc.subtasks)
-    b.set_title("B: neurons serving both")
+    a.set_xlabel("layer"), a.set_ylabel("certified neurons (exclusive)"), a.legend(fontsize=7)
+    a.set_title("A: certified neurons per subtask and layer")
+    names = list(alloc.subtasks)
+    est = np.array([estimates[k].estimate for k in names])
+    err = np.array([[est[i] - estimates[k].low, estimates[k].high - est[i]] for i, k in enumerate(names)]).T
+    b.bar(range(K), est, yerr=err, capsize=4, color=[f"C{i}" for i in range(K)])
+    b.set_xticks(range(K), names, rotation=30)
+    b.set_ylabel(f"N_k (τ = {alloc.threshold:g} of ℓ_k)")
+    b.set_title("B: neurons serving, 95% interval")
     for name in alloc.subtasks:
         cum = conc[name]["cumulative"]
         c.plot(np.arange(1, len(cum) + 1), cum, label=f"{name} (half: {conc[name]['n_half']})")
@@ -361,28 +436,13 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         yr = np.array([np.nan if v is None else v for v in rm["random"]])
         d.plot(n + 1, y / y[0], marker="o", ms=3, color=f"C{k}", label=name)
         d.plot(n + 1, yr / y[0], ls=":", color=f"C{k}")
-        N = counts[name]
+        N = estimates[name].estimate
         if N > 1:
             nn = np.linspace(0, N - 1, 200)
             d.plot(nn + 1, N / (N - nn), color=f"C{k}", alpha=0.35, lw=3)
     d.set_xscale("log"), d.set_yscale("log"), d.set_xlabel("neurons removed + 1"), d.set_ylabel("loss / loss(0)")
     d.set_title("D: removal (dotted: random; wide: N/(N−n))"), d.legend(fontsize=7)
-
-    numbers = {"recipe": asdict(r), "task": task.summary(), "losses": dict(zip(alloc.subtasks, alloc.losses)),
-               "counts": counts, "count_intervals": intervals, "shares": shares, "fdr": alloc.fdr,
-               "exact_tokens": _exact_tokens(alloc),
-               "exclusive": exclusive, "shared": shared, "by_layer": layers,
-               "live_relative": live_rel, "live_absolute": live_abs, "verified": notes, "concentration": conc,
-               "removal": removal, "loss_ratio_top": top, "loss_ratio_random": rnd, "fits": fits,
-               "seconds": {"load": t_load, "allocate": t_alloc, "removal": t_removal}}
-    n_total = sum(v.size for v in alloc.live.values())
-    summary = (f"{alloc.n_live} live neurons of {n_total}; serving, decided at false-discovery rate {alloc.fdr:g}: "
-               + ", ".join(f"{k} {v}" for k, v in counts.items())
-               + "; 95% interval for how many truly serve: "
-               + ", ".join(f"{k} [{lo}, {hi}]" for k, (lo, hi) in intervals.items())
-               + f"; verified {notes['candidates_measured']} candidates and {notes['sample_measured']} sampled "
-               f"in {notes['passes']:.2f} passes; missed ≤ {notes['missed_upper_95']:.0f} (95%).")
-    return finish(out_dir, NAME, fig, numbers, claims, summary, t0)
+    return fig
 
 
 def _shares(counts: dict, intervals: dict) -> dict:
