@@ -47,19 +47,21 @@ class Recipe:
     seq_len: int            # tokens per sequence
     screen: str             # the census's screen: "attribution" or "ig" (interp.census)
     census: int             # the census's first size per subtask (it grows while servers go on)
-    region: int             # ranks after the census held in strata (sampled, or group-tested when sparse)
+    region: int             # ranks after the census held in strata (sampled, by Neyman allocation)
     ablations: int          # single-neuron exact ablations per subtask (census, pilots, Neyman draws)
     block: int              # tail neurons mean-ablated together in one group test
+    clusters: int | None    # tail blocks group-tested, drawn at random (None: every block)
+    blocks: int | None      # block ablations per subtask at most (None: no limit; beyond it, open)
     removal: tuple          # numbers of top neurons removed for the loss curves
     removal_tokens: int     # counted tokens per subtask the removal curves are measured on
     seed: int = 0
     boot: int = 1000        # bootstrap draws over sequences for the removal ratios
 
 
-QUICK = Recipe(tokens=1024, seq_len=64, screen="attribution", census=48, region=1024, ablations=192, block=128,
-               removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256), removal_tokens=1024)
+QUICK = Recipe(tokens=256, seq_len=64, screen="attribution", census=32, region=96, ablations=160, block=128,
+               clusters=96, blocks=240, removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256), removal_tokens=256)
 FULL = Recipe(tokens=65536, seq_len=64, screen="attribution", census=256, region=4096, ablations=2048, block=128,
-              removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), removal_tokens=8192)
+              clusters=None, blocks=None, removal=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), removal_tokens=8192)
 LADDER = Ladder("tokens", (4096, 8192, 16384),
                 "the removal curves far above N_k/(N_k-n) are blamed on 4 096 of the full recipe's 65 536 counted "
                 "tokens per subtask (the removal curves' tokens grow with it); the rungs on file were measured "
@@ -329,7 +331,8 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t1 = time.time()
     alloc = interp.allocate(bridge, task, method="census", inputs=batch, seed=r.seed,
                             options={"screen": r.screen, "census": r.census, "region": r.region,
-                                     "ablations": r.ablations, "block": r.block})
+                                     "ablations": r.ablations, "block": r.block, "clusters": r.clusters,
+                                     "blocks": r.blocks})
     t_alloc = time.time() - t1
     estimates = alloc.estimate()
     means = {s: torch.from_numpy(alloc.mean[s]).float() for s in alloc.sites}   # what the allocation ablated to
