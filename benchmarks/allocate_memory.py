@@ -54,7 +54,9 @@ def _model(args):
     if args.model == "smollm2":
         from interp.lm import load_smollm2
         return load_smollm2()
-    from interp.lm import tiny_gpt2, wrap_hf
+    from interp.lm import wrap_hf
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from tiny_lms import tiny_gpt2          # a randomly initialised GPT-2 of the given shape
     return wrap_hf(tiny_gpt2(n_layer=12, n_embd=768, n_head=12, n_inner=3072, vocab_size=50257,
                              n_positions=max(args.seq_len, 16), seed=0))
 

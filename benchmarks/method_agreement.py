@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))   # tiny_lms: small Hugging Face models
 
 import interp  # noqa: E402
 from interp.allocation import base_pass  # noqa: E402
@@ -63,7 +63,8 @@ def synthetic_task(n_per: int = 48, length: int = 16, seed: int = 0) -> TokenTas
 
 
 def trained_gpt2(task: TokenTask, steps: int, seed: int = 0):
-    from interp.lm import tiny_gpt2, wrap_hf
+    from interp.lm import wrap_hf
+    from tiny_lms import tiny_gpt2
 
     hf = tiny_gpt2(n_layer=2, n_embd=64, n_head=4, n_inner=256, vocab_size=VOCAB, n_positions=32, seed=seed)
     hf.train()
@@ -170,7 +171,7 @@ def main(argv=None) -> int:
         show("trained 2-layer GPT-2, every live neuron", out["trained_gpt2"])
     if not args.skip_smollm2:
         from interp.lm import load_smollm2
-        from lm_resources import study_task
+        from interp.figures.lm_resources import study_task
 
         bridge = load_smollm2()
         lm_task = study_task(bridge.tokenizer, tokens=48, seq_len=32)

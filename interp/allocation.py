@@ -458,6 +458,17 @@ class Allocation:
     def __str__(self) -> str:
         return self.table()
 
+    def __repr__(self) -> str:
+        """A few lines: method, sites, live neurons and each subtask's count (``str`` gives the table)."""
+        if self.n_members is not None:
+            return (f"Allocation(method={self.method!r}, members={self.n_members}, sites={len(self.sites)}, "
+                    f"subtasks={list(self.subtasks)})")
+        n = sum(v.size for v in self.live.values())
+        counts = ", ".join(f"{k}: {e.estimate:.4g} [{e.low}, {e.high}]" for k, e in self.estimate().items()) \
+            if not self.failed else "failed"
+        return (f"Allocation(method={self.method!r}, sites={len(self.sites)}, live={self.n_live} of {n},\n"
+                f"           counts={{{counts}}})")
+
     def plot(self, ax=None):
         """Stacked bars per site: ``interp.report.plot_allocation``. Returns the axes."""
         return plot_allocation(self, ax)
@@ -466,13 +477,15 @@ class Allocation:
 # --------------------------------------------------------------------------------------------
 # the analysis
 # --------------------------------------------------------------------------------------------
-def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any = None,
+def allocate(model: nn.Module, task: Task | None = None, method: str = "auto", *, inputs: Any = None,
              sites: str | Sequence[str] | None = None, threshold: float | None = None, dominance: float = 0.1,
              live_rule: str = "auto", live_threshold: float = 1e-3, n_samples: int = 4096, seed: int = 0,
              batch_size: int | None = None, batch_tokens: int = BATCH_TOKENS, max_elements: int = 2**24,
              progress: bool = True, options: dict | None = None, fdr: float | None = FDR) -> Allocation:
     """Account for the neurons of ``model`` on ``task``: live or not, a score per subtask, an
-    assignment (see the module docs for the methods, thresholds and live rules).
+    assignment, and how many serve each subtask (see the module docs for the methods,
+    thresholds and live rules). ``model``: a module, or a ``models.Checkpoint`` (its model, and
+    the task saved with it when ``task`` is None).
 
     ``inputs``: the evaluation set (a ``Batch`` or a list of them); by default
     ``task.eval_batch(n_samples, Generator(seed))``. It streams in pieces of ``batch_size``
@@ -494,6 +507,14 @@ def allocate(model: nn.Module, task: Task, method: str = "auto", *, inputs: Any 
     >>> alloc.method, sorted(alloc.counts()), alloc.live_rule
     ('ablation', ['x^2'], 'absolute')
     """
+    from models.checkpoint import Checkpoint
+
+    if isinstance(model, Checkpoint):
+        task = model.task if task is None else task
+        check(task is not None, "task", None, "a Task (this checkpoint was saved without one)")
+        model = model.model
+    check(isinstance(model, nn.Module), "model", type(model).__name__, "a torch nn.Module or a models.Checkpoint")
+    check(task is not None, "task", None, "a Task (the subtasks to account for), or a Checkpoint that saved one")
     check(isinstance(method, str) and (method == "auto" or method in SCORERS), "method", method,
           f"one of {['auto', *sorted(SCORERS)]}")
     check_number("live_threshold", live_threshold, 0.0, what="a finite number ≥ 0")

@@ -397,6 +397,8 @@ def settings(options: dict) -> tuple[str, int, str, Design]:
     check(is_int(steps) and steps >= 2, "options['ig_steps']", steps, "an integer ≥ 2")
     units = opts.pop("tau_units", "relative")
     check(units in ("relative", "nats"), "options['tau_units']", units, "'relative' (to the subtask's loss) or 'nats'")
+    unknown = sorted(str(k) for k in opts if k not in Design.__dataclass_fields__)
+    check(not unknown, "options", unknown, f"settings that method='census' reads: {sorted(OPTIONS)}")
     return kind, steps, units, Design(**opts)
 
 

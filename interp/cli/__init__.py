@@ -5,7 +5,7 @@ Each subcommand is a module of this package holding a pair of functions:
 ``cmd_<name>(args) -> int`` runs it. ``COMMANDS`` registers the parser builders by name
 (``COMMANDS.add(name, builder)`` adds a subcommand).
 
-    interp allocate CHECKPOINT [--method auto|weights|ablation|attribution|probe] [--json out.json]
+    interp allocate CHECKPOINT [--method auto|weights|ablation|attribution|verified|census|probe] [--json out.json]
 """
 from __future__ import annotations
 

@@ -31,6 +31,8 @@ def add_allocate_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--seq-len", type=int, default=64, help="tokens per window of --texts (default 64)")
     p.add_argument("--max-sequences", type=int, default=None,
                    help="at most this many windows per subtask of --texts (default: all)")
+    p.add_argument("--ablations", type=int, default=None,
+                   help="--method census: single-neuron exact ablations per subtask (default 384)")
     p.add_argument("--json", dest="json_out", default=None, help="also write the full allocation(s) to this file")
     p.add_argument("--threshold", type=float, default=None, help="score threshold (default: per method)")
     p.add_argument("--dominance", type=float, default=0.1,
@@ -68,9 +70,12 @@ def check_allocate_options(args) -> None:
     check_number("--live-threshold", args.live_threshold, low=0)
     check_number("--budget", args.budget, low=0, above=True)
     check_number("--seconds", args.seconds, low=0, above=True)
-    if (args.budget is not None or args.seconds is not None) and args.method not in ("verified", "auto"):
+    if (args.budget is not None or args.seconds is not None) and args.method != "verified":
         raise ValueError(f"--budget/--seconds is not allowed with --method {args.method}: expected --method "
-                         f"verified or auto")
+                         f"verified")
+    check_int("--ablations", args.ablations, low=0)
+    if args.ablations is not None and args.method != "census":
+        raise ValueError(f"--ablations is not allowed with --method {args.method}: expected --method census")
     if not 0 < args.fdr < 1:   # NaN and inf fail this too
         raise ValueError(f"--fdr={args.fdr} is not allowed: expected a rate in (0, 1)")
     check_int("--n-samples", args.n_samples, low=1)
@@ -172,7 +177,8 @@ def cmd_allocate(args) -> int:
                       live_rule=args.live_rule, live_threshold=args.live_threshold, n_samples=args.n_samples,
                       seed=args.seed, batch_size=args.batch_size, batch_tokens=args.batch_tokens,
                       progress=args.progress, fdr=args.fdr,
-                      options={k: v for k, v in (("budget", args.budget), ("seconds", args.seconds)) if v is not None})
+                      options={k: v for k, v in (("budget", args.budget), ("seconds", args.seconds),
+                                                 ("ablations", args.ablations)) if v is not None})
     allocs = list(result)
     if args.member is not None:
         allocs = [replace(a, member=args.member) for a in allocs]
