@@ -60,19 +60,19 @@ from .uncertainty import CountEstimate, Deltas, neyman, stratified_count, width_
 class Design:
     """The census design's settings (see the module docs); ``ablations`` per subtask."""
 
-    census: int = 64
+    census: int = 32
     step: int = 16
     stop_share: float = 0.25
-    region: int = 1024
+    region: int = 128
     strata: int = 4
     pilot: int = 8
-    ablations: int = 384
+    ablations: int = 192
     tail: str = "groups"
     block: int = 128
     tail_pilot: int = 32
     checks: int = 4
-    blocks: int | None = None
-    clusters: int | None = None
+    blocks: int | None = 256
+    clusters: int | None = 96
     quantile: float = 0.001
     confidence: float = 0.95
 
@@ -212,7 +212,8 @@ def count_servers(screen: np.ndarray, tau: float, measure: Callable[[np.ndarray]
         rows.append(tuple(tail_row))
     est, low, high = stratified_count(exact, rows, design.confidence)
     uncleared = tests.uncleared if tests is not None else 0
-    high += uncleared
+    open_rate = tests.open_rate() if tests is not None else 0.0
+    est, high = est + uncleared * open_rate, high + uncleared     # the open neurons at the tested tail's rate
     if tests is not None:
         record["tail"] = {**tests.record(), "size": int(tail.size), "servers_found": int(tail_found),
                           "clusters": tail_row}
@@ -251,6 +252,7 @@ class _GroupTests:
         self.used = self.cleared = self.splits = self.uncleared = 0
         self.worst, self.quant, self.warning = 0.0, {}, ""
         self.checked, self.failed, self.detections = False, False, []
+        self.single_units = self.found_total = 0
         self.base = np.zeros(0)
         self.pilot_ids = np.zeros(0, dtype=int)
 
@@ -314,6 +316,7 @@ class _GroupTests:
             if singles:
                 self.take(np.concatenate(singles))
                 found += sum(m[int(b[0])] > tau for b in singles)
+                self.single_units += len(singles)
             nxt = []
             if multi:
                 vals = np.asarray(self.measure_blocks(multi), dtype=float)
@@ -328,6 +331,7 @@ class _GroupTests:
                         self.splits += 1
             pending = nxt + rest
             self._check(joint)
+        self.found_total += int(found)
         if self.worst > 0.5 * tau and not self.failed:
             self.warning = (f"non-additive blocks: a block's change differed from its halves' sum by "
                             f"{self.worst:.3g} (τ = {tau:.3g}); the bound on untested neurons leans on additivity")
@@ -376,8 +380,13 @@ class _GroupTests:
                 self.worst = max(self.worst, abs(d - va - vc))
                 joint.pop(parent)
 
+    def open_rate(self) -> float:
+        """Servers per unit among the tail neurons the group tests resolved (cleared or measured):
+        the rate the estimate gives neurons left open by the block budget."""
+        return self.found_total / max(self.cleared + self.single_units, 1)
+
     def record(self) -> dict:
-        return {"block": self.design.block, "block_ablations": self.used, "cleared": int(self.cleared),
+        return {"open_rate": self.open_rate(), "block": self.design.block, "block_ablations": self.used, "cleared": int(self.cleared),
                 "splits": self.splits, "uncleared": int(self.uncleared), "pilot": int(self.pilot_ids.size),
                 "pilot_hits": int(sum(self.measured[int(i)] > self.tau for i in self.pilot_ids)),
                 "additivity_worst": self.worst, "warning": self.warning, "detection_checks": self.detections,

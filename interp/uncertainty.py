@@ -138,6 +138,7 @@ def census_estimate(record: dict, confidence: float = 0.95) -> CountEstimate:
         rows.append(tuple(tail["clusters"]))
     est, low, high = stratified_count(exact, rows, confidence)
     kept = record.get("estimate") or {}
+    est += tail.get("uncleared", 0) * tail.get("open_rate", 0.0)
     return CountEstimate(est, low, high + tail.get("uncleared", 0), confidence,
                          record.get("single_ablations", 0) + record.get("block_ablations", 0),
                          kept.get("budget_for_target"), kept.get("note", ""))

@@ -42,8 +42,8 @@ def draws(eff, screen, groups, design, joint=None, n=DRAWS):
     return [e for e, _ in out], [r for _, r in out]
 
 
-SMALL = Design(census=32, region=512, ablations=160, block=64, tail_pilot=32)
-WHOLE = Design(census=32, region=64, ablations=260, block=64, tail_pilot=32)   # the region measured whole
+SMALL = Design(census=32, region=512, ablations=160, block=64, tail_pilot=32, blocks=None)   # run to the end
+WHOLE = Design(census=32, region=64, ablations=260, block=64, tail_pilot=32, blocks=None)  # the region measured whole
 
 
 @pytest.mark.parametrize("noise,hidden", [(0.05, 0), (0.5, 5), (2.0, 5), (5.0, 20)])
@@ -213,3 +213,13 @@ def test_census_refuses_bad_settings_before_any_work(trained):
         interp.allocate(model, task, method="census", progress=False, options={"block": 0})
     with pytest.raises(ValueError, match="options"):
         interp.allocate(model, task, method="census", progress=False, options={"candidates": 0.1})
+
+
+def test_a_block_budget_that_runs_out_leaves_the_interval_open_and_says_so():
+    eff, screen, groups = planted(noise=2.0, hidden=5)
+    truth = int((eff > 1.0).sum())
+    tight = Design(census=32, region=512, ablations=160, block=64, tail_pilot=32, blocks=40)
+    est, rec = count_servers(screen, 1.0, lambda ids: eff[ids], additive(eff), groups, tight, seed=0)
+    assert rec["block_ablations"] <= 40 + tight.checks + 1 and rec["tail"]["uncleared"] > 0
+    assert est.low <= truth <= est.high and not est.determined
+    assert "not cleared within the block budget" in est.note
