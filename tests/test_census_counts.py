@@ -223,3 +223,28 @@ def test_a_block_budget_that_runs_out_leaves_the_interval_open_and_says_so():
     assert rec["block_ablations"] <= 40 + tight.checks + 1 and rec["tail"]["uncleared"] > 0
     assert est.low <= truth <= est.high and not est.determined
     assert "not cleared within the block budget" in est.note
+
+
+def test_census_covers_smollm2s_exhaustive_reference_when_it_is_on_file():
+    """``scripts/smollm2_exhaustive.py`` (a GPU run) writes every SmolLM2 neuron's exact change;
+    where that file is, the design drawn 200 times over it, ranked by SmolLM2's own attribution
+    screen, must cover the true N_k at its rate (a block's change taken as the sum of its neurons': the file
+    holds no joint ablations)."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / "smollm2_exhaustive.npz"
+    if not path.exists():
+        pytest.skip("no exhaustive SmolLM2 reference on file (scripts/smollm2_exhaustive.py on a GPU writes it)")
+    data = np.load(path)
+    meta = json.loads(str(data["meta"]))
+    sites = meta["sites"]
+    live = [data[f"live/{s}"] for s in sites]
+    groups = np.concatenate([np.full(int(m.sum()), i) for i, m in enumerate(live)])
+    for k, name in enumerate(meta["subtasks"]):
+        eff = np.concatenate([data[f"scores/{s}"][m, k] for s, m in zip(sites, live)]).astype(float)
+        scr = np.concatenate([data[f"screen/{s}"][m, k] for s, m in zip(sites, live)]).astype(float)
+        truth = int((eff > 0.01).sum())
+        est = [count_servers(scr, 0.01, lambda ids: eff[ids], additive(eff), groups, Design(), seed=d)[0]
+               for d in range(DRAWS)]
+        assert np.mean([e.low <= truth <= e.high for e in est]) >= 0.93, name
