@@ -53,7 +53,7 @@ from models.validate import check, is_int, is_number
 
 from .evaluation import per_sample_subtasks
 from .scorers import SCORERS, ScoreContext, Scores, attribution_sums, exact_ablation, progress_bar, register_scorer
-from .uncertainty import CountEstimate, Deltas, neyman, stratified_count, width_ok
+from .uncertainty import CountEstimate, Deltas, budget_for_target, neyman, stratified_count
 
 
 @dataclass(frozen=True)
@@ -208,37 +208,27 @@ def count_servers(screen: np.ndarray, tau: float, measure: Callable[[np.ndarray]
         row["estimator"] = [int(st.size) - p, int(got[h]) - p, x - pilot_hits]
         rows.append(tuple(row["estimator"]))
         record["strata"].append(row)
+    uncleared = tests.uncleared if tests is not None else 0
+    if tail_row is not None and uncleared:
+        # the sampled blocks were not all resolved: they say nothing of the blocks not drawn, so
+        # every tail neuron not cleared or measured stays open
+        uncleared = int(tail.size) - tests.cleared - tests.single_units - int(tests.pilot_ids.size)
+        tail_row = None
     if tail_row is not None:
         rows.append(tuple(tail_row))
     est, low, high = stratified_count(exact, rows, design.confidence)
-    uncleared = tests.uncleared if tests is not None else 0
     open_rate = tests.open_rate() if tests is not None else 0.0
     est, high = est + uncleared * open_rate, high + uncleared     # the open neurons at the tested tail's rate
     if tests is not None:
         record["tail"] = {**tests.record(), "size": int(tail.size), "servers_found": int(tail_found),
-                          "clusters": tail_row}
+                          "clusters": tail_row, "open": int(uncleared)}
     note = f"{uncleared} neurons were not cleared within the block budget" if uncleared else ""
     if tests is not None and tests.warning:
         note = "; ".join(x for x in (note, tests.warning) if x)
     record.update(single_ablations=spent[0], block_ablations=tests.used if tests is not None else 0,
                   exact_hits=int(exact), measured=measured)
     return (CountEstimate(est, low, high, design.confidence, spent[0] + record["block_ablations"],
-                          _budget_for_target(rows, spent[0], exact, design.confidence), note), record)
-
-
-def _budget_for_target(rows, spent: int, exact: int, confidence: float) -> float | None:
-    """Single ablations a ±30% (±15 under 50) interval would take, scaling the sampled strata's
-    draws up together with the same hit rates (None: no sampled stratum to scale)."""
-    drawn = [(N, m, x) for N, m, x in rows if 0 < m]
-    if not any(m < N for N, m, _ in drawn):
-        return None
-    for f in 2.0 ** np.arange(0.5, 12, 0.5):
-        more = [min(N, max(m, round(m * f))) for N, m, _ in drawn]
-        est, lo, hi = stratified_count(exact, [(N, m2, round(x * m2 / m)) for (N, m, x), m2 in zip(drawn, more)],
-                                       confidence)
-        if width_ok(est, lo, hi):
-            return float(spent + sum(m2 - m for (_, m, _), m2 in zip(drawn, more)))
-    return math.inf
+                          budget_for_target(rows, spent[0], exact, design.confidence, uncleared), note), record)
 
 
 class _GroupTests:

@@ -138,10 +138,33 @@ def census_estimate(record: dict, confidence: float = 0.95) -> CountEstimate:
         rows.append(tuple(tail["clusters"]))
     est, low, high = stratified_count(exact, rows, confidence)
     kept = record.get("estimate") or {}
-    est += tail.get("uncleared", 0) * tail.get("open_rate", 0.0)
-    return CountEstimate(est, low, high + tail.get("uncleared", 0), confidence,
-                         record.get("single_ablations", 0) + record.get("block_ablations", 0),
-                         kept.get("budget_for_target"), kept.get("note", ""))
+    spent = record.get("single_ablations", 0)
+    open_units = tail.get("open", tail.get("uncleared", 0))
+    est += open_units * tail.get("open_rate", 0.0)
+    return CountEstimate(est, low, high + open_units, confidence, spent + record.get("block_ablations", 0),
+                         budget_for_target(rows, spent, exact, confidence, open_units), kept.get("note", ""))
+
+
+def budget_for_target(rows, spent: int, exact: int, confidence: float = 0.95, open_units: int = 0) -> float | None:
+    """Single ablations a ±30% (±15 under 50) interval would take: the sampled strata's draws
+    (``rows``: ``(N_h, n_h, x_h)``) scaled up together at the same hit rates, plus, for
+    ``open_units`` left unmeasured, a random sample of them large enough that finding no server
+    there bounds them within the target (about ``3.7·open_units/target``). None where nothing
+    is sampled or open; inf where no scaling reaches the target."""
+    alpha = 1 - confidence
+    drawn = [(N, m, x) for N, m, x in rows if 0 < m]
+    est = stratified_count(exact, rows, confidence)[0]
+    target = 15.0 if est < 50 else 0.3 * est
+    extra = math.ceil(-math.log(alpha / 2) * open_units / target) if open_units else 0
+    if not any(m < N for N, m, _ in drawn):
+        return float(spent + extra) if open_units else None
+    for f in 2.0 ** np.arange(0.5, 12, 0.5):
+        more = [min(N, max(m, round(m * f))) for N, m, _ in drawn]
+        e, lo, hi = stratified_count(exact, [(N, m2, round(x * m2 / m)) for (N, m, x), m2 in zip(drawn, more)],
+                                     confidence)
+        if width_ok(e, lo, hi):
+            return float(spent + sum(m2 - m for (_, m, _), m2 in zip(drawn, more)) + extra)
+    return math.inf
 
 
 def count_interval(scores: np.ndarray, stderr: np.ndarray, threshold: float, confidence: float = 0.95,

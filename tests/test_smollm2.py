@@ -64,5 +64,5 @@ def test_the_smollm2_figure_runs_whole_at_toy_size(tmp_path, smollm2, monkeypatc
     from figure_runs import run_at_toy_size
 
     monkeypatch.setattr(interp.lm, "load_smollm2", lambda device="cpu": smollm2)
-    run_at_toy_size(tmp_path, "lm_resources", dict(tokens=16, seq_len=16, census=2, region=8, ablations=6, block=64, clusters=2, blocks=6, removal_tokens=16,
+    run_at_toy_size(tmp_path, "lm_resources", dict(tokens=16, seq_len=16, census=2, region=8, ablations=6, tail="groups", block=64, clusters=2, blocks=6, removal_tokens=16,
                                                    boot=50, removal=(0, 1, 2, 4)))
