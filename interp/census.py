@@ -15,8 +15,8 @@ Per subtask, within ``ablations`` single-neuron ablations:
 3. the next ``region`` ranks fall into ``strata`` strata of geometrically growing size; a
    ``pilot`` of each is measured, then the rest of the budget goes by Neyman allocation (a
    budget that covers the region measures it whole, and it is exact);
-4. the ranks beyond, the tail, are either one more stratum (``tail="sample"``) or group-tested
-   (``tail="groups"``, the default): blocks of ``block`` neurons of one site (each site's in a
+4. the ranks beyond, the tail, are either one more stratum (``tail="sample"``, the default) or
+   group-tested (``tail="groups"``): blocks of ``block`` neurons of one site (each site's in a
    random order) are ablated jointly, every block or, with ``clusters``, that many drawn at
    random (the servers they hold then expanded like a stratum of blocks). A block whose change
    stays below ``τ + L`` holds no server; ``L`` is a low quantile of the summed change of
@@ -66,8 +66,8 @@ class Design:
     region: int = 128
     strata: int = 4
     pilot: int = 8
-    ablations: int = 192
-    tail: str = "groups"
+    ablations: int = 384
+    tail: str = "sample"
     block: int = 128
     tail_pilot: int = 32
     checks: int = 4
@@ -120,7 +120,7 @@ def count_servers(screen: np.ndarray, tau: float, measure: Callable[[np.ndarray]
     >>> truth = np.where(np.arange(500) < 20, 1.0, 0.0)
     >>> est, rec = count_servers(truth + rng.normal(0, 0.1, 500), 0.5, lambda ids: truth[ids],
     ...                          lambda blocks: np.array([truth[b].sum() for b in blocks]),
-    ...                          design=Design(census=16, region=64, ablations=160, block=16))
+    ...                          design=Design(census=16, region=64, ablations=160, tail="groups", block=16))
     >>> est.estimate, tuple(est)
     (20.0, (20, 20))
     """

@@ -42,8 +42,8 @@ def draws(eff, screen, groups, design, joint=None, n=DRAWS):
     return [e for e, _ in out], [r for _, r in out]
 
 
-SMALL = Design(census=32, region=512, ablations=160, block=64, tail_pilot=32, blocks=None)   # run to the end
-WHOLE = Design(census=32, region=64, ablations=260, block=64, tail_pilot=32, blocks=None)  # the region measured whole
+SMALL = Design(census=32, region=512, ablations=160, tail="groups", block=64, tail_pilot=32, blocks=None)   # run to the end
+WHOLE = Design(census=32, region=64, ablations=260, tail="groups", block=64, tail_pilot=32, blocks=None)  # the region measured whole
 
 
 @pytest.mark.parametrize("noise,hidden", [(0.05, 0), (0.5, 5), (2.0, 5), (5.0, 20)])
@@ -75,7 +75,7 @@ def test_census_by_sampling_alone_covers_too_and_says_when_it_cannot_narrow():
 def test_group_testing_a_random_sample_of_tail_blocks_covers_at_its_rate():
     eff, screen, groups = planted(noise=0.5, hidden=8)
     truth = int((eff > 1.0).sum())
-    design = Design(census=32, region=64, ablations=200, block=32, tail_pilot=16, clusters=40)
+    design = Design(census=32, region=64, ablations=200, tail="groups", block=32, tail_pilot=16, clusters=40)
     est, rec = draws(eff, screen, groups, design)
     assert np.mean([e.low <= truth <= e.high for e in est]) >= 0.93
     assert all(e.low <= e.estimate <= e.high for e in est)
@@ -139,7 +139,7 @@ def trained():
 
 def test_census_on_a_trained_lm_measures_exactly_and_its_interval_holds_the_exhaustive_count(trained):
     model, task, exhaustive = trained
-    opts = {"census": 8, "region": 32, "ablations": 40, "block": 8, "tail_pilot": 8}
+    opts = {"census": 8, "region": 32, "ablations": 40, "tail": "groups", "block": 8, "tail_pilot": 8}
     for screen in ("attribution", "ig"):
         alloc = interp.allocate(model, task, method="census", progress=False, options={**opts, "screen": screen})
         for k, name in enumerate(alloc.subtasks):
@@ -180,7 +180,7 @@ def test_census_covers_an_exhaustive_real_population_over_many_draws(trained):
         eff = np.concatenate([exhaustive.scores[s][exhaustive.live[s], k] for s in sites])
         scr = np.concatenate([screen[s][live[s], k].numpy() for s in sites])
         truth = int((eff > 0.01).sum())
-        design = Design(census=8, region=32, ablations=24, block=8, tail_pilot=8)
+        design = Design(census=8, region=32, ablations=24, tail="groups", block=8, tail_pilot=8)
         est = [count_servers(scr, 0.01, lambda ids: eff[ids], additive(eff), groups, design, seed=d)[0]
                for d in range(DRAWS)]
         assert np.mean([e.low <= truth <= e.high for e in est]) >= 0.93, name
@@ -218,7 +218,7 @@ def test_census_refuses_bad_settings_before_any_work(trained):
 def test_a_block_budget_that_runs_out_leaves_the_interval_open_and_says_so():
     eff, screen, groups = planted(noise=2.0, hidden=5)
     truth = int((eff > 1.0).sum())
-    tight = Design(census=32, region=512, ablations=160, block=64, tail_pilot=32, blocks=40)
+    tight = Design(census=32, region=512, ablations=160, tail="groups", block=64, tail_pilot=32, blocks=40)
     est, rec = count_servers(screen, 1.0, lambda ids: eff[ids], additive(eff), groups, tight, seed=0)
     assert rec["block_ablations"] <= 40 + tight.checks + 1 and rec["tail"]["uncleared"] > 0
     assert est.low <= truth <= est.high and not est.determined

@@ -32,7 +32,7 @@ def add_allocate_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--max-sequences", type=int, default=None,
                    help="at most this many windows per subtask of --texts (default: all)")
     p.add_argument("--ablations", type=int, default=None,
-                   help="--method census: single-neuron exact ablations per subtask (default 192)")
+                   help="--method census: single-neuron exact ablations per subtask (default 384)")
     p.add_argument("--json", dest="json_out", default=None, help="also write the full allocation(s) to this file")
     p.add_argument("--threshold", type=float, default=None, help="score threshold (default: per method)")
     p.add_argument("--dominance", type=float, default=0.1,
