@@ -15,10 +15,13 @@ Built in (scores relative to each subtask's loss unless said otherwise):
 - ``verified``: attribution as a screen, then exact ablation of the top candidates and of a
   random sample of the rest, which bounds the neurons the screen may have missed
   (after AtP*, Kramár et al. 2024): exact where it matters, at a fraction of ablation's cost;
-- ``probe``: ``|corr|`` with the task's intermediate quantities (columns: those quantities).
+- ``probe``: ``|corr|`` with the task's intermediate quantities (columns: those quantities);
+- ``census`` (``interp.census``, registered when ``interp.allocation`` loads): exact ablation
+  of the neurons a sampling design picks, with a count and its interval.
 
+>>> import interp.allocation
 >>> sorted(SCORERS)
-['ablation', 'attribution', 'probe', 'verified', 'weights']
+['ablation', 'attribution', 'census', 'probe', 'verified', 'weights']
 >>> SCORERS["ablation"].default_threshold
 0.01
 """

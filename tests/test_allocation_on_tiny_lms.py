@@ -100,10 +100,10 @@ def test_auto_records_what_ran_and_why(folders, monkeypatch):
     alloc = interp.allocate(bridge, _task(), progress=False)
     assert alloc.method == "ablation" and "exact ablation" in alloc.notes["auto"]
     monkeypatch.setattr(interp.allocation, "ABLATION_LIMIT", 16)    # a model "too large" to ablate whole
-    big = interp.allocate(bridge, _task(), progress=False, options={"sample": 10, "min_candidates": 8})
-    assert big.method == "verified" and "verified by exact ablation" in big.notes["auto"]
-    assert "missed_upper_95" in big.notes and "screen_agreement" in big.notes
-    assert "screen may have missed" in big.table()
+    big = interp.allocate(bridge, _task(), progress=False, options={"census": 4, "region": 8, "ablations": 20})
+    assert big.method == "census" and "census design" in big.notes["auto"]
+    assert set(big.notes["census"]) == set(big.subtasks) and "census design" in big.table()
+    assert all(e.low <= e.estimate <= e.high for e in big.estimate().values())
 
 
 def test_cli_on_a_llama_folder_prints_a_task_summary_not_token_ids(folders, tmp_path, capsys):
