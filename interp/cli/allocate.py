@@ -189,10 +189,7 @@ def cmd_allocate(args) -> int:
     for a in allocs:
         print()
         print(a.table())
-        if a.stderr is not None:
-            print("counts (estimate [95% interval]): " + ", ".join(f"{k}={e.statement}" for k, e in a.estimate().items()))
-            print("certified one by one: " + ", ".join(f"{k}={v}" for k, v in a.counts().items()))
-        else:
+        if a.stderr is None:      # with errors, the table ends with the counts and the certified neurons
             print("counts: " + ", ".join(f"{k}={v}" for k, v in a.counts().items()))
     if args.json_out:
         data = result.to_dict() if args.member is None else allocs[0].to_dict()
