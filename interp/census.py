@@ -184,7 +184,7 @@ def count_servers(screen: np.ndarray, tau: float, measure: Callable[[np.ndarray]
             got[h] += m
     tail_found, tail_row = 0, None
     if tests is not None and tail.size:
-        tail_found = sum(measured[int(i)] > tau for i in tests.pilot_ids)
+        tail_found = tests.pilot_hits()
         blocks = tests.blocks(tail)
         if design.clusters is None or design.clusters >= len(blocks):
             tail_found += tests.clear(blocks)                 # every block: the tail is counted
@@ -251,25 +251,22 @@ class _GroupTests:
         self.pilot_ids = self.take(self.rng.choice(tail, size=min(self.design.tail_pilot, tail.size), replace=False))
         self.base = np.array([self.measured[int(i)] for i in self.pilot_ids if self.measured[int(i)] <= self.tau])
 
-    def low_sum(self, size: int, own: np.ndarray) -> float:
-        """A low quantile of the summed change of ``size`` non-servers, resampled from the tail
-        pilot (and from ``own``, when given: the lower of the two)."""
+    def low_sum(self, size: int) -> float:
+        """A low quantile of the summed change of ``size`` tail non-servers: the lower of one
+        resampled from the tail pilot and of a normal law with twice the pilot's spread (a small
+        pilot sees few of the rare large negatives, and correlated neurons add more than
+        independent ones); -inf without a pilot."""
         if size <= 0:
             return 0.0
-        out = math.inf
-        for name, vals in (("tail", self.base), ("own", own)):
-            if vals.size == 0:
-                continue
-            key = (name, size, vals.size, float(vals.sum()))
-            if key not in self.quant:
-                draws = self.rng.choice(vals, size=(4000, size), replace=True).sum(1)
-                # a small pilot sees few of the rare large negatives: the normal bound with twice its
-                # spread (correlated neurons add more than independent ones) when lower
-                spread = 2 * math.sqrt(size) * float(vals.std(ddof=1)) if vals.size > 1 else math.inf
-                normal = size * float(vals.mean()) - float(norm.isf(self.design.quantile)) * spread
-                self.quant[key] = min(float(np.quantile(draws, self.design.quantile)), normal)
-            out = min(out, self.quant[key])
-        return out if math.isfinite(out) else -math.inf
+        vals = self.base
+        if vals.size == 0:
+            return -math.inf
+        if size not in self.quant:
+            draws = self.rng.choice(vals, size=(4000, size), replace=True).sum(1)
+            spread = 2 * math.sqrt(size) * float(vals.std(ddof=1)) if vals.size > 1 else math.inf
+            normal = size * float(vals.mean()) - float(norm.isf(self.design.quantile)) * spread
+            self.quant[size] = min(float(np.quantile(draws, self.design.quantile)), normal)
+        return self.quant[size]
 
     def blocks(self, units: np.ndarray) -> list:
         """``units`` not yet measured, in blocks of ``design.block`` within each site, each
@@ -284,11 +281,10 @@ class _GroupTests:
     def clear(self, pending: list) -> int:
         """Group-test the ``pending`` blocks: the servers found in them."""
         m, tau = self.measured, self.tau
-        own_vals = np.zeros(0)
         found = 0
         units = np.concatenate(pending) if pending else np.zeros(0, dtype=int)
         if not self.checked and units.size:
-            self._detection_checks(units, own_vals)
+            self._detection_checks(units)
         if self.failed:
             self.uncleared += units.size
             return int(found)
@@ -313,7 +309,7 @@ class _GroupTests:
                 self.used += len(multi)
                 for b, d in zip(multi, vals):
                     joint[tuple(b.tolist())] = float(d)
-                    if d < tau + self.low_sum(b.size - 1, own_vals) - self.worst:
+                    if d < tau + self.low_sum(b.size - 1) - self.worst:
                         self.cleared += b.size
                     else:
                         half = b.size // 2
@@ -327,7 +323,7 @@ class _GroupTests:
                             f"{self.worst:.3g} (τ = {tau:.3g}); the bound on untested neurons leans on additivity")
         return int(found)
 
-    def _detection_checks(self, units: np.ndarray, own_vals: np.ndarray) -> None:
+    def _detection_checks(self, units: np.ndarray) -> None:
         """Before trusting a cleared block: blocks made of a known server (the weakest measured)
         and ``block − 1`` untested units of its site must show it, and the tail pilot ablated
         together must change the loss by the sum of its neurons' changes. A server hidden by its
@@ -350,7 +346,7 @@ class _GroupTests:
         vals = np.asarray(self.measure_blocks(blocks), dtype=float)
         self.used += len(blocks)
         for blk, d in zip(blocks[:len(shown)], vals):
-            if d < tau + self.low_sum(blk.size - 1, own_vals) - self.worst:
+            if d < tau + self.low_sum(blk.size - 1) - self.worst:
                 self.failed = True
         self.detections = [{"server_change": float(v), "block_change": float(d)} for v, d in zip(shown, vals)]
         if len(pilot) > 1:
@@ -370,6 +366,10 @@ class _GroupTests:
                 self.worst = max(self.worst, abs(d - va - vc))
                 joint.pop(parent)
 
+    def pilot_hits(self) -> int:
+        """Servers among the tail pilot's single neurons."""
+        return int(sum(self.measured[int(i)] > self.tau for i in self.pilot_ids))
+
     def open_rate(self) -> float:
         """Servers per unit among the tail neurons the group tests resolved (cleared or measured):
         the rate the estimate gives neurons left open by the block budget."""
@@ -378,7 +378,7 @@ class _GroupTests:
     def record(self) -> dict:
         return {"open_rate": self.open_rate(), "block": self.design.block, "block_ablations": self.used, "cleared": int(self.cleared),
                 "splits": self.splits, "uncleared": int(self.uncleared), "pilot": int(self.pilot_ids.size),
-                "pilot_hits": int(sum(self.measured[int(i)] > self.tau for i in self.pilot_ids)),
+                "pilot_hits": self.pilot_hits(),
                 "additivity_worst": self.worst, "warning": self.warning, "detection_checks": self.detections,
                 "detection_failed": self.failed,
                 "assumption": "a block's change is the sum of its neurons' changes (checked at each split)"}
@@ -436,7 +436,8 @@ def census_scorer(ctx: ScoreContext) -> Scores:
             want = {s: torch.as_tensor(neuron[ids][site_of[ids] == i], dtype=torch.long)
                     for i, s in enumerate(ctx.sites) if (site_of[ids] == i).any()}
             exact_ablation(ctx, want, pieces=pieces, stats=single)
-            return np.array([float(single[ctx.sites[site_of[i]]].score()[neuron[i], k]) for i in ids])
+            scored = {s: single[s].score()[:, k] for s in want}             # once per site
+            return np.array([float(scored[ctx.sites[site_of[i]]][neuron[i]]) for i in ids])
 
         def measure_blocks(blocks: list, k=k, pieces=pieces) -> np.ndarray:
             vals = np.zeros(len(blocks))

@@ -118,14 +118,20 @@ def bh_cutoff(p: np.ndarray, q: float) -> float:
     return float(p[np.flatnonzero(ok)[-1]]) if ok.any() else -1.0
 
 
+def _serving_probabilities(scores: np.ndarray, stderr: np.ndarray, threshold: float) -> np.ndarray:
+    """``Φ((score − t)/SE)`` per neuron of finite error: the chance its true score reaches
+    ``threshold`` (an error of 0 gives 1 at or above it, 0 below)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (scores - threshold) / stderr
+    z = np.where(stderr > 0, z, np.where(scores >= threshold, np.inf, -np.inf))
+    return norm.cdf(np.nan_to_num(z, nan=-np.inf))
+
+
 def serving_mean(scores: np.ndarray, stderr: np.ndarray, threshold: float) -> float:
     """The expected number of neurons whose true score reaches ``threshold``: ``Σ Φ((score −
     t)/SE)`` over those with a finite error (``count_interval``'s centre)."""
     ok = np.isfinite(stderr)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (scores[ok] - threshold) / stderr[ok]
-    z = np.where(stderr[ok] > 0, z, np.where(scores[ok] >= threshold, np.inf, -np.inf))
-    return float(norm.cdf(np.nan_to_num(z, nan=-np.inf)).sum())
+    return float(_serving_probabilities(scores[ok], stderr[ok], threshold).sum())
 
 
 def census_estimate(record: dict, confidence: float = 0.95) -> CountEstimate:
@@ -180,11 +186,7 @@ def count_interval(scores: np.ndarray, stderr: np.ndarray, threshold: float, con
     (2, 2)
     """
     unknown = ~np.isfinite(stderr)          # measured on fewer than two samples: may or may not serve
-    scores, stderr = scores[~unknown], stderr[~unknown]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (scores - threshold) / stderr
-    z = np.where(stderr > 0, z, np.where(scores >= threshold, np.inf, -np.inf))
-    pr = norm.cdf(np.nan_to_num(z, nan=-np.inf))
+    pr = _serving_probabilities(scores[~unknown], stderr[~unknown], threshold)
     mean, sd = pr.sum(), math.sqrt(float((pr * (1 - pr)).sum()))
     zc = norm.ppf(0.5 + confidence / 2)
     low = max(0, math.floor(mean - zc * sd + 1e-9))
