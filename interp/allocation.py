@@ -318,11 +318,12 @@ class Allocation:
     def count_intervals(self, confidence: float = 0.95) -> dict[str, Any]:
         """Per subtask, the interval ``(low, high)`` of ``estimate()`` (for an ensemble, a list
         over members)."""
+        def interval(e):
+            return (math.nan, math.nan) if math.isnan(e.estimate) else tuple(e)    # a failed member: NaN
         est = self.estimate(confidence)
         if self.n_members is not None:
-            return {k: [tuple(e) if not math.isnan(e.estimate) else (math.nan, math.nan) for e in v]
-                    for k, v in est.items()}
-        return {k: (tuple(e) if not math.isnan(e.estimate) else (math.nan, math.nan)) for k, e in est.items()}
+            return {k: [interval(e) for e in v] for k, v in est.items()}
+        return {k: interval(e) for k, e in est.items()}
 
     @property
     def n_live(self):

@@ -248,3 +248,29 @@ def test_census_covers_smollm2s_exhaustive_reference_when_it_is_on_file():
         est = [count_servers(scr, 0.01, lambda ids: eff[ids], additive(eff), groups, Design(), seed=d)[0]
                for d in range(DRAWS)]
         assert np.mean([e.low <= truth <= e.high for e in est]) >= 0.93, name
+
+
+def test_the_removal_ratio_interval_covers_a_planted_ratio_and_widens_with_the_counts_interval():
+    """The SmolLM2 study's removal test (``lm_resources.removal_ratio``): per-sequence losses
+    whose loss with n of N neurons removed is 1.5 × what N/(N − n) predicts; its bootstrap
+    interval over 200 sequences covers 1.5 at about its rate (200 draws; ≥ 0.92 allows two
+    binomial standard errors below 0.95) and holds its point; an uncertain N widens it."""
+    from interp.figures.lm_resources import removal_ratio
+
+    g = np.random.default_rng(0)
+    N, n, truth = 40.0, np.array([0, 10, 20]), 1.5
+    law = N / (N - 20)
+    cover, wide = 0, []
+    for d in range(DRAWS):
+        tokens = g.integers(20, 64, 200).astype(float)
+        base = g.gamma(4.0, 0.5, 200) * tokens
+        per = np.stack([np.stack([base * s * g.lognormal(0, 0.2, 200), tokens], 1)
+                        for s in (1.0, 1.0 + 0.5 * (truth * law - 1.0), truth * law)])
+        r = removal_ratio(per, n, CountEstimate(N, 40, 40), 500, d)
+        assert r["n"] == 20 and r["interval"][0] <= r["ratio"] <= r["interval"][1]
+        cover += r["interval"][0] <= truth <= r["interval"][1]
+        if d < 5:
+            loose = removal_ratio(per, n, CountEstimate(N, 30, 80), 500, d)
+            wide.append(loose["interval"][1] - loose["interval"][0] > r["interval"][1] - r["interval"][0])
+    assert cover / DRAWS >= 0.92 and all(wide)
+    assert removal_ratio(per, n, CountEstimate(3.0, 3, 3), 100, 0) is None      # too few points at or below N/2
