@@ -22,7 +22,7 @@ import models
 
 from ..allocation import allocate
 from ..theory.fits import fit_power_law
-from .recipes import Departure, Ladder
+from .recipes import CPU_BUDGET, QUICK_SCHEDULE, Departure, Ladder
 from .claims import claim, covers, fit_claim
 from .drawing import figure, finish
 from .recipes import alpha_grid, alpha_sweep, SweepRecipe
@@ -47,12 +47,11 @@ LADDER = Ladder("width", (100, 250, 500),
                 "large-α members use most of their neurons)")
 DEPARTURES = {
     "QUICK": (
-        Departure("width", 1000, 100, "a 2-core CPU budget (the ladder widens to 500)"),
-        Departure("steps", 100_000, 20_000, "a 2-core CPU budget"),
-        Departure("decay_every", 20_000, 4000, "scaled with the steps, so the learning rate falls four times (× 0.3 each) as in the paper's 100 000-step recipe"),
-        Departure("seeds", 16, 3, "a 2-core CPU budget"),
-        Departure("alphas", "[1, 512]; 32, 64, 128, 256, 512", (16.0, 64.0, 256.0), "a 2-core CPU budget"),
-        Departure("betas", (0.5, 0.75, 0.85, 0.9, 0.95), (0.5, 0.75, 0.9, 0.95), "a 2-core CPU budget"),
+        Departure("width", 1000, 100, CPU_BUDGET + " (the ladder widens to 500)"),
+        *QUICK_SCHEDULE,
+        Departure("seeds", 16, 3, CPU_BUDGET),
+        Departure("alphas", "[1, 512]; 32, 64, 128, 256, 512", (16.0, 64.0, 256.0), CPU_BUDGET),
+        Departure("betas", (0.5, 0.75, 0.85, 0.9, 0.95), (0.5, 0.75, 0.9, 0.95), CPU_BUDGET),
     ),
     "FULL": (
         Departure("seeds", "8 for N1/N2 at β = 0.75; 16 over the (α, β) grid", 16,

@@ -9,7 +9,7 @@ import numpy as np
 
 import models
 
-from .recipes import Departure, Ladder
+from .recipes import CPU_BUDGET, QUICK_SCHEDULE, Departure, Ladder
 from .recipes import alpha_grid, alpha_sweep, SweepRecipe
 
 
@@ -27,10 +27,9 @@ FULL = Recipe(width=1000, alphas=tuple(np.logspace(0, np.log10(512), 16).round(2
 LADDER = Ladder("width", (100, 250, 500, 1000), "the error correlations are blamed on width 100 of the paper's 1000")
 DEPARTURES = {
     "QUICK": (
-        Departure("width", 1000, 100, "a 2-core CPU budget (the ladder widens to 1 000)"),
-        Departure("steps", 100_000, 20_000, "a 2-core CPU budget"),
-        Departure("decay_every", 20_000, 4000, "scaled with the steps, so the learning rate falls four times (× 0.3 each) as in the paper's 100 000-step recipe"),
-        Departure("seeds", 16, 3, "a 2-core CPU budget"),
+        Departure("width", 1000, 100, CPU_BUDGET + " (the ladder widens to 1 000)"),
+        *QUICK_SCHEDULE,
+        Departure("seeds", 16, 3, CPU_BUDGET),
     ),
     "FULL": (),
 }
