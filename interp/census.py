@@ -29,7 +29,8 @@ Per subtask, within ``ablations`` single-neuron ablations:
    known servers must show them (else the tested neurons stay open: the interval says so),
    and the tail pilot ablated together must add up;
 5. the count is the servers measured plus the Horvitz-Thompson estimate over the strata (a
-   stratum's pilot counted as measured, the estimate resting on the draws after it), with
+   stratum's pilot counted as measured and the estimate resting on the draws after it; where
+   no draw followed a pilot, the pilot is the sample), with
    a Fay-Feuer interval (``interp.uncertainty.stratified_count``); a tail that could not be
    cleared within ``blocks`` block ablations leaves the interval open up to its size.
 
@@ -175,7 +176,8 @@ def count_servers(screen: np.ndarray, tau: float, measure: Callable[[np.ndarray]
     piloted = got.copy()
     # 3. the rest of the budget over the strata by Neyman allocation, from the pilots' hit rates
     room = budget - spent[0]
-    if room > 0 and strata:
+    allocated = room > 0 and bool(strata)          # the pilots' hit rates set the draws that follow
+    if allocated:
         x = np.array([hits(drawn[h][:got[h]]) for h in range(len(strata))])
         p = (x + 0.5) / (got + 1.0)
         more = neyman([st.size for st in strata], np.sqrt(p * (1 - p)), room, got)
@@ -201,11 +203,14 @@ def count_servers(screen: np.ndarray, tau: float, measure: Callable[[np.ndarray]
         x, p = hits(drawn[h][:got[h]]), int(piloted[h])
         row = {"ranks": [int(edges[h]), int(edges[h + 1])], "size": int(st.size), "sampled": int(got[h]),
                "hits": x, "pilot": p}
-        # the pilot set how many more to draw, so it is counted as it is (exact) and the estimate
-        # rests on the draws after it, a simple random sample of the stratum's rest
-        pilot_hits = hits(drawn[h][:p])
-        exact += pilot_hits
-        row["estimator"] = [int(st.size) - p, int(got[h]) - p, x - pilot_hits]
+        if allocated and got[h] > p:
+            # the pilot set how many more to draw, so it is counted as it is (exact) and the
+            # estimate rests on the draws after it, a simple random sample of the stratum's rest
+            pilot_hits = hits(drawn[h][:p])
+            exact += pilot_hits
+            row["estimator"] = [int(st.size) - p, int(got[h]) - p, x - pilot_hits]
+        else:       # no draw after the pilot (the budget ended): the pilot is the stratum's sample
+            row["estimator"] = [int(st.size), int(got[h]), x]
         rows.append(tuple(row["estimator"]))
         record["strata"].append(row)
     uncleared = tests.uncleared if tests is not None else 0

@@ -290,13 +290,10 @@ def stratified_count(exact_hits: int, strata, confidence: float = 0.95) -> tuple
         if n >= N:               # a stratum measured in full is exact
             y += x
             continue
-        if n == 0:               # nothing measured: anything is possible
-            y = math.nan
+        if n == 0:               # nothing measured there: its units stay open (the top takes them all)
             continue
         w = N / n
         y, v, w_max = y + w * x, v + w * w * x, max(w_max, w)
-    if math.isnan(y):
-        return float(seen), seen, room
     # the exactly measured strata (w = 1, no spread) sit inside y; the gamma interval covers the sampled part
     sampled = sum(int(N) / int(n) * int(x) for N, n, x in strata if 0 < int(n) < int(N))
     exact_part = y - sampled
@@ -305,7 +302,8 @@ def stratified_count(exact_hits: int, strata, confidence: float = 0.95) -> tuple
                                                   scale=(v + w_max ** 2) / (sampled + w_max)))
     est = exact_hits + y
     lo = max(seen, math.floor(exact_hits + exact_part + low + 1e-9))
-    hi = min(room, math.ceil(exact_hits + exact_part + high - 1e-9))
+    unmeasured = sum(int(N) for N, n, _ in strata if int(n) == 0)      # strata with no draw: wholly open
+    hi = min(room, math.ceil(exact_hits + exact_part + high - 1e-9) + unmeasured)
     lo, hi = min(lo, math.floor(est)), max(hi, math.ceil(est))
     return float(est), int(lo), int(hi)
 

@@ -274,3 +274,16 @@ def test_the_removal_ratio_interval_covers_a_planted_ratio_and_widens_with_the_c
             wide.append(loose["interval"][1] - loose["interval"][0] > r["interval"][1] - r["interval"][0])
     assert cover / DRAWS >= 0.92 and all(wide)
     assert removal_ratio(per, n, CountEstimate(3.0, 3, 3), 100, 0) is None      # too few points at or below N/2
+
+
+def test_a_budget_that_ends_within_the_pilots_still_estimates_without_bias():
+    """Pilots that use up the budget are the strata's random samples: the estimate is not stuck
+    at the servers measured (it was, when only draws after a pilot counted)."""
+    eff, screen, groups = planted(n=400, servers=120, hidden=0, noise=2.0)
+    truth = int((eff > 1.0).sum())
+    design = Design(census=8, ablations=40, tail="sample", strata=4, pilot=8)
+    est, rec = draws(eff, screen, groups, design)
+    assert all(r["single_ablations"] == 40 for r in rec)
+    assert np.mean([e.low <= truth <= e.high for e in est]) >= 0.93
+    values = np.array([e.estimate for e in est])
+    assert abs(values.mean() - truth) <= 3 * values.std() / math.sqrt(len(values)) + 0.5, (values.mean(), truth)
