@@ -153,8 +153,9 @@ def load_smollm2(*, device: str = "cpu"):
 
 def wrap_hf(model: nn.Module, *, tokenizer=None, name: str | None = None, device: str | None = None):
     """A ``TransformerBridge`` around an already-built Hugging Face causal LM (modified in
-    place), through ``TransformerBridge.boot_transformers(name, hf_model=model)``. Without a
-    ``tokenizer``, a word-level stand-in over the model's vocabulary (``word_tokenizer``).
+    place and moved to ``device``, default where its weights are), through
+    ``TransformerBridge.boot_transformers(name, hf_model=model)``. Without a ``tokenizer``, a
+    word-level stand-in over the model's vocabulary (``word_tokenizer``).
 
     >>> from transformers import GPT2Config, GPT2LMHeadModel
     >>> list(neuron_sites(wrap_hf(GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=64)))))
@@ -169,7 +170,7 @@ def wrap_hf(model: nn.Module, *, tokenizer=None, name: str | None = None, device
         tokenizer = word_tokenizer(int(config.vocab_size))
     if device is None:
         device = str(next(model.parameters()).device)
-    model.eval()
+    model.to(device).eval()           # boot_transformers records a given model's device, it does not move it
     bridge = TransformerBridge.boot_transformers(name or getattr(config, "_name_or_path", "") or "local-model",
                                                  hf_model=model, tokenizer=tokenizer, device=device)
     bridge.eval()

@@ -30,3 +30,11 @@ def test_allocate_on_cuda_matches_the_cpu():
     assert on_gpu.counts() == on_cpu.counts()
     torch.testing.assert_close(torch.tensor(on_gpu.scores["hidden.0"]), torch.tensor(on_cpu.scores["hidden.0"]),
                                rtol=1e-3, atol=1e-5)
+
+
+def test_a_language_model_bridge_asked_for_cuda_runs_there():
+    from tiny_lms import tiny_gpt2
+    from interp.lm import wrap_hf
+
+    bridge = wrap_hf(tiny_gpt2(), device="cuda")
+    assert all(p.is_cuda for p in bridge.parameters())

@@ -92,3 +92,16 @@ def test_clear_errors(native, tmp_path):
         interp.allocate(native, _task(), method="weights")
     with pytest.raises(ValueError, match="blocks.0.mlp.hook_post"):
         probes.capture(native, torch.zeros(2, 3, dtype=torch.long), sites=["blocks.9.mlp.hook_post"])
+
+
+def test_wrap_hf_puts_the_model_on_the_device_asked_for():
+    """``boot_transformers(hf_model=...)`` records the device without moving the model: a
+    bridge asked for a GPU ran on the CPU. The meta device shows the move without one."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from interp.lm import wrap_hf
+
+    hf = LlamaForCausalLM(LlamaConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                      num_key_value_heads=2, vocab_size=64))
+    bridge = wrap_hf(hf, device="meta")
+    assert {p.device.type for p in bridge.parameters()} == {"meta"} and bridge.cfg.device == "meta"
