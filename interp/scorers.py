@@ -152,7 +152,9 @@ OPTION_RULES = {"attribution": (lambda v: v in ("signed", "magnitude"), "'signed
                 "budget": (lambda v: v is None or (is_number(v) and v > 0),
                            "None (no limit) or a number > 0 of passes over the evaluation set"),
                 "seconds": (lambda v: v is None or (is_number(v) and v > 0), "None or a number of seconds > 0"),
-                "sequential": (lambda v: isinstance(v, bool), "True or False")}
+                "sequential": (lambda v: isinstance(v, bool), "True or False"),
+                "ig_steps": (lambda v: is_int(v) and v >= 1,
+                             "an integer ≥ 1 (1: plain attribution; more: integrated gradients to the mean)")}
 """The built-in scorers' settings and what each allows."""
 
 
@@ -457,9 +459,11 @@ def _contrib(g, act, mu, members):
 
 
 @register_scorer("attribution", 0.01, "first-order estimate of the mean-ablation loss change / subtask loss",
-                 options=("attribution",))
+                 options=("attribution", "ig_steps"))
 def attribution_scorer(ctx: ScoreContext) -> Scores:
-    sums = attribution_sums(ctx)
+    """Gradient × (mean − activation), summed over the samples; ``options["ig_steps"]`` > 1
+    integrates the gradient along the path to the mean at that many points (``attribution_sums``)."""
+    sums = attribution_sums(ctx, path_steps=ctx.options.get("ig_steps", 1))
     kind = ctx.options.get("attribution", "signed")
     check(kind in ("signed", "magnitude"), "options['attribution']", kind, OPTION_RULES["attribution"][1])
     return Scores(sums[kind], notes={"attribution": kind}, stderr=sums["stderr"] if kind == "signed" else None)
