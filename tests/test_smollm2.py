@@ -66,3 +66,36 @@ def test_the_smollm2_figure_runs_whole_at_toy_size(tmp_path, smollm2, monkeypatc
     monkeypatch.setattr(interp.lm, "load_smollm2", lambda device="cpu": smollm2)
     run_at_toy_size(tmp_path, "lm_resources", dict(tokens=16, seq_len=16, census=2, region=8, ablations=6, tail="groups", block=64, clusters=2, blocks=6, removal_tokens=16,
                                                    boot=50, removal=(0, 1, 2, 4)))
+
+
+def test_the_exhaustive_reference_on_file_is_this_model_on_the_studys_quick_tokens(smollm2):
+    """``tests/fixtures/smollm2_exhaustive.npz`` (``scripts/smollm2_exhaustive.py``): its task is
+    the study's quick recipe built here, and its largest exact changes are what a mean ablation
+    by hand gives (python's largest, whole forward passes)."""
+    import json
+    from pathlib import Path
+
+    import probes
+    from interp.figures.lm_resources import QUICK, study_task
+
+    data = np.load(Path(__file__).parent / "fixtures" / "smollm2_exhaustive.npz")
+    meta = json.loads(str(data["meta"]))
+    task = study_task(smollm2.tokenizer, QUICK.tokens, QUICK.seq_len, QUICK.seed)
+    assert task.summary() == meta["task"]
+    batch = task.eval_batch(10 ** 6, torch.Generator().manual_seed(QUICK.seed))
+    site = meta["sites"][-1]
+    mu = probes.capture(smollm2, batch.x, sites=[site], stats=("mean",))[site].mean.float()
+    with torch.no_grad():
+        base = task.subtask_losses(smollm2(batch.x), batch)
+    np.testing.assert_allclose(base.numpy(), meta["losses"], rtol=1e-5)
+    scores = data[f"scores/{site}"]
+    for k in (0,):                                     # python's largest change
+        j = int(np.argmax(scores[:, k]))
+
+        def hook(act, hook, j=j):
+            act = act.clone()
+            act[..., j] = mu[j]
+            return act
+        with torch.no_grad():
+            ablated = task.subtask_losses(smollm2.run_with_hooks(batch.x, fwd_hooks=[(site, hook)]), batch)
+        np.testing.assert_allclose(((ablated - base) / base).numpy(), scores[j], rtol=2e-3, atol=2e-5)
