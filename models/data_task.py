@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from .tasks import Batch, HeldDataTask, _built_in, check_subtask_weights, digest
+from .tasks import Batch, HeldDataTask, check_subtask_weights, digest, register_built_in
 from .validate import check, check_choice, check_positive, is_int
 
 LOSSES = ("mse", "ce")
@@ -195,7 +195,7 @@ class DataTask(HeldDataTask):
                    n_classes=config.get("n_classes"))
 
 
-_built_in(DataTask)
+register_built_in(DataTask)
 
 
 def _tensor(name: str, value) -> torch.Tensor:

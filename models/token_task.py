@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from .tasks import Batch, HeldDataTask, _built_in, check_subtask_weights, digest
+from .tasks import Batch, HeldDataTask, check_subtask_weights, digest, register_built_in
 from .validate import check, check_positive, is_int
 
 TENSORS = ("tokens", "lengths", "subtask", "counted")
@@ -326,7 +326,7 @@ class TokenTask(HeldDataTask):
                                 **kwargs)
 
 
-_built_in(TokenTask)
+register_built_in(TokenTask)
 
 
 def vocab_size(model=None, tokenizer=None) -> int | None:
