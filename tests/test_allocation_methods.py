@@ -7,7 +7,7 @@ from torch import nn
 
 import interp
 import models
-from interp.scorers import _ablate_forward, _ablate_readout, _masks
+from interp.scorers.ablation import _ablate_forward, _ablate_readout, _masks
 from neuron_plants import PLANT, PLANT_DEEP, PlantedTask, expected, planted_deep_mlp, planted_mlp
 
 
