@@ -30,7 +30,8 @@ _NAMES = {
                             "calibration_offset", "emergence_law", "emergence_step", "emergence_times"],
     # -- experiments: runs as data, trained in this process or on Dask workers --
     ".experiments.alpha_sweep": ["SweepResult", "alpha_grid", "sweep_alpha"],
-    ".experiments.runs": ["Run", "Sweep", "execute"],
+    ".experiments.runs": ["Run", "Sweep"],
+    ".experiments.execution": ["execute"],
 }
 _SUBMODULES = ["allocation", "scorers", "uncertainty", "evaluation", "neurons", "clustering", "ensembling",
                "intermediates", "lm", "report", "theory", "experiments", "figures", "cli"]

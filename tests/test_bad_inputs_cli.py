@@ -17,7 +17,7 @@ import pytest
 
 import interp.allocation
 import interp.figures.reproduce
-import interp.experiments.runs
+import interp.experiments.execution
 import models
 from interp.cli import main
 from models.checkpoint import saved_progress
@@ -218,7 +218,7 @@ def no_work(monkeypatch):
 
     monkeypatch.setattr(models, "train", computed)
     monkeypatch.setattr(interp.allocation, "allocate", computed)
-    monkeypatch.setattr(interp.experiments.runs, "execute", computed)
+    monkeypatch.setattr(interp.experiments.execution, "execute", computed)
     monkeypatch.setattr(interp.figures.reproduce, "reproduce", computed)
 
 

@@ -78,7 +78,9 @@ def cmd_sweep(args) -> int:
     import numpy as np
 
     import models
-    from ..experiments.runs import Sweep, discard, execute
+    from ..experiments.execution import execute
+    from ..experiments.runs import Sweep
+    from ..experiments.storage import discard
     from ..experiments.alpha_sweep import SweepResult, alpha_grid
 
     check_output_folder("--out", args.out)

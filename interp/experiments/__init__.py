@@ -1,5 +1,6 @@
 """Experiments as data: runs and sweeps trained in this process or on Dask workers
-(``runs``, ``executors``), and the α sweep of one model (``alpha_sweep``). The papers' figures
+(``runs``: what to train, ``storage``: where results live, ``execution`` and ``executors``:
+the training), and the α sweep of one model (``alpha_sweep``). The papers' figures
 build on them (``interp.figures``).
 
 >>> from interp.experiments import Run, Sweep
@@ -7,6 +8,7 @@ build on them (``interp.figures``).
 'interp.experiments.runs'
 """
 from .alpha_sweep import SweepResult, alpha_grid, sweep_alpha
-from .runs import Run, Sweep, execute
+from .execution import execute
+from .runs import Run, Sweep
 
 __all__ = ["Run", "Sweep", "execute", "SweepResult", "alpha_grid", "sweep_alpha"]

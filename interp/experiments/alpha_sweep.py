@@ -26,7 +26,9 @@ from models.validate import check, check_number, check_seed
 from ..evaluation import check_n_samples
 from ..theory.fits import PowerLawFit, fit_power_law
 from ..neurons import live_neurons
-from .runs import EVAL_INPUTS, EVAL_SEED, Sweep, execute, load_run
+from .execution import EVAL_INPUTS, EVAL_SEED, execute
+from .runs import Sweep
+from .storage import load_run
 
 
 @dataclass(frozen=True)

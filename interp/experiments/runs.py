@@ -10,7 +10,12 @@ finished run is written to ``ROOT/<key>/``: a checkpoint folder (``models.load``
 ``interp allocate``) plus ``result.json`` (final losses, live neurons per site, status).
 A rerun skips finished runs and resumes unfinished groups from their last checkpoint.
 
+This module defines runs, groups and sweeps; ``interp.experiments.storage`` keeps their
+folders (``load_run``, ``table``, ``discard``) and ``interp.experiments.execution`` trains
+them (``execute``, ``train_group``). Those names also load from here, on first use.
+
 >>> import models, tempfile
+>>> from interp.experiments.execution import execute
 >>> sweep = Sweep.grid(models.MLPConfig(d_in=1, widths=(8,), d_out=1), models.tasks.Square(),
 ...                    models.TrainConfig(steps=20, eval_points=4, progress=False),
 ...                    over={"model.seed": [0, 1], "train.alpha": [1.0, 50.0]})
@@ -25,29 +30,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
-import os
-import re
-import shutil
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
-from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
-
-import numpy as np
-import torch
+from typing import Any, Iterable
 
 import models
-from models.atomic import remove, write_text
 from models.checkpoint import MODEL_TYPES
 from models.jsonable import jsonable
-from models.validate import check, make_folder
-
-RESULT = "result.json"
-GROUPS = "_groups"
-TABLE = "sweep.csv"
-EVAL_INPUTS, EVAL_SEED = 4096, 12345
-"""Live neurons are counted over this many held-out inputs of the task, drawn with this seed."""
+from models.lazy import lazy_names
+from models.validate import check
 
 _NOT_IDENTITY = ("progress", "checkpoint_every")  # training fields that do not change the result
 
@@ -194,251 +184,10 @@ class Sweep:
                 for i in range(0, len(runs), size or len(runs))]
 
 
-# -- training one group (what an executor runs) ---------------------------------------------
-def is_done(root: str | Path, run: Run) -> bool:
-    return (Path(root) / run.key / RESULT).is_file()
+_MOVED = {**{name: "interp.experiments.storage" for name in ("RESULT", "GROUPS", "TABLE", "is_done", "read_result",
+                                                               "load_run", "discard", "table")},
+          **{name: "interp.experiments.execution" for name in ("EVAL_INPUTS", "EVAL_SEED", "train_group", "execute")}}
+"""The names this module held before storage and execution had their own modules: they load
+from those on first use (they import this module, so it cannot import them first)."""
 
-
-def _build(group: Group) -> torch.nn.Module:
-    first = group.runs[0]
-    if _model_type(first.model) == "MLP":
-        return models.Ensemble(replace(first.model, seed=0), seeds=[r.model.seed for r in group.runs])
-    return models.ParityTransformer(first.model)
-
-
-def _member(model: torch.nn.Module, i: int) -> torch.nn.Module:
-    return model.member(i) if models.mlp.n_members(model) is not None else model
-
-
-def _history_of(history: Mapping[str, Any], i: int, stacked: bool) -> dict[str, list]:
-    """Member ``i``'s part of an ensemble's history (the ``[P, M, ...]`` arrays sliced)."""
-    return {k: (np.asarray(v)[:, i] if stacked and k != "step" else np.asarray(v)).tolist()
-            for k, v in history.items()}
-
-
-def _live_counts(model: torch.nn.Module, task) -> dict[str, Any]:
-    from ..neurons import live_neurons
-
-    x = task.eval_batch(EVAL_INPUTS, torch.Generator().manual_seed(EVAL_SEED)).x
-    x = x.to(next(model.parameters()).device)
-    return live_neurons(model, x).counts()
-
-
-def _count(n, i: int, stacked: bool) -> int | None:
-    """Member ``i``'s live count from ``LiveNeurons.counts()``; None (not 0) for a failed member."""
-    v = float(n[i]) if stacked else float(n)
-    return None if math.isnan(v) else int(v)
-
-
-def _total(counts) -> float:
-    """Live neurons over all sites; NaN when a count is missing (a failed run)."""
-    counts = list(counts)
-    return math.nan if None in counts else sum(counts)
-
-
-def _write_run(root: Path, run: Run, model, history: dict, result: dict) -> None:
-    """Write ``root/<key>/`` whole or not at all: build it under a temporary name, then
-    rename the folder into place (a folder already there was written by another worker)."""
-    final = root / run.key
-    if (final / RESULT).is_file():
-        return
-    tmp = root / f".{run.key}.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    models.save(model, tmp, task=run.task, train_config=run.train, history=history)
-    write_text(tmp / "run.json", json.dumps(run.to_config(), indent=1))
-    write_text(tmp / RESULT, json.dumps(result, indent=1))
-    if final.exists() and not (final / RESULT).is_file():
-        shutil.rmtree(final, ignore_errors=True)  # a folder without result.json is an unfinished write
-    try:
-        tmp.rename(final)
-    except OSError:
-        if not (final / RESULT).is_file():
-            raise
-        shutil.rmtree(tmp, ignore_errors=True)  # another worker wrote it meanwhile
-
-
-@contextmanager
-def _torch_threads(n: int | None):
-    """Run the block with ``n`` torch threads (None: as they are), then restore them."""
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def train_group(group: Group, root: str | Path, checkpoint_every: int = 1000, device: str = "cpu",
-                threads: int | None = None, progress: bool = False) -> list[dict]:
-    """Train ``group`` (resuming its checkpoint under ``root/_groups/``) unless all its runs
-    are done, write each run's folder, and return their result rows. ``progress`` shows the
-    trainer's step bar (whatever the runs' ``TrainConfig.progress``: it is no part of a run)."""
-    root = Path(root)
-    if all(is_done(root, r) for r in group.runs):
-        return [read_result(root, r) for r in group.runs]
-    with _torch_threads(threads):
-        first = group.runs[0]
-        model = _build(group).to(device)
-        stacked = models.mlp.n_members(model) is not None
-        alpha = tuple(r.train.alpha for r in group.runs) if stacked else first.train.alpha
-        config = replace(first.train, alpha=alpha, progress=progress,
-                         checkpoint_every=first.train.checkpoint_every or checkpoint_every)
-        folder = root / GROUPS / group.key
-        try:
-            res = models.train(model, first.task, config, checkpoint=folder)
-            failed = res.failed
-        except models.TrainingDiverged as e:
-            res, failed = e.result, {0: str(e)}
-        live = _live_counts(res.model, first.task)
-        for i, run in enumerate(group.runs):
-            history = _history_of(res.history, i, stacked)
-            result = {"key": run.key, "status": "failed" if i in failed else "done", "message": failed.get(i, ""),
-                      "steps": int(history["step"][-1]),
-                      "task_loss": history["task_loss"][-1],
-                      "loss": dict(zip(first.task.subtasks, history["loss"][-1])),
-                      "live": {site: _count(n, i, stacked) for site, n in live.items()}}
-            _write_run(root, run, _member(res.model, i).cpu(), history, result)
-        shutil.rmtree(folder, ignore_errors=True)
-    return [read_result(root, r) for r in group.runs]
-
-
-def read_result(root: str | Path, run: Run) -> dict:
-    """A finished run's ``result.json``."""
-    return json.loads((Path(root) / run.key / RESULT).read_text())
-
-
-def load_run(root: str | Path, run: Run) -> models.Checkpoint:
-    """A finished run's checkpoint (model, task, training config, history)."""
-    check(is_done(root, run), "run", run.key, f"a finished run under {root}")
-    return models.load(Path(root) / run.key)
-
-
-def discard(root: str | Path) -> list[str]:
-    """Remove what :func:`execute` wrote under ``root``: the finished run folders
-    (``<key>/`` holding ``run.json``), half-written ones (``.<key>.tmp<pid>/``), the group
-    checkpoints under ``_groups/`` and ``sweep.csv``; any other file or folder stays. A
-    sweep run afterwards trains every run from the start. Returns the names removed.
-
-    >>> import tempfile
-    >>> discard(tempfile.mkdtemp())
-    []
-    """
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    removed = []
-    for path in sorted(root.iterdir()):
-        if _own_folder(path) and ((path / "run.json").is_file() or _PARTIAL.fullmatch(path.name)):
-            shutil.rmtree(path)
-            removed.append(path.name)
-    removed += remove(root / TABLE)
-    groups = root / GROUPS
-    if _real_folder(groups):
-        for path in sorted(groups.iterdir()):
-            if _real_folder(path) and _KEY.fullmatch(path.name):
-                shutil.rmtree(path)
-                removed.append(f"{GROUPS}/{path.name}")
-        if not any(groups.iterdir()):
-            groups.rmdir()
-    return removed
-
-
-def _real_folder(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink()
-
-
-def _own_folder(path: Path) -> bool:
-    """A folder (not a link) named as this module names run folders, finished or half-written."""
-    return _real_folder(path) and bool(_KEY.fullmatch(path.name) or _PARTIAL.fullmatch(path.name))
-
-
-_KEY = re.compile(r"[0-9a-f]{16}")
-_PARTIAL = re.compile(r"\.[0-9a-f]{16}\.tmp\d+")
-
-
-# -- the results table ------------------------------------------------------------------------
-def table(sweep: Sweep, root: str | Path):
-    """One row per run of ``sweep``: its parameters (``model.*``, ``task.*``, ``train.*``),
-    ``key``, ``status`` ("done", "failed" or "pending"), ``task_loss``, ``loss.<subtask>``,
-    ``live.<site>`` and ``live`` (all sites). A pandas DataFrame."""
-    import pandas as pd
-
-    rows = []
-    for run in sweep.runs:
-        row = {"key": run.key, **run.params()}
-        if is_done(root, run):
-            r = read_result(root, run)
-            row.update(status=r["status"], message=r["message"], task_loss=r["task_loss"],
-                       **{f"loss.{k}": v for k, v in r["loss"].items()},
-                       **{f"live.{k}": v for k, v in r["live"].items()}, live=_total(r["live"].values()))
-        else:
-            row["status"] = "pending"
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def execute(sweep: Sweep, root: str | Path, executor=None, checkpoint_every: int = 1000, device: str = "cpu",
-            progress: bool = True):
-    """Train every unfinished run of ``sweep`` under ``root`` with ``executor`` (default
-    :class:`interp.experiments.executors.InProcess`), write ``root/sweep.csv`` and return the table
-    (see :func:`table`). Finished runs are skipped; a group that was interrupted resumes from
-    its last checkpoint, and ends bitwise as if it had never stopped (same thread count)."""
-    from .executors import InProcess
-
-    root = make_folder("root", root)
-    check(isinstance(checkpoint_every, int) and checkpoint_every >= 1, "checkpoint_every", checkpoint_every,
-          "an integer ≥ 1 (steps between checkpoints)")
-    executor = InProcess() if executor is None else executor
-    groups = sweep.groups()
-    todo = [g for g in groups if not all(is_done(root, r) for r in g.runs)]
-    bar = _Progress(len(sweep.runs), len(sweep.runs) - sum(len(g.runs) for g in todo), progress)
-    try:
-        steps_bar = progress and isinstance(executor, InProcess)  # workers' bars would interleave
-        for group, rows, error in executor.run(train_group, todo, root=root, checkpoint_every=checkpoint_every,
-                                               device=device, progress=steps_bar, on_start=bar.start):
-            bar.finish(group, rows, error)
-    finally:
-        bar.close()
-    out = table(sweep, root)
-    write_text(root / TABLE, out.to_csv(index=False))
-    if bar.errors:
-        raise RuntimeError(f"{len(bar.errors)} of {len(todo)} groups failed; finished runs are kept under {root} "
-                           f"and a rerun resumes the rest. First error: {bar.errors[0]}")
-    return out
-
-
-class _Progress:
-    """Runs done / running / failed, as a tqdm bar over runs."""
-
-    def __init__(self, total: int, done: int, enabled: bool):
-        self.errors: list[str] = []
-        self.running = self.failed = 0
-        self.bar = None
-        if enabled:
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=total, initial=done, desc="runs", unit="run")
-            self._show()
-
-    def _show(self):
-        if self.bar is not None:
-            self.bar.set_postfix(running=self.running, failed=self.failed)
-
-    def start(self, group: Group):
-        self.running += len(group.runs)
-        self._show()
-
-    def finish(self, group: Group, rows: list[dict] | None, error: BaseException | None):
-        self.running -= len(group.runs)
-        if error is not None:
-            self.failed += len(group.runs)
-            self.errors.append(f"{type(error).__name__}: {error}")
-        else:
-            self.failed += sum(r["status"] == "failed" for r in rows)
-            if self.bar is not None:
-                self.bar.update(len(group.runs))
-        self._show()
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
+__getattr__, __dir__ = lazy_names(__name__, _MOVED, ())

@@ -17,7 +17,7 @@ import models
 from models.validate import check
 
 from ..experiments.alpha_sweep import alpha_grid as grid, sweep_alpha
-from ..experiments.runs import execute
+from ..experiments.execution import execute
 
 
 def runs_dir(out_dir) -> Path:

@@ -26,7 +26,8 @@ from models.atomic import write_text
 from models.jsonable import jsonable
 from models.validate import check
 
-from ..experiments.runs import Sweep, execute
+from ..experiments.execution import execute
+from ..experiments.runs import Sweep
 from . import FIGURES, Figure
 
 def _json_path(out: Path, name: str) -> Path:

@@ -24,7 +24,8 @@ import numpy as np
 import models
 
 from ..allocation import allocate
-from ..experiments.runs import Sweep, load_run
+from ..experiments.runs import Sweep
+from ..experiments.storage import load_run
 from ..theory.resource import homogeneous_growth
 from .claims import claim, fit_claim, safe_fit
 from .drawing import figure, finish
