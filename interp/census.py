@@ -10,8 +10,12 @@ Per subtask, within ``ablations`` single-neuron ablations:
 
 1. a screen estimates every live neuron's change (``screen``: ``attribution``, the first-order
    ``g·(mean − a)``, or ``ig``, its integral along the path to the mean, ``ig_steps`` points);
-2. the screen's top ``census`` neurons are measured, each, and the census goes on down the
-   ranking ``step`` at a time while at least ``stop_share`` of the last ``step`` serve;
+2. the neurons are ranked by the screen's magnitude (``rank="magnitude"``, the default: on
+   SmolLM2's last layer, exhaustively ablated, the signed attribution ranked 3 of its 15
+   servers among the bottom 410 of 46 080 neurons, a first-order sign opposite to the exact
+   change, and the magnitude ranked all 15 within the top 2 616), or by its signed value
+   (``rank="signed"``); the top ``census`` neurons are measured, each, and the census goes on
+   down the ranking ``step`` at a time while at least ``stop_share`` of the last ``step`` serve;
 3. the next ``region`` ranks fall into ``strata`` strata of geometrically growing size; a
    ``pilot`` of each is measured, then the rest of the budget goes by Neyman allocation (a
    budget that covers the region measures it whole, and it is exact);
@@ -76,6 +80,7 @@ class Design:
     clusters: int | None = 96
     quantile: float = 0.001
     confidence: float = 0.95
+    rank: str = "magnitude"
 
     def __post_init__(self):
         for name in ("census", "step", "region", "strata", "pilot", "ablations", "block", "tail_pilot", "checks"):
@@ -85,6 +90,7 @@ class Design:
         check(is_number(self.stop_share) and 0 < self.stop_share <= 1, "stop_share", self.stop_share,
               "a share in (0, 1]")
         check(self.tail in ("groups", "sample"), "tail", self.tail, "'groups' or 'sample'")
+        check(self.rank in ("magnitude", "signed"), "rank", self.rank, "'magnitude' or 'signed'")
         check(self.blocks is None or (is_int(self.blocks) and self.blocks >= 0), "blocks", self.blocks,
               "None (no limit) or an integer ≥ 0")
         check(self.clusters is None or (is_int(self.clusters) and self.clusters >= 1), "clusters", self.clusters,
@@ -125,11 +131,13 @@ def count_servers(screen: np.ndarray, tau: float, measure: Callable[[np.ndarray]
     >>> est.estimate, tuple(est)
     (20.0, (20, 20))
     """
-    screen = np.nan_to_num(np.asarray(screen, dtype=float), nan=-np.inf)
+    screen = np.asarray(screen, dtype=float)
+    key = np.abs(screen) if design.rank == "magnitude" else screen
+    key = np.nan_to_num(key, nan=-np.inf)
     n = screen.size
     groups = np.zeros(n, dtype=int) if groups is None else np.asarray(groups)
     rng = np.random.default_rng(seed)
-    order = np.argsort(-screen, kind="stable")
+    order = np.argsort(-key, kind="stable")
     measured: dict[int, float] = {}
     spent = [0]
 
