@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import interp  # noqa: E402
 import probes  # noqa: E402
 from interp.allocation import base_pass  # noqa: E402
-from interp.figures.lm_resources import study_task  # noqa: E402
+from interp.figures.lm_corpus import study_task  # noqa: E402
 from interp.scorers import ScoreContext, attribution_sums, exact_ablation, output_of  # noqa: E402
 from models.jsonable import jsonable  # noqa: E402
 from models.tasks import Batch  # noqa: E402

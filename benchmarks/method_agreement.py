@@ -171,7 +171,7 @@ def main(argv=None) -> int:
         show("trained 2-layer GPT-2, every live neuron", out["trained_gpt2"])
     if not args.skip_smollm2:
         from interp.lm import load_smollm2
-        from interp.figures.lm_resources import study_task
+        from interp.figures.lm_corpus import study_task
 
         bridge = load_smollm2()
         lm_task = study_task(bridge.tokenizer, tokens=48, seq_len=32)

@@ -3,7 +3,7 @@ mean-ablated exactly on every token of the study's four subtasks (``interp.alloc
 method="ablation")``, one layer at a time), written as a fixture the census design is checked
 against, with two screens beside it (attribution, and integrated gradients to the mean).
 
-The study's text is the source of the PyTorch installed (``lm_resources.TEXT_MODULES``), so a
+The study's text is the source of the PyTorch installed (``interp.figures.lm_corpus.TEXT_MODULES``), so a
 GPU machine with another PyTorch would read other text: build the evaluation tokens where the
 study runs (``--save-task``) and hand the file to the GPU run (``--task``).
 
@@ -46,7 +46,7 @@ IG_STEPS = 4
 
 def save_tasks(path: Path, tokens: list[int], seq_len: int = 64) -> None:
     """The study's tasks at each token count, built from this machine's text, to ``path``."""
-    from interp.figures.lm_resources import study_task
+    from interp.figures.lm_corpus import study_task
     from interp.lm import load_smollm2
 
     tok = load_smollm2().tokenizer
@@ -149,7 +149,7 @@ def main(argv=None) -> None:
         if args.task:
             tasks = torch.load(args.task, weights_only=False)["tasks"]
         else:
-            from interp.figures.lm_resources import study_task
+            from interp.figures.lm_corpus import study_task
             tasks = {t: study_task(model.tokenizer, tokens=t, seq_len=64) for t in args.tokens}
     where = next(model.parameters()).device
     if where.type != torch.device(args.device).type:
