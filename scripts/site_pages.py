@@ -237,8 +237,10 @@ def _griffe_has(path: str) -> bool:
     if loaded is None:
         loaded = _GRIFFE[package] = griffe.load(package, search_paths=[str(ROOT)], resolve_aliases=False)
     try:
-        loaded[path[len(package) + 1:]] if path != package else loaded
-    except KeyError:
+        obj = loaded[path[len(package) + 1:]] if path != package else loaded
+        if obj.is_alias:
+            obj.final_target  # noqa: B018  (raises where the alias cannot be followed statically)
+    except (KeyError, griffe.AliasResolutionError, griffe.CyclicAliasError):
         return False
     return True
 
@@ -332,12 +334,17 @@ def api_page(package: str) -> str:
         lines += ["## Public submodules", ""]
     for sub in subs:
         mod = importlib.import_module(sub)
-        members = [m for m in submodule_members(mod) if _griffe_has(f"{sub}.{m}")]
-        lines += [f"### `{sub}` {{#{sub}.module }}", "", f"::: {sub}",
-                  _OPTIONS.format(level=4).replace("show_root_heading: true", "show_root_heading: false"),
-                  "      members:" + ("" if members else " false")]
-        lines += [f"        - {m}" for m in members]
-        lines.append("")
+        members = submodule_members(mod)
+        lines += [f"### `{sub}` {{#{sub}.module }}", "", f"::: {sub}", "    options:",
+                  "      show_root_heading: false", "      members: false", ""]
+        for m in members:
+            lines += [f"#### `{sub}.{m}` {{#{sub}.{m} }}", ""]
+            if _griffe_has(f"{sub}.{m}"):
+                lines += [f"::: {sub}.{m}", _OPTIONS.format(level=5), ""]
+            else:  # bound at import time in a way the source does not show: described from the object
+                value = getattr(mod, m)
+                lines += [f"`{type(value).__name__}` from `{getattr(value, '__module__', None) or sub}`"
+                          + (f": `{value!r}`" if len(repr(value)) < 80 else "") + ".", ""]
     return "\n".join(lines)
 
 
@@ -376,9 +383,19 @@ if _griffe_module is not None:
     class DoctestFences(_griffe_module.Extension):
         """griffe extension (``extensions:`` in mkdocs.yml): docstrings' doctests as code."""
 
-        def on_object(self, *, obj, **kwargs) -> None:
-            if obj.docstring is not None and ">>>" in obj.docstring.value:
+        def _fence(self, obj) -> None:
+            if getattr(obj, "docstring", None) is not None and ">>>" in obj.docstring.value \
+                    and "```pycon" not in obj.docstring.value:
                 obj.docstring.value = fence_doctests(obj.docstring.value)
+
+        def on_instance(self, *, obj, **kwargs) -> None:
+            self._fence(obj)
+
+        def on_object(self, *, obj, **kwargs) -> None:
+            self._fence(obj)
+
+        def on_package(self, *, pkg, **kwargs) -> None:
+            self._fence(pkg)
 
 
 # ----------------------------------------------------------------------------------------------
