@@ -71,7 +71,7 @@ def load_results(paths: dict[str, Path], recipe: str | None = None) -> dict[str,
         res = json.loads(Path(paths[name]).read_text())
         if res.get("figure", name) != name:
             raise ValueError(f"{paths[name]} holds figure {res.get('figure')!r}, not {name!r}")
-        if recipe is not None and res.get("recipe") != recipe:
+        if recipe is not None and res.get("recipe", recipe) != recipe:
             raise ValueError(f"{paths[name]} was made with recipe {res.get('recipe')!r}, not {recipe!r}")
         results[name] = res
     return results
@@ -89,8 +89,10 @@ def quick_results(docs: Path = DOCS) -> dict[str, dict]:
 
 
 def lm_earlier_results(docs: Path = DOCS) -> dict[str, dict[str, dict]]:
+    """Every earlier run of the SmolLM2 study kept in a folder of ``docs/lm``."""
+    folders = sorted(p.parent.name for p in (docs / "lm").glob("*/lm_resources.json"))
     return {folder: load_results({"lm_resources": docs / "lm" / folder / "lm_resources.json"})
-            for folder in LM_EARLIER}
+            for folder in folders}
 
 
 def tally(results: dict[str, dict]) -> dict[str, int]:
@@ -148,7 +150,9 @@ def claims_page(docs: Path = DOCS) -> str:
         "",
     ]
     for folder, results in lm_earlier_results(docs).items():
-        lines += [f"### `docs/lm/{folder}/`", "", f"{LM_EARLIER[folder]}: {_tally_text(tally(results))}.", "",
+        what = LM_EARLIER.get(folder, f"an earlier run of the study (recipe {results['lm_resources'].get('recipe', 'not recorded')}; "
+                                      f"`docs/lm/{folder}/REPORT.md` says how it was made)")
+        lines += [f"### `docs/lm/{folder}/`", "", f"{what}: {_tally_text(tally(results))}.", "",
                   _claims_block(folder.replace("_", "-"), results), ""]
     return "\n".join(lines)
 
