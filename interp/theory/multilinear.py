@@ -17,7 +17,9 @@ L ∝ D^(−α/(α+1)), L ∝ N^(−α) and, along the compute frontier C = N·T
 :class:`Multilinear` evaluates the model exactly (sums over skills are exact up to
 ``exact_skills`` and use the Hurwitz zeta function plus a quadrature beyond, so n_s may be
 huge or infinite), measures those exponents, and computes the prefactors from integrals.
-Pure maths: numpy and scipy only.
+Pure maths: numpy and scipy only. One role, the exact model, in one module (over 450 lines):
+its laws, checks and compute frontier are methods of ``Multilinear`` and the small results
+they return.
 
 >>> m = Multilinear(alpha=0.6, n_skills=5, scale=5.0, lr=0.05, init=0.1)
 >>> r = m.strength([0.0, 1e3, 1e5])            # [n_T, n_skills], R_k/S
