@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import interp  # noqa: E402
+from models.atomic import writing  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 IG_STEPS = 4
@@ -51,16 +52,14 @@ def save_tasks(path: Path, tokens: list[int], seq_len: int = 64) -> None:
 
     tok = load_smollm2().tokenizer
     tasks = {t: study_task(tok, tokens=t, seq_len=seq_len) for t in tokens}
-    tmp = path.with_suffix(".tmp")
-    torch.save({"tasks": tasks, "torch": torch.__version__}, tmp)
-    tmp.replace(path)
+    with writing(path) as tmp:
+        torch.save({"tasks": tasks, "torch": torch.__version__}, tmp)
     print(f"wrote {path}: " + "; ".join(f"{t}: {task.summary()}" for t, task in tasks.items()))
 
 
 def _write(path: Path, arrays: dict, meta: dict) -> None:
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
-    tmp.replace(path)                   # whole or not at all
+    with writing(path) as tmp, open(tmp, "wb") as f:      # whole or not at all
+        np.savez_compressed(f, meta=np.array(json.dumps(meta)), **arrays)
 
 
 def _allocate(model, task, batch, method, sites, **kw):
@@ -68,9 +67,10 @@ def _allocate(model, task, batch, method, sites, **kw):
                            batch_size=batch.x.shape[0], **kw)
 
 
-def reference(model, task, out: Path, what: str, deadline: float, max_elements: int, tf32_check: bool) -> dict:
+def reference(model, task, out: Path, what: str, deadline: float, max_elements: int, tf32_check: bool) -> tuple[dict, dict]:
     """Every live neuron of every site ablated on every sample, last layer first (cheapest
-    first), written after each site; stops at ``deadline`` (``time.time()``)."""
+    first), written after each site; stops at ``deadline`` (``time.time()``). Returns what
+    it wrote: ``(meta, arrays)``."""
     batch = task.eval_batch(10 ** 9, torch.Generator().manual_seed(0))
     t0 = time.time()
     screens = _allocate(model, task, batch, "attribution", None)
@@ -111,7 +111,7 @@ def reference(model, task, out: Path, what: str, deadline: float, max_elements: 
                               "seconds": time.time() - t1}
         _write(out, arrays, meta)
         print(f"  float32 against tf32 on {s}: largest difference {diff.max():.2e} (relative loss change)")
-    return meta
+    return meta, arrays
 
 
 def main(argv=None) -> None:
@@ -160,8 +160,7 @@ def main(argv=None) -> None:
             break
         path = out / f"smollm2_exhaustive_{t}.npz"
         t1 = time.time()
-        meta = reference(model, task, path, what, deadline, max_elements, args.tf32 and t == min(tasks))
-        data = np.load(path)
+        meta, data = reference(model, task, path, what, deadline, max_elements, args.tf32 and t == min(tasks))
         counts = {k: int(sum((data[f"scores/{s}"][data[f"live/{s}"], i] > 0.01).sum() for s in meta.get("sites", [])))
                   for i, k in enumerate(meta["subtasks"])}
         print(f"{t} tokens ({task.summary()}): {len(meta.get('sites', []))} of {len(meta['all_sites'])} sites in "
