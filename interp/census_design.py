@@ -23,6 +23,7 @@ class Design:
     census: int = 32
     step: int = 16
     stop_share: float = 0.25
+    growth_share: float = 0.5
     region: int = 128
     strata: int = 4
     pilot: int = 8
@@ -43,6 +44,8 @@ class Design:
             one = name in ("strata", "block", "step")
             check(is_int(v) and v >= int(one), name, v, "an integer ≥ 1" if one else "an integer ≥ 0")
         check(is_number(self.stop_share) and 0 < self.stop_share <= 1, "stop_share", self.stop_share,
+              "a share in (0, 1]")
+        check(is_number(self.growth_share) and 0 < self.growth_share <= 1, "growth_share", self.growth_share,
               "a share in (0, 1]")
         check(self.tail in ("groups", "sample"), "tail", self.tail, "'groups' or 'sample'")
         check(self.rank in ("magnitude", "signed"), "rank", self.rank, "'magnitude' or 'signed'")
@@ -110,7 +113,8 @@ def count_servers(screen: np.ndarray, tau: float, measure: Callable[[np.ndarray]
     n_census = min(n, design.census, budget)
     take(order[:n_census])
     keep = design.pilot * design.strata + (design.tail_pilot if groups_on else 0)
-    while n_census < n and spent[0] + design.step <= budget - keep:
+    cap = max(n_census, int(design.growth_share * budget))     # the rest is left to sample what lies below
+    while n_census < n and spent[0] + design.step <= min(budget - keep, cap):
         last = order[max(0, n_census - design.step):n_census]
         if not last.size or np.mean([measured[int(i)] > tau for i in last]) < design.stop_share:
             break

@@ -294,3 +294,24 @@ def test_a_budget_that_ends_within_the_pilots_still_estimates_without_bias():
     assert np.mean([e.low <= truth <= e.high for e in est]) >= 0.93
     values = np.array([e.estimate for e in est])
     assert abs(values.mean() - truth) <= 3 * values.std() / math.sqrt(len(values)) + 0.5, (values.mean(), truth)
+
+
+def test_a_census_kept_to_half_the_budget_narrows_a_dense_count_and_still_covers():
+    """Servers dense far down the ranking (1 500 of 20 000, a noisy screen): a census free to
+    grow spends the budget on the top ranks and leaves the rest unsampled; kept to half of it,
+    the strata below are sampled and the interval narrows, at the same coverage."""
+    g = np.random.default_rng(3)
+    eff = g.normal(0.002, 0.01, 20_000)
+    idx = g.choice(eff.size, 1500, replace=False)
+    eff[idx] = g.uniform(1.05, 3.0, idx.size)
+    screen = eff + g.normal(0, 1.0, eff.size)
+    width = {}
+    for share in (1.0, 0.5):
+        design = Design(census=32, ablations=400, growth_share=share)
+        est = [count_servers(screen, 1.0, lambda ids: eff[ids], design=design, seed=s)[0] for s in range(DRAWS)]
+        assert np.mean([e.low <= 1500 <= e.high for e in est]) >= 0.93
+        assert all(e.low <= e.estimate <= e.high for e in est)
+        width[share] = np.median([(e.high - e.low) / e.estimate for e in est])
+    assert width[0.5] < 0.5 * width[1.0], width
+    with pytest.raises(ValueError, match="growth_share"):
+        Design(growth_share=0.0)
