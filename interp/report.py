@@ -62,9 +62,11 @@ def _draw_fit(ax, fit: PowerLawFit, x, color, label=None):
 
 
 def plot_power_law(fit: PowerLawFit, x, y, *, ax=None, label: str | None = None, color: str = "C0",
-                   xlabel: str = "x", ylabel: str = "y", reference: float | None = None, path=None):
+                   xlabel: str = "x", ylabel: str = "y", reference: float | None = None, excluded=None,
+                   path=None):
     """Data ``x, y`` (log-log), the fitted law and its ``level`` band; ``reference`` draws a
-    line of that exponent through the fit's geometric centre (e.g. −1)."""
+    line of that exponent through the fit's geometric centre (e.g. −1); ``excluded``: an
+    ``(x, y)`` pair of points left out of the fit (a loss floor's), drawn grey."""
     if ax is None:
         fig, (ax,) = _figure()
     else:
@@ -72,6 +74,8 @@ def plot_power_law(fit: PowerLawFit, x, y, *, ax=None, label: str | None = None,
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     ax.scatter(x, y, s=14, color=color, alpha=0.8, zorder=3)
+    if excluded is not None and np.size(excluded[0]):
+        ax.scatter(excluded[0], excluded[1], s=14, color="0.65", zorder=2, label="on the loss floor (not fitted)")
     _draw_fit(ax, fit, x, color, label=f"{label + ': ' if label else ''}exponent {_ci_text(fit)}")
     if reference is not None:
         xm = math.exp(np.mean(np.log(x)))

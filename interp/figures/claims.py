@@ -19,6 +19,7 @@ import numpy as np
 from models.validate import check
 
 from ..theory.fits import fit_power_law
+from ..theory.floor import FloorTest, loss_floor
 
 
 NO_FIT = "no fit: fewer than 3 usable points or 3 distinct x (e.g. counts saturated at the width)"
@@ -164,6 +165,17 @@ def geo_mean(a):
     a = np.asarray(a, dtype=float)
     a = a[np.isfinite(a) & (a > 0)]
     return float(np.exp(np.mean(np.log(a)))) if a.size else float("nan")
+
+
+def fit_off_floor(knob, x, y, n_boot: int = 500):
+    """``safe_fit(x, y)`` on the points not on a loss floor (``interp.theory.floor``'s rule on
+    ``knob``, each point's α, and the losses ``y``). Returns ``(fit or None, FloorTest)``;
+    the test's ``on_floor`` has the shape of ``y``."""
+    y = np.asarray(y, dtype=float)
+    floor = loss_floor(np.broadcast_to(np.asarray(knob, dtype=float), y.shape), y)
+    on = floor.on_floor.reshape(y.shape)
+    floor = FloorTest(on, floor.values, floor.p, floor.testable)
+    return safe_fit(np.asarray(x, dtype=float)[~on], y[~on], n_boot=n_boot), floor
 
 
 def safe_fit(x, y, n_boot: int = 500):

@@ -2,7 +2,8 @@
 
 One ensemble over α × seeds (SPEC A objective α·MSE + λ1·L1 + λ2·L2). Panel A: live neurons
 vs α; panel B: each neuron's (w_i, b_i) at α ≈ 3.5, 9, 19.3, 128 with live neurons marked;
-panel C: final loss vs live neurons with the fitted power law and its 95% band.
+panel C: final loss vs live neurons with the fitted power law and its 95% band, the points on
+a loss floor (``interp.theory.floor``'s rule) grey and left out of the fit.
 
 Quick recipe trades away: width 100 instead of 1000 (so N saturates sooner at large α),
 20 000 steps (lr × 0.3 every 4 000) instead of 100 000, 3 seeds instead of 16 and 8 α
@@ -17,7 +18,8 @@ import time
 import numpy as np
 
 from ..neurons import live_neurons
-from .claims import exponent_claim, fit_claim, safe_fit
+from ..theory.floor import RULE as FLOOR_RULE
+from .claims import exponent_claim, fit_claim, fit_off_floor, safe_fit
 from .drawing import figure, finish
 from .square_sweep import FULL, LADDER, QUICK, Recipe, SCATTER_ALPHAS, member_at, square_sweep, sweeps
 
@@ -29,7 +31,8 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     task, sw = square_sweep(out_dir, recipe, device)
     alphas, live, loss = sw.alphas, sw.live.astype(float), sw.loss
     ok = (live > 0) & np.isfinite(loss) & (loss > 0)
-    fit = safe_fit(live, loss, n_boot=1000)                       # None when N does not vary
+    fit, floor = fit_off_floor(alphas[:, None], live, loss, n_boot=1000)    # None when N does not vary
+    on = floor.on_floor
     n_fit = safe_fit(np.repeat(alphas[:, None], live.shape[1], 1), live)
 
     fig, (a, b, c) = figure(3)
@@ -56,20 +59,22 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     b.legend(fontsize=7)
     from interp.report import plot_power_law
     if fit is not None:
-        plot_power_law(fit, live[ok], loss[ok], ax=c, xlabel="live neurons N", ylabel="test MSE", reference=-1.0,
-                       label="x²")
+        plot_power_law(fit, live[ok & ~on], loss[ok & ~on], ax=c, xlabel="live neurons N", ylabel="test MSE",
+                       reference=-1.0, label="x²", excluded=(live[ok & on], loss[ok & on]))
     else:
         c.loglog(live[ok], loss[ok], "o", color="C0", label="x² (no fit)")
         c.set_xlabel("live neurons N"), c.set_ylabel("test MSE"), c.legend(fontsize=7)
     c.set_title("C: loss vs N")
 
-    claims = [fit_claim("Fig 2C: slope of loss vs live neurons, x²", fit, -1.0, "≈ -1"),
+    claims = [fit_claim("Fig 2C: slope of loss vs live neurons, x²", fit, -1.0, "≈ -1",
+                        f"agree: paper's value in our 95% bootstrap CI; {floor.note()}"),
               exponent_claim("Fig 2A: live neurons grow with α (exponent of N vs α)", "grows (no number)", n_fit,
                                 lambda f: f.exponent_interval[0] > 0, "agree: exponent > 0")]
     numbers = {"recipe": recipe, "alphas": alphas, "seeds": sw.seeds, "live": live, "loss": loss,
-               "fit_loss_vs_N": fit, "fit_N_vs_alpha": n_fit, "scatter": scatter}
+               "fit_loss_vs_N": fit, "fit_N_vs_alpha": n_fit, "scatter": scatter,
+               "loss_floor": {"rule": FLOOR_RULE, "alphas": floor.values, "p": floor.p, "on_floor": on}}
     return finish(out_dir, NAME, fig, numbers, claims,
-                     f"loss ∝ N^{fmt_exponent(fit)} over {int(ok.sum())} members; N ∝ α^{fmt_exponent(n_fit)}.", t0)
+                     f"loss ∝ N^{fmt_exponent(fit)} over {int((ok & ~on).sum())} members; N ∝ α^{fmt_exponent(n_fit)}.", t0)
 
 
 def fmt_exponent(fit) -> str:

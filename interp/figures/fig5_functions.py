@@ -18,7 +18,8 @@ import numpy as np
 import models
 
 from .recipes import Departure, Ladder
-from .claims import ClaimTest, exponent_claim, fit_claim, safe_fit
+from ..theory.floor import RULE as FLOOR_RULE
+from .claims import ClaimTest, exponent_claim, fit_claim, fit_off_floor
 from .drawing import figure, finish
 from .recipes import alpha_grid, alpha_sweep, SweepRecipe
 
@@ -89,21 +90,28 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
             sw = alpha_sweep(out_dir, models.tasks.Function(fn), _net(widths), r, device)
             live, loss = sw.live.reshape(-1).astype(float), sw.loss.reshape(-1)
             ok = (live > 0) & np.isfinite(loss) & (loss > 0)
-            fit = safe_fit(live, loss, n_boot=300)
-            ax.loglog(live[ok], loss[ok], "o", ms=3.5, color=f"C{j}",
+            fit, floor = fit_off_floor(np.repeat(np.asarray(sw.alphas, dtype=float), sw.live.shape[1]), live, loss,
+                                       n_boot=300)
+            on = floor.on_floor
+            ax.loglog(live[ok & ~on], loss[ok & ~on], "o", ms=3.5, color=f"C{j}",
                       label=fn if fit is None else f"{fn}: {fit.exponent:.2f}")
+            ax.loglog(live[ok & on], loss[ok & on], "o", ms=3.5, color="0.65")
             if fit is not None:
                 g = np.geomspace(live[ok].min(), live[ok].max(), 20)
                 ax.loglog(g, fit.predict(g), "-", lw=1, color=f"C{j}")
             key = f"{fn} {list(widths)}"
-            numbers["results"][key] = {"live": live, "loss": loss, "fit": fit}
+            numbers["results"][key] = {"live": live, "loss": loss, "fit": fit,
+                                       "loss_floor": {"alphas": floor.values, "p": floor.p, "on_floor": on}}
             if fn == "sin^2":
                 claims.append(exponent_claim(f"Fig 5: {key} exponent (the exception)", "not -1", fit,
                                              lambda f: TESTS["Fig 5: sin^2 "].decide(f.exponent_interval),
-                                             "agree: -1 outside our CI"))
+                                             f"agree: -1 outside our CI; {floor.note()}"))
             else:
-                claims.append(fit_claim(f"Fig 5: {key} exponent", fit, -1.0, "≈ -1 (late phase)"))
+                claims.append(fit_claim(f"Fig 5: {key} exponent", fit, -1.0, "≈ -1 (late phase)",
+                                        f"agree: paper's value in our 95% bootstrap CI; {floor.note()}"))
         ax.set_xlabel("live neurons N"), ax.set_ylabel("test MSE"), ax.set_title(f"hidden layers {list(widths)}")
         ax.legend(fontsize=7)
-    return finish(out_dir, NAME, fig, numbers, claims, "loss vs live neurons per target function.", t0)
+    numbers["loss_floor_rule"] = FLOOR_RULE
+    return finish(out_dir, NAME, fig, numbers, claims, "loss vs live neurons per target function; points on a loss "
+                                                       "floor grey and left out of the fits.", t0)
 
