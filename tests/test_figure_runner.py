@@ -205,8 +205,10 @@ def test_cli_list_and_table_formatting(capsys):
     assert main(["reproduce", "--list"]) == 0
     assert "fig2_square" in capsys.readouterr().out
     table = rp.claims_table({"f": {"claims": [{"claim": "c", "paper": 1, "ours": float("nan"), "interval": [0.001234, 5e5],
-                                               "agree": None}]}})
-    assert table.splitlines()[-1] == "| f | c | 1 | — | [0.00123, 5e+05] | n/a |  |"
+                                               "agree": None}]},
+                              "g": {"numbers": {"recipe": {"seeds": [0, 1, 2]}}, "claims": [{"claim": "d", "agree": True}]}})
+    assert table.splitlines()[-2] == "| f | c | 1 | — | [0.00123, 5e+05] | — | n/a |  |"
+    assert table.splitlines()[-1] == "| g | d | — | — | — | 3 | yes |  |"
 
 
 def test_cli_output_into_a_closed_pipe_ends_quietly():

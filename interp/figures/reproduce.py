@@ -192,16 +192,31 @@ def _agree(v) -> str:
     return "yes" if v else "**no**"
 
 
+def replicates(res: dict) -> int | None:
+    """How many seeds (or repeats) the figure ``res`` trained per setting, from its recipe:
+    ``len(seeds)``, else ``repeats``, else None (one model, or no training: a theory figure,
+    the SmolLM2 study)."""
+    recipe = (res.get("numbers") or {}).get("recipe")
+    if not isinstance(recipe, dict):
+        return None
+    if isinstance(recipe.get("seeds"), (list, tuple)):
+        return len(recipe["seeds"])
+    return recipe.get("repeats") if isinstance(recipe.get("repeats"), int) else None
+
+
 def claims_table(results: Mapping[str, dict]) -> str:
-    """The markdown table of claims: figure, claim, paper, ours, our interval, agree?, note."""
-    rows = ["| figure | claim | paper | ours | our interval | agree? | note |", "|---|---|---|---|---|---|---|"]
+    """The markdown table of claims: figure, claim, paper, ours, our interval, seeds (per
+    setting: a row's own ``seeds``, else ``replicates`` of its figure), agree?, note."""
+    rows = ["| figure | claim | paper | ours | our interval | seeds | agree? | note |",
+            "|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         if res.get("status") == "failed":
-            rows.append(f"| {name} | (figure failed) | — | — | — | n/a | {_fmt(res.get('error', ''))} |")
+            rows.append(f"| {name} | (figure failed) | — | — | — | — | n/a | {_fmt(res.get('error', ''))} |")
             continue
         for c in res.get("claims", []):
             rows.append(f"| {name} | {_fmt(c.get('claim'))} | {_fmt(c.get('paper'))} | {_fmt(c.get('ours'))} | "
-                        f"{_fmt(c.get('interval'))} | {_agree(c.get('agree'))} | {_fmt(c.get('note', ''))} |")
+                        f"{_fmt(c.get('interval'))} | {_fmt(c.get('seeds', replicates(res)))} | "
+                        f"{_agree(c.get('agree'))} | {_fmt(c.get('note', ''))} |")
     return "\n".join(rows)
 
 
