@@ -106,3 +106,38 @@ def test_the_papers_training_conditions_are_the_trainers_defaults():
     config = models.TrainConfig()
     assert {k: getattr(config, k) for k in TRAINING} == TRAINING
     assert (config.steps, config.lr_decay_every) == (100_000, 20_000)
+
+
+@pytest.mark.parametrize("name", ["fig2_square", "fig3_parallel", "fig5_functions", "emergence_fig1_data",
+                                  "emergence_fig1_params"])
+def test_recipe_path_ladders_start_at_quick_and_move_every_axis_toward_full(name):
+    """Each rung moves the axes the FULL recipe moves, never back: the quick recipe first, and
+    at the last rung every moved field (and the decay that keeps its share) at FULL's value."""
+    from interp.figures import FIGURES
+    from interp.figures.ladder import rung_folder
+
+    module = FIGURES.lookup(name).load()
+    ladder, quick, full = module.LADDER, module.QUICK, module.FULL
+    assert rung_recipe(quick, ladder, 0) == quick and rung_folder(quick, ladder, 0) == f"{ladder.axis}={quick_slug(quick, ladder)}"
+    rungs = [rung_recipe(quick, ladder, i) for i in range(len(ladder.rungs))]
+    moved = [ladder.axis, *(f for f, _ in ladder.along)]
+    assert len(moved) >= 2                                   # more than one axis: the recipe path
+    for field in moved + [f for f in ("decay_every", "decay_epochs") if hasattr(quick, f)]:
+        if field in ("optimizer", "nets"):
+            continue
+        values = [_size(getattr(r, field)) for r in rungs]
+        assert values == sorted(values), (field, values)
+    top = rungs[-1]
+    for field in moved + [f for f in ("decay_every", "decay_epochs") if hasattr(quick, f)]:
+        assert getattr(top, field) == getattr(full, field), (field, getattr(top, field), getattr(full, field))
+    assert all(len(r.seeds) >= 3 for r in rungs[1:])         # seeds >= 3 per setting above the quick rung
+    assert len({rung_folder(quick, ladder, i) for i in range(len(rungs))}) == len(rungs)
+
+
+def quick_slug(quick, ladder):
+    from interp.figures.ladder import _slug
+    return _slug(getattr(quick, ladder.axis))
+
+
+def _size(v):
+    return len(v) if isinstance(v, tuple) else v

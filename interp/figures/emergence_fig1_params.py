@@ -41,7 +41,11 @@ class Recipe:
 
 FULL = Recipe()
 QUICK = Recipe(widths=(2, 4, 6, 8, 10, 12, 16, 20), lr=0.01, steps=5000, batch=1000, seeds=(0, 1, 2))
-LADDER = Ladder("steps", (5000, 20_000, 50_000, 500_000), "N_c is blamed on 5 000 of the authors' 500 000 steps")
+LADDER = Ladder("steps", (5000, 20_000, 50_000, 500_000),
+                "the recipe path: steps, learning rate and batch move toward the authors' 500 000, 0.05 and 4 000, "
+                "the seeds to their 50 at the top rung (N_c was blamed on 5 000 steps); the widths stay the quick ones",
+                along=(("lr", (0.01, 0.02, 0.05, 0.05)), ("batch", (1000, 2000, 4000, 4000)),
+                       ("seeds", ((0, 1, 2), (0, 1, 2), (0, 1, 2), tuple(range(50))))))
 
 
 def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:

@@ -43,9 +43,13 @@ QUICK = Recipe(width=100, alphas=(16.0, 64.0, 256.0), betas=(0.5, 0.75, 0.9, 0.9
                decay_every=4000)
 FULL = Recipe(width=1000, alphas=(1.0, 4.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0), betas=(0.5, 0.75, 0.85, 0.9, 0.95),
               seeds=tuple(range(16)), steps=100_000, decay_every=20_000)
-LADDER = Ladder("width", (100, 250, 500),
-                "N1/N2 above App. C's optimum √3 is blamed on width 100 for the paper's 1 000 (at width 100 the "
-                "large-α members use most of their neurons)")
+LADDER = Ladder("width", (100, 250, 500, 1000),
+                "the recipe path: width, steps and seeds grow together toward the paper's 1 000 neurons, 100 000 "
+                "steps (the decay keeps its share, reaching every 20 000) and 16 seeds (N1/N2 above App. C's "
+                "optimum √3 was blamed on width 100: at width 100 the large-α members use most of their neurons); "
+                "the α and β grids stay the quick one's",
+                along=(("steps", (20_000, 40_000, 70_000, 100_000)),
+                       ("seeds", ((0, 1, 2), (0, 1, 2), (0, 1, 2), tuple(range(16))))))
 DEPARTURES = {
     "QUICK": (
         Departure("width", 1000, 100, CPU_BUDGET + " (the ladder widens to 500)"),

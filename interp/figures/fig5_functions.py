@@ -44,8 +44,11 @@ FULL = Recipe(functions=tuple(sorted(models.tasks.FUNCTIONS)), nets=((1000,), (2
               decay_every=20_000)
 LADDER = Ladder("nets", (((60,), (40, 40), (30, 30, 30)), ((120,), (80, 80), (60, 60, 60)),
                          ((250,), (120, 120), (90, 90, 90)), ((1000,), (200, 200), (150, 150, 150))),
-                "the deep nets' steep exponents are blamed on [40, 40] and [30, 30, 30] for the paper's "
-                "[200, 200] and [150, 150, 150]")
+                "the recipe path: nets, steps and seeds grow together toward the paper's [1000], [200, 200] and "
+                "[150, 150, 150], 100 000 steps (the decay keeps its share, reaching every 20 000) and 4 seeds (the "
+                "deep nets' steep exponents were blamed on [40, 40] and [30, 30, 30]); the α grid stays the quick one's",
+                along=(("steps", (15_000, 30_000, 60_000, 100_000)),
+                       ("seeds", ((0, 1), (0, 1, 2), (0, 1, 2), (0, 1, 2, 3)))))
 DEPARTURES = {
     "QUICK": (
         Departure("functions", "various (sin²(πx) the exception)", ("x^2", "|x|", "exp", "gauss", "sin^2"),

@@ -1,13 +1,16 @@
 """Budget ladders: a figure run at several budgets between its quick recipe and the papers'
-settings, along the one axis its disagreements blame (steps, width, epochs, seeds), so each
-claim has its value and interval at every rung and a trend can be read.
+settings, so each claim has its value and interval at every rung and a trend can be read.
+The papers' figures walk the recipe path: every rung moves each axis the full recipe moves
+(width, steps and seeds together, say), so a verdict along the ladder reads as "toward the
+paper's settings"; the series and SmolLM2 ladders move the one axis their recipes differ in.
 
-A figure declares ``LADDER = Ladder(axis, rungs)`` beside ``QUICK`` and ``FULL``: ``axis``
-names a field of its recipe and ``rungs`` the values it takes, cheapest first (the quick
-value first, the full one last where it can run). ``rung_recipe`` builds the recipe of one
-rung: the quick recipe with that field changed (and, for ``steps``, the learning-rate decay
-scaled with it, as the full recipes scale it; for an LM study's ``tokens``, the removal
-curves' tokens). ``run_ladder`` runs the rungs through
+A figure declares ``LADDER = Ladder(axis, rungs, along=...)`` beside ``QUICK`` and ``FULL``:
+``axis`` names a field of its recipe and ``rungs`` the values it takes, cheapest first (the
+quick value first, the full one last where it can run); ``along`` the other fields that move
+with it. ``rung_recipe`` builds the recipe of one rung: the quick recipe with those fields
+changed (and, where ``steps`` moves, the learning-rate decay keeping its share, as the full
+recipes have it; for an LM study's ``tokens``, the removal curves' tokens). A rung runs in
+the folder ``rung_folder`` names. ``run_ladder`` runs the rungs through
 ``interp.figures.reproduce`` (resumable: a finished rung is read back), then writes
 ``<out>/<figure>_ladder.json`` and ``.png`` (each claim with a number: its value and interval
 against the rung) and a verdict per claim that disagrees at some rung (see ``verdict``: the
@@ -189,12 +192,13 @@ def run_ladder(name: str, out: str | Path = "runs/ladder", *, rungs: list[int] |
     for i in idx:
         recipe = rung_recipe(module.QUICK, ladder, i)
         family = type(recipe).__module__.rsplit(".", 1)[-1].removesuffix("_sweep").removesuffix("_runs")
-        folder = out / family / f"{ladder.axis}={_slug(ladder.rungs[i])}"
-        say(f"{name}: rung {i} ({ladder.axis} = {ladder.rungs[i]}) into {folder}")
+        folder = out / family / rung_folder(module.QUICK, ladder, i)
+        say(f"{name}: rung {i} ({', '.join(f'{k} = {v}' for k, v in ladder.moves(i).items())}) into {folder}")
         res = reproduce([name], out=folder, registry={name: figure}, device=device, executor=executor, log=say,
                            recipes={name: recipe})[name]
         per_rung.append({"rung": i, "value": ladder.rungs[i], "status": res.get("status"),
-                         "seconds": res.get("seconds"), "claims": res.get("claims", [])})
+                         "seconds": res.get("seconds"), "claims": res.get("claims", []),
+                         **({"along": {f: v[i] for f, v in ladder.along}} if ladder.along else {})})
     # a claim is followed by its place in the figure's list (its text may name the rung's value,
     # as Fig. 5's name the nets), or by its text when the rungs state different numbers of claims
     same = len({len(r["claims"]) for r in per_rung}) == 1
@@ -204,7 +208,7 @@ def run_ladder(name: str, out: str | Path = "runs/ladder", *, rungs: list[int] |
             key = per_rung[0]["claims"][j]["claim"] if same else c["claim"]
             claims.setdefault(key, []).append({"rung": r["rung"], "value": r["value"], **c})
     result = {"figure": name, "axis": ladder.axis, "rungs": [r["value"] for r in per_rung], "note": ladder.note,
-              "runs": [{k: r[k] for k in ("rung", "value", "status", "seconds")} for r in per_rung],
+              "runs": [{k: r[k] for k in ("rung", "value", "status", "seconds", "along") if k in r} for r in per_rung],
               "claims": [{"claim": k, "verdict": None, "rows": rows} for k, rows in claims.items()]}
     result = revise(result, declared_tests(module))
     out.mkdir(parents=True, exist_ok=True)
@@ -217,8 +221,27 @@ def run_ladder(name: str, out: str | Path = "runs/ladder", *, rungs: list[int] |
     return result
 
 
+def rung_folder(quick, ladder: Ladder, i: int) -> str:
+    """Rung ``i``'s folder name: ``axis=value``, then ``,field=value`` for each ``along`` field
+    whose value differs from the quick recipe's (so the quick rung of a recipe-path ladder is
+    the folder a one-axis ladder's quick rung was, and a rung that moves more axes never
+    reads back a rung that moved fewer).
+
+    >>> from interp.figures import square_sweep
+    >>> lad = Ladder("width", (100, 250), along=(("steps", (20_000, 40_000)),))
+    >>> rung_folder(square_sweep.QUICK, lad, 0), rung_folder(square_sweep.QUICK, lad, 1)
+    ('width=100', 'width=250,steps=40000')
+    """
+    name = f"{ladder.axis}={_slug(ladder.rungs[i])}"
+    return name + "".join(f",{f}={_slug(v[i])}" for f, v in ladder.along if v[i] != getattr(quick, f))
+
+
 def _slug(value) -> str:
-    """A rung's value as a folder name: ``(60,), (40, 40)`` -> ``60_40x40``."""
+    """A rung's value as a folder name: ``(60,), (40, 40)`` -> ``60_40x40``; a run of
+    consecutive integers (seeds) ``0-15``."""
+    if isinstance(value, tuple) and len(value) > 2 and all(isinstance(v, int) for v in value) \
+            and list(value) == list(range(value[0], value[0] + len(value))):
+        return f"{value[0]}-{value[-1]}"
     if isinstance(value, tuple):
         return "_".join(_slug(v) for v in value) if any(isinstance(v, tuple) for v in value) else \
             "x".join(str(v) for v in value)

@@ -89,13 +89,16 @@ QUICK_SCHEDULE = (
 class Ladder:
     """``axis``: the recipe field the budget grows along; ``rungs``: its values, cheapest
     first (the quick recipe's first); ``note``: what the disagreements blame on it;
-    ``fixed``: ``(field, value)`` pairs every rung sets, whatever the quick recipe has (the
-    paper's learning-rate decay interval, say)."""
+    ``along``: ``(field, values)`` pairs of other fields that move with the rungs, one value
+    per rung (a ladder on the recipe path moves every axis the full recipe moves: width, steps
+    and seeds together, say); ``fixed``: ``(field, value)`` pairs every rung sets, whatever
+    the quick recipe has (the paper's learning-rate decay interval, say)."""
 
     axis: str
     rungs: tuple
     note: str = ""
     fixed: tuple = ()
+    along: tuple = ()
 
     def __post_init__(self):
         check(isinstance(self.axis, str) and self.axis, "axis", self.axis, "a recipe field name")
@@ -104,24 +107,43 @@ class Ladder:
         check(isinstance(self.fixed, tuple) and all(isinstance(f, tuple) and len(f) == 2 and isinstance(f[0], str)
                                                      and f[0] != self.axis for f in self.fixed),
               "fixed", self.fixed, "a tuple of (field, value) pairs other than the axis")
+        taken = {self.axis, *(f[0] for f in self.fixed)}
+        check(isinstance(self.along, tuple) and all(
+            isinstance(f, tuple) and len(f) == 2 and isinstance(f[0], str) and f[0] not in taken
+            and isinstance(f[1], tuple) and len(f[1]) == len(self.rungs) for f in self.along)
+              and len({f[0] for f in self.along}) == len(self.along),
+              "along", self.along, f"a tuple of (field, values) pairs, {len(self.rungs)} values each, for "
+                                   "fields other than the axis and the fixed ones, each once")
+
+    def moves(self, i: int) -> dict:
+        """The fields rung ``i`` sets: the axis and the ``along`` fields."""
+        return {self.axis: self.rungs[i], **{f: values[i] for f, values in self.along}}
 
 
 def rung_recipe(quick, ladder: Ladder, i: int):
-    """The quick recipe with ``ladder.axis`` set to rung ``i``'s value and the ladder's
-    ``fixed`` fields set; along ``steps`` or ``epochs`` a decay interval the ladder does not
-    fix keeps its share of the run (an LM study's removal tokens keep their share of its
-    tokens)."""
+    """The quick recipe with ``ladder.axis`` and its ``along`` fields set to rung ``i``'s
+    values and the ladder's ``fixed`` fields set; where a rung moves ``steps`` or ``epochs``,
+    a decay interval the ladder neither fixes nor moves keeps its share of the run (an LM
+    study's removal tokens keep their share of its tokens).
+
+    >>> q = SweepRecipe(alphas=(4.0,), seeds=(0,), steps=20_000, decay_every=4000)
+    >>> lad = Ladder("steps", (20_000, 100_000), along=(("seeds", ((0,), (0, 1, 2))),))
+    >>> r = rung_recipe(q, lad, 1); (r.steps, r.decay_every, r.seeds)
+    (100000, 20000, (0, 1, 2))
+    """
     check(isinstance(i, int) and 0 <= i < len(ladder.rungs), "rung", i, f"an index in [0, {len(ladder.rungs)})")
     fields = {f.name for f in dataclasses.fields(quick)}
     check(ladder.axis in fields, "axis", ladder.axis, f"a field of {type(quick).__name__}: {sorted(fields)}")
+    moves = ladder.moves(i)
+    unknown = sorted(set(moves) - fields)
+    check(not unknown, "along", ladder.along, f"fields of {type(quick).__name__}: {sorted(fields)}")
     fixed = dict(ladder.fixed)
     unknown = sorted(set(fixed) - fields)
     check(not unknown, "fixed", ladder.fixed, f"fields of {type(quick).__name__}: {sorted(fields)}")
-    value = ladder.rungs[i]
-    changes: dict[str, Any] = {ladder.axis: value, **fixed}
-    share = _SHARE.get(ladder.axis)
-    if share in fields and share not in fixed:
-        changes[share] = max(1, round(getattr(quick, share) * value / getattr(quick, ladder.axis)))
+    changes: dict[str, Any] = {**moves, **fixed}
+    for length, share in _SHARE.items():
+        if length in moves and share in fields and share not in changes:
+            changes[share] = max(1, round(getattr(quick, share) * moves[length] / getattr(quick, length)))
     return dataclasses.replace(quick, **changes)
 
 

@@ -24,7 +24,12 @@ QUICK = Recipe(width=100, alphas=(1.0, 3.5, 9.0, 19.3, 45.0, 128.0, 256.0, 512.0
                decay_every=4000)
 FULL = Recipe(width=1000, alphas=tuple(np.logspace(0, np.log10(512), 16).round(2).tolist() + [3.5, 9.0, 19.3, 128.0]),
               seeds=tuple(range(16)), steps=100_000, decay_every=20_000)
-LADDER = Ladder("width", (100, 250, 500, 1000), "the error correlations are blamed on width 100 of the paper's 1000")
+LADDER = Ladder("width", (100, 250, 500, 1000),
+                "the recipe path: width, steps and seeds grow together toward the paper's 1 000 neurons, 100 000 "
+                "steps (the decay keeps its share, reaching every 20 000) and 16 seeds; the α grid stays the quick "
+                "one's, inside the paper's range",
+                along=(("steps", (20_000, 40_000, 70_000, 100_000)),
+                       ("seeds", ((0, 1, 2), (0, 1, 2), (0, 1, 2), tuple(range(16))))))
 DEPARTURES = {
     "QUICK": (
         Departure("width", 1000, 100, CPU_BUDGET + " (the ladder widens to 1 000)"),
