@@ -14,7 +14,7 @@ from interp.figures import reproduce as rp
 
 # recipe overrides per figure (toy sizes); Figs. 2 and 6 share the x² sweep, Figs. 4, 7, 8 the series one
 SQUARE = dict(width=8, alphas=(1.0, 3.5, 9.0, 19.3, 128.0), seeds=(0, 1), steps=40, decay_every=20)
-SERIES = dict(widths=(6, 6, 6, 6), alphas=(20.0, 80.0, 320.0, 640.0, 2560.0), seeds=(0,), steps=40, decay_every=20)
+SERIES = dict(widths=(6, 6, 6, 6), alphas=(20.0, 80.0, 320.0, 640.0, 2560.0), seeds=(0, 1), steps=40, decay_every=20)
 TINY = {
     "fig2_square": SQUARE, "fig6_ensembling": SQUARE,
     "fig4_series": SERIES, "fig7_redundancy": SERIES, "fig8_layers": SERIES,

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from models.validate import check
 
@@ -159,6 +160,28 @@ def fit_claim(name: str, fit, paper_value: float, paper_text: str | None = None,
     return exponent_claim(name, paper, fit, lambda f: decides(f.exponent_interval, paper_value, null),
                           note or f"agree: paper's value in our 95% bootstrap CI and {null:g} outside it; "
                                   "no test when the CI covers both", no_fit)
+
+
+def seed_interval(values, level: float = 0.95, log: bool = False):
+    """Mean of per-seed ``values`` and its Student-t ``level`` interval over the seeds (on log
+    values, back-transformed, with ``log``): the tolerance a claim takes from seed spread.
+    ``(mean, None)`` with fewer than 2 finite values.
+
+    >>> m, iv = seed_interval([0.40, 0.44, 0.42, 0.46]); round(m, 2), [round(v, 3) for v in iv]
+    (0.43, [0.389, 0.471])
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & ((v > 0) if log else True)]
+    if log:
+        v = np.log(v)
+    if v.size == 0:
+        return float("nan"), None
+    m = float(v.mean())
+    if v.size < 2:
+        return (math.exp(m) if log else m), None
+    half = float(stats.t.ppf((1 + level) / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    lo, hi = m - half, m + half
+    return (math.exp(m), (math.exp(lo), math.exp(hi))) if log else (m, (lo, hi))
 
 
 def geo_mean(a):
