@@ -257,3 +257,22 @@ def test_plots(tmp_path):
     plot_emergence_law(emergence_law(tau, n_boot=30), tau, alpha=0.6, path=tmp_path / "tau.png")
     for name in ("laws.png", "cal.png", "tau.png"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_fig1_panel_calibrates_on_single_skill_runs_as_the_authors_and_on_skill_one_of_five():
+    """Planted curves with one D_c: the constant comes back from the single-skill runs (p = 1)
+    and from skill 1 of the 5-skill runs (p_1 of Zipf α = 0.6), and its predictions fit all five."""
+    import numpy as np
+    from interp.figures import parity_runs
+    from interp.theory.calibration import calibrated_strength
+
+    sizes = np.geomspace(300, 20_000, 10)
+    p = np.asarray(parity_runs.task().weights, dtype=float)
+    rng = np.random.default_rng(0)
+    five = calibrated_strength("data", sizes, [1, 2, 3, 4, 5], p, 1000.0)[:, None, :] + rng.normal(0, 0.01, (10, 3, 5))
+    one = calibrated_strength("data", sizes, [1], [1.0], 1000.0)[:, None, :] + rng.normal(0, 0.01, (10, 3, 1))
+    fig, cal, claims, single = parity_runs.calibration_panel("data", sizes, five, one)
+    assert abs(cal.constant / 1000 - 1) < 0.05 and abs(single.constant / 1000 - 1) < 0.05
+    rows = {c["claim"]: c for c in claims}
+    assert rows["Fig 1 (data): D_c fitted on single-skill runs (the authors' calibration)"]["interval"][0] <= 1000
+    assert rows["Fig 1 (data): skills 1-5 R/S, RMS error of the prediction from the single-skill D_c"]["ours"] < 0.05

@@ -11,10 +11,12 @@ import models
 TASK = dict(n_skills=5, n_bits=32, bits_per_skill=3, alpha=0.6, scale=5.0)
 
 
-def task(random_positions: bool = False, bits_seed: int = 0) -> models.tasks.SparseParity:
+def task(random_positions: bool = False, bits_seed: int = 0, n_skills: int = TASK["n_skills"]) -> models.tasks.SparseParity:
     """n_s = 5, n_b = 32, m = 3, α = 0.6, S = 5; ``random_positions`` places the skills'
-    disjoint bits at seeded random positions, as the authors' code does."""
-    return models.tasks.SparseParity(**TASK, random_positions=random_positions, bits_seed=bits_seed)
+    disjoint bits at seeded random positions, as the authors' code does; ``n_skills=1`` is
+    the authors' single-skill task (``skill_cnt: 1``) their constants were set on."""
+    return models.tasks.SparseParity(**{**TASK, "n_skills": n_skills}, random_positions=random_positions,
+                                     bits_seed=bits_seed)
 
 
 def network(d_in: int, width: int, seeds, init: float, device: str = "cpu") -> models.Ensemble:
@@ -35,11 +37,12 @@ def network(d_in: int, width: int, seeds, init: float, device: str = "cpu") -> m
 def train_final_strength(width: int, seeds, steps: int, lr: float, batch: int, *, init: float,
                          optimizer: str = "sgd", l2: float = 0.0, lr_decay: float = 1.0, decay_every: int = 10**9,
                          dataset_size: int | None = None, random_positions: bool = False, device: str = "cpu",
-                         eval_points: int = 8) -> np.ndarray:
+                         eval_points: int = 8, n_skills: int = TASK["n_skills"]) -> np.ndarray:
     """Train one ensemble (one member per seed) on fresh batches (or a fixed set of
-    ``dataset_size`` samples) and return its final R_k/S, ``[M, n_skills]``. ``l2`` is the
-    trainer's penalty λ2·Σw² over weights (Adam's coupled weight decay wd is λ2 = wd/2)."""
-    t = task(random_positions, bits_seed=int(tuple(seeds)[0]))
+    ``dataset_size`` samples) of the task with ``n_skills`` skills and return its final
+    R_k/S, ``[M, n_skills]``. ``l2`` is the trainer's penalty λ2·Σw² over weights (Adam's
+    coupled weight decay wd is λ2 = wd/2)."""
+    t = task(random_positions, bits_seed=int(tuple(seeds)[0]), n_skills=n_skills)
     net = network(t.d_in, width, seeds, init, device)
     tc = models.TrainConfig(alpha=1.0, l1=0.0, l2=l2, optimizer=optimizer, lr=lr, lr_decay=lr_decay,
                             lr_decay_every=decay_every, steps=steps, batch_size=batch, dataset_size=dataset_size,
@@ -54,13 +57,17 @@ PANELS = {  # resource -> (panel label, constant's name, paper's fitted value, x
 }
 
 
-def calibration_panel(resource: str, x, strength):
+def calibration_panel(resource: str, x, strength, single=None):
     """Calibrate on skill 1 and predict skills 2..5 for the data or parameter panel of Fig. 1.
 
-    x: sizes or widths ``[n]``; strength: final R_k/S ``[n, M, 5]`` (clipped to [0, 1] here).
-    Returns (figure, calibration, claims): measured means ± std, the calibrated curve of
+    x: sizes or widths ``[n]``; strength: final R_k/S ``[n, M, 5]`` (clipped to [0, 1] here);
+    ``single``: R/S of single-skill runs at the same ``x``, ``[n, M, 1]``, the authors' way to
+    the constant (they set it against ``skill_cnt: 1`` runs and reused it for 5 skills).
+    Returns (figure, calibration, claims, the single-skill calibration or None): measured means ± std, the calibrated curve of
     skill 1 (solid) and the predictions for skills 2..5 (dashed); one claim on the fitted
-    constant and one RMS claim per predicted skill."""
+    constant and one RMS claim per predicted skill; with ``single``, the constant fitted on
+    the single-skill runs (dotted, its own claim) and the RMS error over skills 1..5 of the
+    predictions from it."""
     from .claims import claim, covers
     from .drawing import figure
     from ..theory.calibration import calibrate
@@ -84,9 +91,25 @@ def calibration_panel(resource: str, x, strength):
     a.legend(fontsize=7)
     claims = [claim(f"Fig 1 ({label}): {const_name} fitted on skill 1", f"{paper:g} (paper's fit)", cal.constant,
                        cal.interval, covers(cal.interval, paper), f"agree: {paper:g} in our 95% CI")]
+    one = None
+    if single is not None:
+        S = np.clip(np.asarray(single, dtype=float), 0, 1)
+        one = calibrate(resource, x, S[:, :, 0], frequencies=[1.0], n_boot=300)
+        a.errorbar(x, S[:, :, 0].mean(1), yerr=S[:, :, 0].std(1), fmt="s", ms=4, mfc="none", color="k",
+                   label="single-skill runs")
+        a.plot(grid, one.predict(grid, [1])[:, 0], color="k", ls=":")
+        a.legend(fontsize=7)
+        claims.append(claim(f"Fig 1 ({label}): {const_name} fitted on single-skill runs (the authors' calibration)",
+                            f"{paper:g} (paper's value)", one.constant, one.interval, covers(one.interval, paper),
+                            f"{S.shape[1]} seeds per point; agree: {paper:g} in our 95% CI; the same constant "
+                            f"fitted on skill 1 of the 5-skill runs: {cal.constant:.3g}"))
+        pred1 = cal.predict(x, [1, 2, 3, 4, 5], constant=one.constant)
+        err = float(np.sqrt(np.mean((R.mean(1) - pred1) ** 2)))
+        claims.append(claim(f"Fig 1 ({label}): skills 1-5 R/S, RMS error of the prediction from the single-skill "
+                            f"{const_name}", "small", err, None, err < 0.2, f"over the {xs} and skills; agree: RMS < 0.2"))
     meas, pw = R.mean(1), cal.predict(x, [1, 2, 3, 4, 5])
     for k in range(2, 6):
         err = float(np.sqrt(np.mean((meas[:, k - 1] - pw[:, k - 1]) ** 2)))
         claims.append(claim(f"Fig 1 ({label}): skill {k} R/S, RMS error of the prediction from skill 1", "small",
                                err, None, err < 0.2, f"over the {xs}; agree: RMS < 0.2"))
-    return fig, cal, claims
+    return fig, cal, claims, one
