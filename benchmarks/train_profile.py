@@ -4,7 +4,7 @@ else, per step of a whole run.
 For each FULL recipe's ensemble (as ``interp reproduce --full`` stacks it: every member of a
 sweep in one ensemble), a ``models.trainer.Trainer`` is built as ``models.train`` builds it
 (Adam, batch 500, ``compile="auto"``), and its parts are timed one by one after the step's
-warm-up, on this machine's threads:
+warm-up, on this machine's threads, with subnormals flushed as ``Trainer.run`` trains:
 
 - ``step``: the optimisation step (forward, objective, gradient, Adam), and within it the
   matrix products (``aten::bmm``/``baddbmm``/``mm``/``addmm`` in ``torch.profiler``; the rest
@@ -37,7 +37,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import models  # noqa: E402
-from models.trainer import Trainer  # noqa: E402
+from models.trainer import Trainer, _flushing_subnormals  # noqa: E402
 
 # (name, members, d_in, widths, d_out, task): each FULL recipe's ensemble
 SHAPES = (
@@ -85,7 +85,7 @@ def profile(name, m, d_in, widths, d_out, task, scale: float, peak: float) -> di
     cfg = models.TrainConfig(alpha=tuple(float(2 ** (i % 10)) for i in range(m)), steps=STEPS,
                              lr_decay_every=20_000, eval_points=EVAL_POINTS, checkpoint_every=CHECKPOINT_EVERY,
                              progress=False)
-    with tempfile.TemporaryDirectory() as ckpt:
+    with tempfile.TemporaryDirectory() as ckpt, _flushing_subnormals():         # as Trainer.run trains
         tr = Trainer(net, task, cfg, ckpt)
         t0 = time.perf_counter()
         tr.step_fn(tr.data.batch(0))                      # warm-up (compilation when compiled)
