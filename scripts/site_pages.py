@@ -203,8 +203,14 @@ def ladders_page(docs: Path = DOCS) -> str:
         runs = {r["rung"]: r for r in lad.get("runs", [])}
         lines += [f"## {name}", "", f"Axis `{lad.get('axis')}`, rungs {', '.join(_num(r) for r in rungs)}. "
                   f"{lad.get('note', '')}".rstrip(), ""]
-        times = [f"rung {i} ({_num(v)}): " + (f"{_num(runs[i].get('seconds'))} s, {runs[i].get('status', 'ran')}"
-                                              if i in runs else "not run") for i, v in enumerate(rungs)]
+        def moved(i):       # the fields a recipe-path rung moved beside the axis
+            along = runs.get(i, {}).get("along") or {}
+            return "".join(f", {len(v)} seeds" if k == "seeds" and isinstance(v, list) else f", {k} {_num(v)}"
+                           for k, v in along.items())
+
+        times = [f"rung {i} ({_num(v)}{moved(i)}): " + (f"{_num(runs[i].get('seconds'))} s, "
+                                                        f"{runs[i].get('status', 'ran')}" if i in runs else "not run")
+                 for i, v in enumerate(rungs)]
         lines += ["Runs: " + "; ".join(times) + ".", ""]
         head = "| claim | paper | " + " | ".join(f"{lad.get('axis')} = {_num(v)}" for v in rungs) + " | verdict |"
         lines += [head, "|" + "---|" * (len(rungs) + 3)]
