@@ -35,9 +35,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import models  # noqa: E402
 from models.trainer import Trainer, _flushing_subnormals  # noqa: E402
+from train_throughput import peak_flops  # noqa: E402  (the same measured peak as the trainer's benchmark)
 
 # (name, members, d_in, widths, d_out, task): each FULL recipe's ensemble
 SHAPES = (
@@ -50,18 +52,6 @@ SHAPES = (
 )
 STEPS, EVAL_POINTS, CHECKPOINT_EVERY = 100_000, 10, 1000
 MATMULS = ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm", "aten::matmul")
-
-
-def peak_flops(seconds: float = 1.0) -> float:
-    """Measured float32 matmul FLOP/s (1024³ products, best of a second's worth)."""
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
-    a @ b
-    best, end = 0.0, time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        t = time.perf_counter()
-        a @ b
-        best = max(best, 2 * 1024**3 / (time.perf_counter() - t))
-    return best
 
 
 def matmul_flops(d_in: int, widths: tuple, d_out: int, batch: int) -> float:

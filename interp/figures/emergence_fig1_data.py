@@ -21,12 +21,11 @@ two minutes of CPU."""
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from .recipes import Ladder
-from .drawing import finish
 from . import parity_runs
 
 NAME = "emergence_fig1_data"
@@ -72,19 +71,15 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t0 = time.time()
     r = recipe
     D = np.array(r.sizes, dtype=float)
-    R = np.stack([parity_runs.train_final_strength(r.width, r.seeds, init=r.init, optimizer=r.optimizer, dataset_size=d,
-                                               random_positions=r.random_positions, device=device, **schedule(r, d))
-                  for d in r.sizes])                                                    # [n_D, M, 5]
-    single = np.stack([parity_runs.train_final_strength(r.width, r.seeds, init=r.init, optimizer=r.optimizer,
-                                                        dataset_size=d, random_positions=r.random_positions,
-                                                        n_skills=1, device=device, **schedule(r, d))
-                       for d in r.sizes]) if r.single_skill else None                 # [n_D, M, 1]
-    fig, cal, claims, one = parity_runs.calibration_panel("data", D, R, single)
-    return finish(out_dir, NAME, fig, {"recipe": asdict(r), "sizes": D, "strength": R, "calibration": cal.to_dict(),
-                                       "single_skill_strength": single,
-                                       "single_skill_calibration": None if one is None else one.to_dict()}, claims,
-                  f"D_c = {cal.constant:.0f} on skill 1 of 5" + ("" if one is None else
-                                                                f", {one.constant:.0f} on single-skill runs") + ".", t0)
+
+    def strengths(n_skills):                                                    # [n_D, M, n_skills]
+        return np.stack([parity_runs.train_final_strength(r.width, r.seeds, init=r.init, optimizer=r.optimizer,
+                                                          dataset_size=d, random_positions=r.random_positions,
+                                                          n_skills=n_skills, device=device, **schedule(r, d))
+                         for d in r.sizes])
+
+    return parity_runs.panel_result(out_dir, NAME, r, "data", D, strengths(5),
+                                    strengths(1) if r.single_skill else None, t0)
 
 
 def sweeps(r: Recipe) -> list:

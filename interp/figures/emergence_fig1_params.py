@@ -18,12 +18,11 @@ reads as lack of width."""
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from .recipes import Ladder
-from .drawing import finish
 from . import parity_runs
 
 NAME = "emergence_fig1_params"
@@ -55,20 +54,15 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t0 = time.time()
     r = recipe
     W = np.array(r.widths, dtype=float)
-    R = np.stack([parity_runs.train_final_strength(w, r.seeds, r.steps, r.lr, r.batch, init=r.init, optimizer="adam",
-                                               l2=r.weight_decay / 2, random_positions=r.random_positions,
-                                               device=device)
-                  for w in r.widths])                                   # [n_w, M, 5]
-    single = np.stack([parity_runs.train_final_strength(w, r.seeds, r.steps, r.lr, r.batch, init=r.init,
-                                                        optimizer="adam", l2=r.weight_decay / 2, n_skills=1,
-                                                        random_positions=r.random_positions, device=device)
-                       for w in r.widths]) if r.single_skill else None     # [n_w, M, 1]
-    fig, cal, claims, one = parity_runs.calibration_panel("parameters", W, R, single)
-    return finish(out_dir, NAME, fig, {"recipe": asdict(r), "widths": W, "strength": R, "calibration": cal.to_dict(),
-                                       "single_skill_strength": single,
-                                       "single_skill_calibration": None if one is None else one.to_dict()}, claims,
-                  f"N_c = {cal.constant:.2f} on skill 1 of 5" + ("" if one is None else
-                                                                 f", {one.constant:.2f} on single-skill runs") + ".", t0)
+
+    def strengths(n_skills):                                                    # [n_w, M, n_skills]
+        return np.stack([parity_runs.train_final_strength(w, r.seeds, r.steps, r.lr, r.batch, init=r.init,
+                                                          optimizer="adam", l2=r.weight_decay / 2, n_skills=n_skills,
+                                                          random_positions=r.random_positions, device=device)
+                         for w in r.widths])
+
+    return parity_runs.panel_result(out_dir, NAME, r, "parameters", W, strengths(5),
+                                    strengths(1) if r.single_skill else None, t0)
 
 
 def sweeps(r: Recipe) -> list:

@@ -113,3 +113,20 @@ def calibration_panel(resource: str, x, strength, single=None):
         claims.append(claim(f"Fig 1 ({label}): skill {k} R/S, RMS error of the prediction from skill 1", "small",
                                err, None, err < 0.2, f"over the {xs}; agree: RMS < 0.2"))
     return fig, cal, claims, one
+
+
+def panel_result(out_dir, name: str, recipe, resource: str, x, strength, single, t0: float) -> dict:
+    """Draw the data or parameter panel (``calibration_panel``) and write the figure's PNG and
+    JSON: the recipe, ``x`` (sizes or widths), the strengths of the 5-skill and the
+    single-skill runs and both calibrations."""
+    from dataclasses import asdict
+
+    from .drawing import finish
+
+    fig, cal, claims, one = calibration_panel(resource, x, strength, single)
+    _, const_name, _, _, xs, _ = PANELS[resource]
+    numbers = {"recipe": asdict(recipe), xs: x, "strength": strength, "calibration": cal.to_dict(),
+               "single_skill_strength": single, "single_skill_calibration": None if one is None else one.to_dict()}
+    summary = f"{const_name} = {cal.constant:.4g} on skill 1 of 5" + (
+        "" if one is None else f", {one.constant:.4g} on single-skill runs") + "."
+    return finish(out_dir, name, fig, numbers, claims, summary, t0)
