@@ -32,14 +32,14 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PACKAGES = ("models", "probes", "interp")
 
-# The quick recipe's figure JSON that is committed: the first rung of a budget ladder is the
-# quick recipe itself (``interp reproduce`` labels it ``quick``), and docs/lm holds the
-# SmolLM2 study. The other quick figures' JSON is written by ``make run`` into runs/reproduce.
+# The quick recipe's figure JSON that is committed: docs/quick holds those run since the
+# loss-floor rule, the first rung of a budget ladder is the quick recipe itself (``interp
+# reproduce`` labels it ``quick``), and docs/lm holds the SmolLM2 study. The other quick figures' JSON is written by ``make run`` into runs/reproduce.
 QUICK_SOURCES = {
-    "fig2_square": "ladder/rungs/square/width=100/fig2_square.json",
+    "fig2_square": "quick/fig2_square.json",
     "fig3_parallel": "ladder/rungs/fig3_parallel/width=100/fig3_parallel.json",
     "fig5_functions": "ladder/rungs/fig5_functions/nets=60_40x40_30x30x30/fig5_functions.json",
-    "fig6_ensembling": "ladder/rungs/square/width=100/fig6_ensembling.json",
+    "fig6_ensembling": "quick/fig6_ensembling.json",
     "lm_resources": "lm/lm_resources.json",
 }
 FULL_FOLDER = "full"
