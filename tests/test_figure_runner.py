@@ -88,9 +88,9 @@ def test_runs_figures_and_writes_report(tmp_path, registry):
     assert data["recipe"] == "quick" and "seconds" in data and data["numbers"] == {"x": [1, 2]}
     report = (out / "REPORT.md").read_text()
     assert "![good](good.png)" in report
-    assert "| good | slope of a \\| b | ≈ -1 | -0.98 | [-1.05, -0.91] | yes | size=1 |" in report
-    assert "| good | ratio | 2.35 | 1.5 | — | **no** |" in report
-    assert "| good | untested | n | — | — | n/a |" in report
+    assert "| good | slope of a \\| b | ≈ -1 | -0.98 | [-1.05, -0.91] | — | yes | size=1 |" in report
+    assert "| good | ratio | 2.35 | 1.5 | — | — | **no** |" in report
+    assert "| good | untested | n | — | — | — | n/a |" in report
     assert "Claims: 3, 1 agree, 1 disagree, 1 without a test" in report
 
 
