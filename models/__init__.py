@@ -18,15 +18,15 @@ __version__ = "0.1.0"
 _WHERE = {
     "Checkpoint": ".checkpoint", "load": ".checkpoint", "save": ".checkpoint",
     "MLP": ".mlp", "Ensemble": ".mlp", "MLPConfig": ".mlp",
-    "TokenTask": ".token_task", "DataTask": ".data_task",
+    "TokenTask": ".token_task", "DataTask": ".data_task", "SkillTokens": ".skill_tokens",
     "Task": ".tasks", "Batch": ".tasks", "register_task": ".tasks",
     "TrainConfig": ".config", "TrainingDiverged": ".config", "TrainResult": ".config", "train": ".trainer",
     "ParityTransformer": ".transformer", "ParityTransformerConfig": ".transformer",
 }
-_SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "data_task", "transformer", "config", "objective", "steps",
+_SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "skill_tokens", "data_task", "transformer", "config", "objective", "steps",
                "trainer", "validate", "registry", "jsonable"]
 
-__all__ = ["tasks", "Task", "Batch", "register_task", "TokenTask", "DataTask", "MLP", "Ensemble", "MLPConfig",
+__all__ = ["tasks", "Task", "Batch", "register_task", "TokenTask", "SkillTokens", "DataTask", "MLP", "Ensemble", "MLPConfig",
            "ParityTransformer", "ParityTransformerConfig",
            "TrainConfig", "TrainResult", "TrainingDiverged", "train", "save", "load", "Checkpoint", "__version__"]
 

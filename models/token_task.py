@@ -32,6 +32,23 @@ from .validate import check, check_positive, is_int
 TENSORS = ("tokens", "lengths", "subtask", "counted")
 
 
+def next_token_losses(pred: torch.Tensor, batch: Batch, K: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The next-token losses of a batch in ``TokenTask``'s layout (``x [n, L]`` ids, ``y [n, L]``
+    the target at each logit position, -1 where nothing counts, ``subtask [n]`` in ``[0, K)``):
+    per sequence its summed cross-entropy over the counted positions, in its subtask's column
+    ``[..., n, K]``, and its counted positions as the weight ``[n, K]``, for ``pred [..., n, L, V]``
+    (a subtask's loss: the first summed over sequences over the second). Only the counted
+    positions' logits are normalised."""
+    y = batch.y
+    counted = y >= 0                                                            # [n, L]
+    where = counted.nonzero(as_tuple=True)
+    logits = pred[(Ellipsis, *where, slice(None))]                              # [..., c, V]
+    nll = torch.logsumexp(logits, -1) - logits.gather(-1, y[where].expand(*logits.shape[:-1]).unsqueeze(-1)).squeeze(-1)
+    per_seq = pred.new_zeros(*pred.shape[:-2]).index_add_(-1, where[0], nll)    # [..., n]
+    onehot = torch.nn.functional.one_hot(batch.subtask, K).to(pred.dtype)      # [n, K]
+    return per_seq.unsqueeze(-1) * onehot, counted.sum(-1).to(pred.dtype).unsqueeze(-1) * onehot
+
+
 class TokenTask(HeldDataTask):
     """Subtasks of a language model. ``sequences[k]``: subtask k's token sequences (tuples or
     lists of ints, or one tensor ``[n_k, L]`` per subtask); ``positions[k]`` (or None for all):
@@ -274,18 +291,9 @@ class TokenTask(HeldDataTask):
 
     def sample_losses(self, pred: torch.Tensor, batch: Batch, lead: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Per sequence: the summed cross-entropy over its counted positions in its subtask's
-        column ``[..., n, K]``, and its counted positions as the weight ``[n, K]``, for
-        ``pred [..., n, L, V]`` (``subtask_losses``: the mean over each subtask's counted
-        positions). Only the counted positions' logits are normalised."""
-        K = len(self._sizes)
-        y = batch.y
-        counted = y >= 0                                                            # [n, L]
-        where = counted.nonzero(as_tuple=True)
-        logits = pred[(Ellipsis, *where, slice(None))]                              # [..., c, V]
-        nll = torch.logsumexp(logits, -1) - logits.gather(-1, y[where].expand(*logits.shape[:-1]).unsqueeze(-1)).squeeze(-1)
-        per_seq = pred.new_zeros(*pred.shape[:-2]).index_add_(-1, where[0], nll)    # [..., n]
-        onehot = torch.nn.functional.one_hot(batch.subtask, K).to(pred.dtype)      # [n, K]
-        return per_seq.unsqueeze(-1) * onehot, counted.sum(-1).to(pred.dtype).unsqueeze(-1) * onehot
+        column ``[..., n, K]``, and its counted positions as the weight ``[n, K]`` (see
+        ``next_token_losses``)."""
+        return next_token_losses(pred, batch, len(self._sizes))
 
     # -- serialisation ---------------------------------------------------------------------
     def tensors(self) -> dict[str, torch.Tensor]:

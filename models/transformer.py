@@ -13,6 +13,10 @@ The earlier variant stays available: ``causal=False, readout="mean", embedding="
 init="normal"`` (bidirectional attention, mean over positions, learned token and position
 tables, every weight N(0, init_std²), zero biases).
 
+``readout="tokens"`` makes it a decoder-only language model: every position reads out its
+own ``d_out`` logits (``[batch, n_ctx, d_out]``, the vocabulary when ``d_out = n_tokens``),
+the loss a ``models.TokenTask`` computes; it needs causal attention.
+
 Neurons sit at ``blocks.{l}.mlp.hook_post`` ``[batch, pos, d_mlp]``, with the usual
 TransformerLens names elsewhere (``hook_embed``, ``blocks.{l}.hook_resid_pre``,
 ``blocks.{l}.attn.hook_pattern``, ...).
@@ -39,7 +43,7 @@ from transformer_lens.hook_points import HookPoint
 from .mlp import ACTIVATIONS
 from .validate import check, check_bool, check_choice, check_memory, check_positive, check_seed
 
-READOUTS = ("flatten", "mean")
+READOUTS = ("flatten", "mean", "tokens")
 EMBEDDINGS = ("onehot", "learned")
 INITS = ("default", "normal")
 
@@ -48,8 +52,9 @@ INITS = ("default", "normal")
 class ParityTransformerConfig:
     """``n_ctx`` is the sequence length (the task's ``d_in``); ``d_mlp`` defaults to
     4·``d_model``. ``causal``: each position attends only to itself and earlier ones.
-    ``readout``: 'flatten' (every position into one linear map) or 'mean' (mean over
-    positions, then a linear map). ``embedding``: 'onehot' (fixed one-hot [value, position]
+    ``readout``: 'flatten' (every position into one linear map), 'mean' (mean over
+    positions, then a linear map) or 'tokens' (each position through one linear map: a
+    decoder-only language model's logits, causal attention only). ``embedding``: 'onehot' (fixed one-hot [value, position]
     → linear with bias → ReLU) or 'learned' (token table + position table).
     ``init``: 'default' (PyTorch's, output projections scaled down) or 'normal' (weights
     N(0, init_std²), zero biases). ``seed`` fixes the initialisation."""
@@ -82,6 +87,8 @@ class ParityTransformerConfig:
         check_seed("seed", self.seed)
         check_bool("causal", self.causal)
         check_choice("readout", self.readout, READOUTS)
+        check(self.readout != "tokens" or self.causal, "causal", self.causal,
+              "True with readout='tokens' (a position may not see the token it predicts)")
         check_choice("embedding", self.embedding, EMBEDDINGS)
         check_choice("init", self.init, INITS)
         n = self.n_parameters
@@ -157,7 +164,8 @@ class Block(nn.Module):
 
 
 class ParityTransformer(HookedRootModule):
-    """Input ``[batch, n_ctx]`` of 0/1 values, output ``[batch, d_out]``."""
+    """Input ``[batch, n_ctx]`` of token values (0/1 for parity), output ``[batch, d_out]``
+    (``[batch, n_ctx, d_out]`` with ``readout="tokens"``)."""
 
     def __init__(self, config: ParityTransformerConfig):
         super().__init__()
@@ -222,6 +230,8 @@ class ParityTransformer(HookedRootModule):
         for block in self.blocks:
             resid = block(resid)
         resid = self.ln_final(resid)                                                       # [batch, pos, d_model]
+        if cfg.readout == "tokens":
+            return resid @ self.W_U + self.b_U                                              # [batch, pos, d_out]
         read = resid.flatten(-2) if cfg.readout == "flatten" else resid.mean(-2)
         return read @ self.W_U + self.b_U
 

@@ -27,10 +27,12 @@ TINY = {
     "emergence_fig1_params": dict(widths=[2, 4, 8], seeds=[0, 1], steps=40, batch=256),
     "emergence_fig4_transformer": dict(d_model=16, steps=40, batch=64, eval_points=8),
     "skill_resources": dict(widths=(8, 16, 32), seeds=(0, 1), steps=40, batch=256),
+    "lm_family": dict(d_model=(16,) * 3, d_mlp=(8, 16, 32), n_layers=1, seeds=(0, 1), steps=40, batch=32, n_eval=8,
+                      n_parity=2, n_bits=6),
 }
 TRAINING = ["fig2_square", "fig3_parallel", "fig4_series", "fig5_functions", "fig6_ensembling", "fig7_redundancy",
             "fig8_layers", "emergence_fig1_time", "emergence_fig1_data", "emergence_fig1_params",
-            "emergence_fig4_transformer", "skill_resources"]
+            "emergence_fig4_transformer", "skill_resources", "lm_family"]
 COMPUTED = ["appC_allocation", "chinchilla", "emergence_fig2_laws", "emergence_fig3_compute"]
 LANGUAGE_MODEL = ["lm_resources"]  # run at toy size in test_smollm2.py, beside the other SmolLM2 tests
 

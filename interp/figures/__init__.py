@@ -66,6 +66,7 @@ _TITLES = {
     "emergence_fig4_transformer": "Emergence Fig. 4: transformer emergence times τ_k ∝ k^(α+1)",
     "skill_resources": "Beyond the papers: neurons per skill in sparse-parity MLPs",
     "lm_resources": "Beyond the papers: the resource model on SmolLM2-135M (30 × 1536 MLP neurons)",
+    "lm_family": "Beyond the papers: the resource model across a width family of transformers trained from scratch",
 }
 FIGURES = Registry("figure")
 """Every figure, in the report's order: name -> ``Figure``."""

@@ -13,7 +13,7 @@ import torch
 
 from ..jsonable import jsonable
 from ..validate import check, check_positive, is_number
-from .batch import Batch, check_sample, membership
+from .batch import Batch, check_sample, check_sample_count, membership
 
 
 def check_subtask_weights(weights, K: int) -> tuple[float, ...]:
@@ -246,6 +246,27 @@ class Task:
         check("type" in config, "task config", config, f"a 'type' key, one of {sorted(types)}")
         cls = types.lookup(config["type"])
         return cls.from_fields({k: v for k, v in config.items() if k != "type"}, tensors)
+
+
+class BalancedEval:
+    """Evaluation with equal numbers of samples of every subtask, so rare subtasks are measured
+    too: a mixin for a ``Task`` that draws samples of given subtasks with ``_make(subtask [n],
+    generator) -> Batch`` (``SparseParity``, ``SkillTokens``)."""
+
+    def eval_batch(self, n, generator):
+        check_sample_count(self, n)
+        per = max(1, n // len(self.subtasks))
+        return self._make(torch.arange(len(self.subtasks)).repeat_interleave(per), generator)
+
+    def eval_count(self, n):
+        return len(self.subtasks) * max(1, n // len(self.subtasks))
+
+    def eval_pieces(self, n, batch_size, generator):
+        check_positive("n", n, integer=True)
+        check_positive("batch_size", batch_size, integer=True)
+        per, total = max(1, n // len(self.subtasks)), self.eval_count(n)
+        for start in range(0, total, batch_size):
+            yield self._make(torch.arange(start, min(start + batch_size, total)) // per, generator)
 
 
 class HeldDataTask(Task):

@@ -8,7 +8,7 @@ import torch
 
 from ..validate import check, check_bool, check_choice, check_memory, check_number, check_positive, check_seed
 from .batch import Batch, check_sample_count
-from .contract import Task
+from .contract import BalancedEval, Task
 from .registry import register_built_in
 
 
@@ -24,7 +24,7 @@ def _enough_sets(n: int, m: int, want: int) -> bool:
 
 @register_built_in
 @dataclass(frozen=True)
-class SparseParity(Task):
+class SparseParity(BalancedEval, Task):
     """Multitask sparse parity (SPEC B). Input: ``n_skills`` one-hot control bits then
     ``n_bits`` random bits, all 0/1. Skill k (k = 1..n_skills) is the parity of its own
     ``bits_per_skill`` bits and is drawn with probability P_k ∝ k^-(alpha+1).
@@ -133,22 +133,6 @@ class SparseParity(Task):
         check_sample_count(self, n)
         skill = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         return self._make(skill, generator)
-
-    def eval_batch(self, n, generator):
-        """Equal numbers of samples of every skill, so rare skills are measured too."""
-        check_sample_count(self, n)
-        per = max(1, n // self.n_skills)
-        return self._make(torch.arange(self.n_skills).repeat_interleave(per), generator)
-
-    def eval_count(self, n):
-        return self.n_skills * max(1, n // self.n_skills)
-
-    def eval_pieces(self, n, batch_size, generator):
-        check_positive("n", n, integer=True)
-        check_positive("batch_size", batch_size, integer=True)
-        per, total = max(1, n // self.n_skills), self.eval_count(n)
-        for start in range(0, total, batch_size):
-            yield self._make(torch.arange(start, min(start + batch_size, total)) // per, generator)
 
     def _per_skill_mean(self, values: torch.Tensor, skill: torch.Tensor) -> torch.Tensor:
         """Mean of ``values [..., n]`` over the samples of each skill: ``[..., n_skills]``."""

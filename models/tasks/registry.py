@@ -16,7 +16,7 @@ TASKS = Registry("type", hint="a task of your own loads once your code has regis
 Read it through ``task_types()``, which makes sure the toolkit's own tasks are all in it."""
 BUILT_IN = TASKS.reserved
 """The names of the toolkit's own tasks, which a task of one's own may not take."""
-OWN_TASK_MODULES = ("data_task", "token_task")
+OWN_TASK_MODULES = ("data_task", "token_task", "skill_tokens")
 """The modules of ``models`` (beside this package) that define and register tasks: ``task_types()``
 imports them, so no caller has to import them first for their tasks to load."""
 

@@ -1,0 +1,182 @@
+"""A token corpus of known skills with Zipfian frequencies, for language models trained from
+scratch: ``SkillTokens``.
+
+Every sequence belongs to one subtask, opens with that subtask's marker token, and counts the
+loss only where the subtask's answer lies:
+
+- ``parity1..parityN``: the multitask sparse parity as tokens, ``[marker, b_1..b_n, =, p]``,
+  ``p`` the parity of the skill's own bits (``models.tasks.SparseParity``'s disjoint bits at
+  seeded random positions); only ``p`` counts;
+- ``arithmetic``: ``[marker, a, +, b, =, c]`` in decimal digits (``digits`` each for a and b,
+  one more for c = a + b, zero-padded); the digits of c count;
+- ``counting``: ``[marker, s, s+1, s+2, ...]`` modulo ``n_count`` from a random start; every
+  number after the first counts.
+
+Subtask k (in that order) is drawn with probability P_k ∝ k^-(α+1) and weighs P_k in the
+composite loss, as the skills of the sparse-parity task do. Samples are fresh: batches are
+drawn from a ``torch.Generator`` in ``TokenTask``'s layout (``x [n, L]`` ids, ``y [n, L]``
+the next-token target where it counts, -1 elsewhere), so a decoder-only model
+(``ParityTransformer`` with ``readout="tokens"``) trains on it, and ``held(n, seed)`` draws a
+fixed ``TokenTask`` of ``n`` sequences per subtask for measuring and counting neurons.
+
+>>> import torch
+>>> corpus = SkillTokens(n_parity=2, n_bits=6, bits_per_skill=3)
+>>> corpus.subtasks, corpus.d_in, corpus.d_out
+(('parity1', 'parity2', 'arithmetic', 'counting'), 10, 37)
+>>> b = corpus.sample(3, torch.Generator().manual_seed(0))
+>>> b.x.shape, b.y.shape, b.subtask.tolist()
+(torch.Size([3, 10]), torch.Size([3, 10]), [3, 1, 0])
+>>> corpus.held(4, seed=1).summary()
+'TokenTask(parity1: 4 seq, 4 counted tokens, weight 0.621; parity2: 4 seq, 4 counted tokens, weight 0.205; arithmetic: 4 seq, 12 counted tokens, weight 0.107; counting: 4 seq, 32 counted tokens, weight 0.0675; length 10, d_vocab 37)'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .tasks import Batch, BalancedEval, SparseParity, Task, register_built_in
+from .token_task import TokenTask, next_token_losses
+from .validate import check, check_number, check_positive, check_seed, is_int
+
+PAD, SPECIALS = 0, ("=", "+")
+
+
+@register_built_in
+@dataclass(frozen=True)
+class SkillTokens(BalancedEval, Task):
+    """``n_parity`` parity skills over ``n_bits`` bits (``bits_per_skill`` each, disjoint, at
+    positions drawn from ``bits_seed``), then arithmetic on ``digits``-digit numbers and counting
+    modulo ``n_count``; subtask k has frequency P_k ∝ k^-(``alpha``+1). The vocabulary: the pad
+    (0), one marker per subtask, ``=``, ``+``, the ten digits (bits are digits 0 and 1), then
+    the ``n_count`` numbers of the counting subtask."""
+
+    n_parity: int = 5
+    n_bits: int = 16
+    bits_per_skill: int = 3
+    digits: int = 2
+    n_count: int = 20
+    alpha: float = 0.6
+    bits_seed: int = 0
+
+    def __post_init__(self):
+        for name in ("n_parity", "n_bits", "bits_per_skill", "n_count"):
+            check_positive(name, getattr(self, name), integer=True)
+        check(is_int(self.digits) and 1 <= self.digits <= 6, "digits", self.digits, "an integer in [1, 6]")
+        check(self.n_count >= 2, "n_count", self.n_count, "an integer ≥ 2")
+        check_number("alpha", self.alpha, 0.0, what="a finite number ≥ 0 (the Zipf exponent is α + 1)")
+        check_seed("bits_seed", self.bits_seed)
+        self.parity   # checks the bits (disjoint: n_parity · bits_per_skill ≤ n_bits)
+
+    # -- layout ------------------------------------------------------------------------------
+    @property
+    def parity(self) -> SparseParity:
+        """The sparse-parity task whose skill bits the parity subtasks read."""
+        return SparseParity(n_skills=self.n_parity, n_bits=self.n_bits, bits_per_skill=self.bits_per_skill,
+                            alpha=self.alpha, random_positions=True, bits_seed=self.bits_seed)
+
+    @property
+    def subtasks(self) -> tuple[str, ...]:
+        return (*(f"parity{k}" for k in range(1, self.n_parity + 1)), "arithmetic", "counting")
+
+    @property
+    def weights(self) -> torch.Tensor:
+        """P_k = k^-(α+1) / Σ_j j^-(α+1) over the subtasks in order, ``[K]`` (float64)."""
+        p = torch.arange(1, len(self.subtasks) + 1, dtype=torch.float64) ** -(self.alpha + 1)
+        return p / p.sum()
+
+    @property
+    def d_in(self) -> int:
+        """The sequence length: the longest of a parity and an arithmetic sequence."""
+        return max(self.n_bits + 3, 3 * self.digits + 4)
+
+    @property
+    def d_out(self) -> int:
+        """The vocabulary size."""
+        return self._digit0 + 10 + self.n_count
+
+    @property
+    def _digit0(self) -> int:
+        return 1 + len(self.subtasks) + len(SPECIALS)
+
+    def vocabulary(self) -> list[str]:
+        """Each token id's text: ``<pad>``, the markers ``<name>``, ``=``, ``+``, the digits
+        and the counting numbers ``#i``."""
+        return ["<pad>", *(f"<{s}>" for s in self.subtasks), *SPECIALS, *map(str, range(10)),
+                *(f"#{i}" for i in range(self.n_count))]
+
+    # -- data --------------------------------------------------------------------------------
+    def _rows(self, subtask: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(tokens [n, L], lengths [n], counted [n, L])`` of one sequence per entry of ``subtask``."""
+        n, L, P, d = subtask.numel(), self.d_in, self.n_parity, self.digits
+        eq, plus, digit, count0 = 1 + len(self.subtasks), 2 + len(self.subtasks), self._digit0, self._digit0 + 10
+        bits = torch.randint(0, 2, (n, self.n_bits), generator=g)
+        a, b = (torch.randint(0, 10 ** d, (n,), generator=g) for _ in range(2))
+        start = torch.randint(0, self.n_count, (n,), generator=g)
+        tokens = torch.full((n, L), PAD, dtype=torch.long)
+        counted = torch.zeros(n, L, dtype=torch.bool)
+        lengths = torch.full((n,), L, dtype=torch.long)
+        tokens[:, 0] = 1 + subtask
+        par = subtask < P                                                  # parity rows
+        skill_bits = self.parity.skill_bits[subtask.clamp_max(P - 1)]       # [n, m]
+        answer = bits.gather(1, skill_bits).sum(1) % 2
+        nb = self.n_bits
+        tokens[par, 1:nb + 1] = digit + bits[par]
+        tokens[par, nb + 1] = eq
+        tokens[par, nb + 2] = digit + answer[par]
+        counted[par, nb + 2] = True
+        lengths[par] = nb + 3
+        add = subtask == P                                                 # arithmetic rows
+        places = lambda v, k: (v.unsqueeze(1) // 10 ** torch.arange(k - 1, -1, -1)) % 10  # noqa: E731
+        tokens[add, 1:d + 1] = digit + places(a[add], d)
+        tokens[add, d + 1] = plus
+        tokens[add, d + 2:2 * d + 2] = digit + places(b[add], d)
+        tokens[add, 2 * d + 2] = eq
+        tokens[add, 2 * d + 3:3 * d + 4] = digit + places(a[add] + b[add], d + 1)
+        counted[add, 2 * d + 3:3 * d + 4] = True
+        lengths[add] = 3 * d + 4
+        run = subtask == P + 1                                             # counting rows
+        tokens[run, 1:] = count0 + (start[run].unsqueeze(1) + torch.arange(L - 1)) % self.n_count
+        counted[run, 2:] = True
+        return tokens, lengths, counted
+
+    def _make(self, subtask: torch.Tensor, g: torch.Generator) -> Batch:
+        tokens, _, counted = self._rows(subtask, g)
+        y = torch.full_like(tokens, -1)
+        y[:, :-1] = torch.where(counted[:, 1:], tokens[:, 1:], -1)
+        return Batch(tokens, y, subtask)
+
+    def sample(self, n: int, generator: torch.Generator) -> Batch:
+        """``n`` sequences, each of a subtask drawn by its frequency."""
+        check_positive("n", n, integer=True)
+        return self._make(torch.multinomial(self.weights, n, replacement=True, generator=generator), generator)
+
+    def held(self, n: int, seed: int) -> TokenTask:
+        """A fixed ``TokenTask`` of ``n`` sequences per subtask drawn from ``seed`` (names,
+        weights P_k and vocabulary kept): the evaluation tokens neurons are counted on."""
+        check_positive("n", n, integer=True)
+        check_seed("seed", seed)
+        subtask = torch.arange(len(self.subtasks)).repeat_interleave(n)
+        tokens, lengths, counted = self._rows(subtask, torch.Generator().manual_seed(seed))
+        return TokenTask.from_tensors(tokens, lengths, subtask, counted, names=self.subtasks,
+                                      subtask_weights=tuple(self.weights.tolist()), d_vocab=self.d_out)
+
+    # -- losses ------------------------------------------------------------------------------
+    def sample_losses(self, pred, batch, lead: int = 0):
+        return next_token_losses(pred, batch, len(self.subtasks))
+
+    def subtask_losses(self, pred, batch):
+        """Each subtask's mean next-token loss over its counted tokens in the batch, ``[..., K]``."""
+        losses, weights = self.sample_losses(pred, batch)
+        return losses.sum(-2) / weights.sum(0).clamp_min(1)
+
+    def accuracy(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Each subtask's share of counted tokens whose most likely token is the right one,
+        ``[..., K]``."""
+        counted = batch.y >= 0
+        right = ((pred.argmax(-1) == batch.y) & counted).to(pred.dtype).sum(-1)          # [..., n]
+        onehot = torch.nn.functional.one_hot(batch.subtask, len(self.subtasks)).to(pred.dtype)
+        return (right @ onehot) / (counted.sum(-1).to(pred.dtype) @ onehot).clamp_min(1)
+
+    def metrics(self, pred, batch):
+        return {"loss": self.subtask_losses(pred, batch), "accuracy": self.accuracy(pred, batch)}
