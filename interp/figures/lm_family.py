@@ -18,10 +18,13 @@ exact on those tokens; seed-to-seed spread gives the fits' intervals). Then:
 - N_k against the frequency P_k of the parity skills (same difficulty, different frequency) in
   the widest models: the optimum of ℓ_k ∝ 1/N_k gives the exponent 0.5.
 
+- emergence of the parity skills with width: R_k/S, read as 2·accuracy − 1 (0 at chance, 1
+  learned), against the multilinear model's parameter form clip((N − (k−1)·N_c)/N_c, 0, 1)
+  with N_c fitted on skill 1 (``interp.theory.calibrate``), as Fig. 1 (parameters) does.
+
 Convergence rule, stated and checked: a model has converged when its composite evaluation loss
 at the last recorded step is within 5% of the one recorded before it (at least half the run
-earlier); the JSON keeps which did. Emergence of each skill against width, against the
-multilinear model's prediction, is not tested here yet.
+earlier); the JSON keeps which did.
 
 Quick recipe: one block, one d_model (32) with MLP widths 16-256 (16x), 3 seeds, 2 000 Adam
 steps; FULL: d_model and d_mlp grown together (4x MLP, 8x across the family), 4 layers,
@@ -39,6 +42,7 @@ import models
 from ..allocation import allocate
 from ..experiments.runs import Run, Sweep
 from ..experiments.storage import load_run
+from ..theory.calibration import calibrate
 from ..theory.resource import homogeneous_growth
 from .claims import claim, fit_claim, safe_fit
 from .drawing import figure, finish
@@ -151,6 +155,39 @@ def loss_vs_counts(N: np.ndarray, L: np.ndarray, n_boot: int = 300):
     return safe_fit(np.concatenate(xs), np.concatenate(ys), n_boot=n_boot), len(xs)
 
 
+def emergence_claims(total: np.ndarray, R: np.ndarray, frequencies) -> tuple:
+    """The multilinear model's parameter form calibrated on skill 1 (``R [n_widths, n_seeds,
+    n_skills]``, R_k/S at ``total`` neurons) and one claim per later skill: the RMS error of its
+    predicted mean curve (agree: < 0.2, the rule of Fig. 1 (params)), no test when skill 1 does
+    not emerge within the family or skill k neither emerges nor is predicted to.
+
+    >>> from interp.theory.calibration import calibrated_strength
+    >>> n = np.array([8.0, 16, 32, 64, 128])
+    >>> R = calibrated_strength("parameters", n, [1, 2, 3], [0.6, 0.3, 0.1], 20.0)[:, None, :].repeat(2, 1)
+    >>> cal, rows = emergence_claims(n, R, [0.6, 0.3, 0.1])
+    >>> round(cal.constant, 3), [row["agree"] for row in rows]
+    (20.0, [True, True])
+    >>> [row["agree"] for row in emergence_claims(n, 0 * R, [0.6, 0.3, 0.1])[1]]
+    [None, None]
+    """
+    cal = calibrate("parameters", total, R[:, :, 0], frequencies=np.asarray(frequencies) / np.sum(frequencies),
+                    n_boot=300)
+    at, meas = cal.predict(total), R.mean(1)
+    n_w, n_s = R.shape[:2]
+    rows = []
+    for k in range(2, R.shape[2] + 1):
+        err = float(np.sqrt(np.mean((meas[:, k - 1] - at[:, k - 1]) ** 2)))
+        why = ("parity1 does not emerge within the family (mean R/S < 0.5 at the widest)" if meas[-1, 0] < 0.5 else
+               f"parity{k} neither emerges nor is predicted to (R/S ≤ 0.1 at every width): two zeros test nothing"
+               if max(meas[:, k - 1].max(), at[:, k - 1].max()) <= 0.1 else None)
+        rows.append(claim(f"LM family: parity{k} emergence with width, RMS error of the prediction from parity1",
+                          "small (multilinear model)", err, None, None if why else err < 0.2,
+                          f"N_c = {cal.constant:.3g} [{cal.interval[0]:.3g}, {cal.interval[1]:.3g}] neurons fitted on "
+                          f"parity1 over {n_w} widths × {n_s} seeds; agree: RMS < 0.2, the rule of Fig. 1 (params)"
+                          + (f"; no test: {why}" if why else "")))
+    return cal, rows
+
+
 def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t0 = time.time()
     r = recipe
@@ -169,7 +206,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     L, A, N = grid("loss"), grid("accuracy"), grid("count")
     total = np.array([r.n_layers * w for w in r.d_mlp], dtype=float)
     claims = []
-    fig, (a, b, d) = figure(3)
+    fig, (a, b, d, e) = figure(4)
     for k, name in enumerate(names):
         share = N[:, :, k] / total[:, None]
         a.errorbar(total, share.mean(1), yerr=share.std(1), fmt="o-", ms=3, capsize=2, color=f"C{k}", label=name)
@@ -215,9 +252,24 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     claims.append(fit_claim("LM family: exponent of N_k vs P_k (parity skills, widest models)", p_fit, 0.5,
                             "0.5 if ℓ_k ∝ 1/N_k (optimum)", f"{int(ok.sum())} (seed, skill) points; agree: 0.5 in "
                             "our 95% CI and 0 outside it; no test when the CI covers both", null=0.0))
+    # (iv) emergence of the parity skills with width, against the multilinear model's parameter
+    # form calibrated on skill 1 (R_k/S read as 2·accuracy − 1: 0 at chance, 1 when learned)
+    R = np.clip(2 * A[:, :, par] - 1, 0, 1)                                 # [n_w, n_s, n_parity]
+    cal, rows_iv = emergence_claims(total, R, p[par])
+    claims += rows_iv
+    grid = np.linspace(total.min() / 2, total.max() * 1.2, 200)
+    pred = cal.predict(grid)
+    for k in range(r.n_parity):
+        e.errorbar(total, R[:, :, k].mean(1), yerr=R[:, :, k].std(1), fmt="o", ms=3, capsize=2, color=f"C{k}",
+                   label=names[k])
+        e.plot(grid, pred[:, k], color=f"C{k}", ls="--" if k else "-")
+    e.set_xscale("log"), e.set_xlabel("MLP neurons N"), e.set_ylabel("R_k/S = 2·accuracy − 1")
+    e.set_title(f"N_c = {cal.constant:.3g} on parity1 (solid), the rest predicted", fontsize=9)
+    e.legend(fontsize=6)
     summary = "; ".join(f"N={t:g}: N_k {np.round(N[i].mean(0), 1).tolist()}" for i, t in enumerate(total))
     return finish(out_dir, NAME, fig, {
         "recipe": r, "subtasks": names, "frequencies": p, "neurons": total, "loss": L, "accuracy": A, "counts": N,
         "intervals": [m["interval"] for m in rows], "converged": np.array(done).reshape(n_w, n_s),
-        "fit_loss_vs_counts": loss_fit, "fit_counts_vs_P": p_fit, "growth": growth}, claims,
+        "fit_loss_vs_counts": loss_fit, "fit_counts_vs_P": p_fit, "growth": growth, "calibration": cal.to_dict()},
+        claims,
         f"converged {sum(done)} of {len(done)}; mean N_k per width: " + summary, t0)
