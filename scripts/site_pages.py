@@ -41,6 +41,7 @@ QUICK_SOURCES = {
     "fig5_functions": "ladder/rungs/fig5_functions/nets=60_40x40_30x30x30/fig5_functions.json",
     "fig6_ensembling": "quick/fig6_ensembling.json",
     "lm_resources": "lm/lm_resources.json",
+    "lm_family": "quick/lm_family.json",
 }
 FULL_FOLDER = "full"
 # Earlier runs of the SmolLM2 study, kept beside the current one (docs/lm/<folder>/).

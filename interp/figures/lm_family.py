@@ -75,7 +75,7 @@ class Recipe:
 
 
 QUICK = Recipe(d_model=(32,) * 5, d_mlp=(16, 32, 64, 128, 256), n_layers=1, seeds=(0, 1, 2), steps=2000, lr=3e-3,
-               batch=128, n_eval=64, tau=0.01, n_parity=4, n_bits=12)
+               batch=256, n_eval=64, tau=0.01, n_parity=4, n_bits=12)
 FULL = Recipe(d_model=(32, 48, 64, 96, 128, 192, 256), d_mlp=(128, 192, 256, 384, 512, 768, 1024), n_layers=4,
               seeds=tuple(range(5)), steps=50_000, lr=1e-3, batch=512, n_eval=512, tau=0.01, n_parity=5, n_bits=16)
 
