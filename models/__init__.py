@@ -23,11 +23,11 @@ _WHERE = {
     "TrainConfig": ".config", "TrainingDiverged": ".config", "TrainResult": ".config", "train": ".trainer",
     "ParityTransformer": ".transformer", "ParityTransformerConfig": ".transformer",
 }
-_SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "skill_tokens", "data_task", "transformer", "config", "objective", "steps",
-               "trainer", "validate", "registry", "jsonable"]
+_SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "skill_tokens", "data_task", "transformer", "config",
+               "objective", "steps", "trainer", "validate", "registry", "jsonable"]
 
-__all__ = ["tasks", "Task", "Batch", "register_task", "TokenTask", "SkillTokens", "DataTask", "MLP", "Ensemble", "MLPConfig",
-           "ParityTransformer", "ParityTransformerConfig",
+__all__ = ["tasks", "Task", "Batch", "register_task", "TokenTask", "SkillTokens", "DataTask", "MLP", "Ensemble",
+           "MLPConfig", "ParityTransformer", "ParityTransformerConfig",
            "TrainConfig", "TrainResult", "TrainingDiverged", "train", "save", "load", "Checkpoint", "__version__"]
 
 

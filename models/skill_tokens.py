@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .tasks import Batch, BalancedEval, SparseParity, Task, register_built_in
+from .tasks import Batch, BalancedEval, PooledLosses, SparseParity, Task, register_built_in
 from .token_task import TokenTask, next_token_losses
 from .validate import check, check_number, check_positive, check_seed, is_int
 
@@ -44,7 +44,7 @@ PAD, SPECIALS = 0, ("=", "+")
 
 @register_built_in
 @dataclass(frozen=True)
-class SkillTokens(BalancedEval, Task):
+class SkillTokens(BalancedEval, PooledLosses, Task):
     """``n_parity`` parity skills over ``n_bits`` bits (``bits_per_skill`` each, disjoint, at
     positions drawn from ``bits_seed``), then arithmetic on ``digits``-digit numbers and counting
     modulo ``n_count``; subtask k has frequency P_k ∝ k^-(``alpha``+1). The vocabulary: the pad
@@ -163,12 +163,9 @@ class SkillTokens(BalancedEval, Task):
 
     # -- losses ------------------------------------------------------------------------------
     def sample_losses(self, pred, batch, lead: int = 0):
+        """Per sequence its summed next-token loss and counted tokens (``next_token_losses``);
+        ``subtask_losses`` pools them into each subtask's mean over its counted tokens."""
         return next_token_losses(pred, batch, len(self.subtasks))
-
-    def subtask_losses(self, pred, batch):
-        """Each subtask's mean next-token loss over its counted tokens in the batch, ``[..., K]``."""
-        losses, weights = self.sample_losses(pred, batch)
-        return losses.sum(-2) / weights.sum(0).clamp_min(1)
 
     def accuracy(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Each subtask's share of counted tokens whose most likely token is the right one,

@@ -54,8 +54,9 @@ class ParityTransformerConfig:
     4·``d_model``. ``causal``: each position attends only to itself and earlier ones.
     ``readout``: 'flatten' (every position into one linear map), 'mean' (mean over
     positions, then a linear map) or 'tokens' (each position through one linear map: a
-    decoder-only language model's logits, causal attention only). ``embedding``: 'onehot' (fixed one-hot [value, position]
-    → linear with bias → ReLU) or 'learned' (token table + position table).
+    decoder-only language model's logits, causal attention only). ``embedding``: 'onehot'
+    (fixed one-hot [value, position] → linear with bias → ReLU) or 'learned' (token table +
+    position table).
     ``init``: 'default' (PyTorch's, output projections scaled down) or 'normal' (weights
     N(0, init_std²), zero biases). ``seed`` fixes the initialisation."""
 

@@ -199,12 +199,12 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     names, p = c.subtasks, c.weights.numpy()
     n_w, n_s, K = len(r.d_mlp), len(r.seeds), len(names)
     rows, done = [], []
-    for j, one in enumerate(sweep.runs):
+    for one in sweep.runs:
         ck = load_run(runs_dir(out_dir), one)
         rows.append(measure(ck.model.cpu(), held, c, r.tau))
         done.append(converged(ck.history))
-    grid = lambda key: np.array([m[key] for m in rows], dtype=float).reshape(n_w, n_s, -1)  # noqa: E731
-    L, A, N = grid("loss"), grid("accuracy"), grid("count")
+    per_model = lambda key: np.array([m[key] for m in rows], dtype=float).reshape(n_w, n_s, -1)  # noqa: E731
+    L, A, N = per_model("loss"), per_model("accuracy"), per_model("count")
     total = np.array([r.n_layers * w for w in r.d_mlp], dtype=float)
     claims = []
     fig, (a, b, d, e) = figure(4)
@@ -236,8 +236,8 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     # (ii) ℓ_k vs N_k across the family, each subtask centred on its geometric means
     loss_fit, n_fitted = loss_vs_counts(N, L)
     claims.append(fit_claim("LM family: exponent of ℓ_k vs N_k (subtasks pooled, centred)", loss_fit, -1.0,
-                            "-1 (ℓ_k ∝ 1/N_k)", f"{n_fitted} subtasks with 3+ distinct counts; agree: -1 in our 95% "
-                            "CI and 0 outside it; no test when the CI covers both", null=0.0))
+                            "-1 (ℓ_k ∝ 1/N_k)", f"{n_fitted} subtasks with 3+ distinct counts; agree: -1 in our "
+                            "95% CI and 0 outside it; no test when the CI covers both", null=0.0))
     # (iii) N_k vs P_k, parity skills of the widest models
     par = slice(0, r.n_parity)
     counts, freq = N[-1, :, par], np.broadcast_to(p[par], N[-1, :, par].shape)

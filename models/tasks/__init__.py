@@ -19,13 +19,13 @@ The package: ``batch`` (the batch and its checks), ``contract`` (``Task``, ``Hel
 (('x1^2', 'x2^2'), [0.75, 0.25])
 """
 from .batch import Batch, check_sample, check_sample_count, membership
-from .contract import BalancedEval, HeldDataTask, Task, check_subtask_weights, digest
+from .contract import BalancedEval, HeldDataTask, PooledLosses, Task, check_subtask_weights, digest
 from .parity import SparseParity
 from .registry import (BUILT_IN, OWN_TASK_MODULES, TASKS, register_built_in, register_task, registered_name,
                        task_types)
 from .regression import FUNCTIONS, Function, Parallel, Series, Square, UniformRegression
 
-__all__ = ["Batch", "Task", "HeldDataTask", "BalancedEval", "register_task", "task_types", "registered_name", "TASKS", "BUILT_IN",
-           "OWN_TASK_MODULES", "register_built_in", "check_sample", "check_sample_count", "check_subtask_weights",
+__all__ = ["Batch", "Task", "HeldDataTask", "BalancedEval", "PooledLosses", "register_task", "task_types",
+           "registered_name", "TASKS", "BUILT_IN", "OWN_TASK_MODULES", "register_built_in", "check_sample", "check_sample_count", "check_subtask_weights",
            "digest", "membership", "UniformRegression", "Square", "Parallel", "Series", "Function", "FUNCTIONS",
            "SparseParity"]

@@ -269,7 +269,18 @@ class BalancedEval:
             yield self._make(torch.arange(start, min(start + batch_size, total)) // per, generator)
 
 
-class HeldDataTask(Task):
+class PooledLosses:
+    """Subtask losses pooled from ``sample_losses``: a mixin for a ``Task`` that defines the
+    per-sample losses and their units (``HeldDataTask``, ``SkillTokens``)."""
+
+    def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Each subtask's mean loss over its units in the batch (its counted tokens, or
+        samples), ``[..., K]``, 0 for a subtask absent from it: ``sample_losses`` summed."""
+        losses, weights = self.sample_losses(pred, batch)
+        return losses.sum(-2) / weights.sum(0).clamp_min(1)
+
+
+class HeldDataTask(PooledLosses, Task):
     """Base of the tasks that hold their data in tensors (``TokenTask``, ``DataTask``): ``len``
     rows (samples, or sequences), ``_rows(idx)`` the ``Batch`` of some of them. Evaluation reads
     every row once (or ``n`` of them drawn without replacement, in their order), in pieces; the
@@ -286,12 +297,6 @@ class HeldDataTask(Task):
 
     def summary(self) -> str:
         raise NotImplementedError
-
-    def subtask_losses(self, pred: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """Each subtask's mean loss over its units in the batch (its counted tokens, or
-        samples), ``[..., K]``, 0 for a subtask absent from it: ``sample_losses`` summed."""
-        losses, weights = self.sample_losses(pred, batch)
-        return losses.sum(-2) / weights.sum(0).clamp_min(1)
 
     def _eval_index(self, n: int, generator: torch.Generator) -> torch.Tensor | slice:
         check_positive("n", n, integer=True)
