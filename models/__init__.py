@@ -24,7 +24,7 @@ _WHERE = {
     "ParityTransformer": ".transformer", "ParityTransformerConfig": ".transformer",
 }
 _SUBMODULES = ["tasks", "checkpoint", "mlp", "token_task", "skill_tokens", "data_task", "transformer", "config",
-               "objective", "steps", "trainer", "validate", "registry", "jsonable"]
+               "objective", "steps", "trainer", "validate", "registry", "jsonable", "offline_text"]
 
 __all__ = ["tasks", "Task", "Batch", "register_task", "TokenTask", "SkillTokens", "DataTask", "MLP", "Ensemble",
            "MLPConfig", "ParityTransformer", "ParityTransformerConfig",

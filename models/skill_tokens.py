@@ -10,7 +10,12 @@ loss only where the subtask's answer lies:
 - ``arithmetic``: ``[marker, a, +, b, =, c]`` in decimal digits (``digits`` each for a and b,
   one more for c = a + b, zero-padded); the digits of c count;
 - ``counting``: ``[marker, s, s+1, s+2, ...]`` modulo ``n_count`` from a random start; every
-  number after the first counts.
+  number after the first counts;
+- ``prose`` (with ``prose=True``, last and rarest): ``[marker, c_1, c_2, ...]``, a window of
+  English characters from the docstrings of PyTorch's modules (``models.offline_text``: lower
+  case, digits as the digit tokens, other characters as spaces); every character after the
+  first counts. Training windows come from the first 90% of the text and ``held`` windows from
+  the last 10%, so the counted evaluation is text no training batch held.
 
 Subtask k (in that order) is drawn with probability P_k ∝ k^-(α+1) and weighs P_k in the
 composite loss, as the skills of the sparse-parity task do. Samples are fresh: batches are
@@ -33,6 +38,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import functools
+
 import torch
 
 from .tasks import Batch, BalancedEval, PooledLosses, SparseParity, Task, register_built_in
@@ -40,6 +47,26 @@ from .token_task import TokenTask, next_token_losses
 from .validate import check, check_number, check_positive, check_seed, is_int
 
 PAD, SPECIALS = 0, ("=", "+")
+PROSE_CHARS = " abcdefghijklmnopqrstuvwxyz.,;:'()-"
+"""The prose subtask's characters (digits are the digit tokens; any other character reads as a
+space)."""
+HELD_SHARE = 0.1
+"""The share of the prose text, at its end, that only ``held`` windows are cut from."""
+PROSE_TEXT = 250_000
+"""Characters of docstring prose asked of ``models.offline_text.torch_text`` (about 250 000 of
+the pinned PyTorch's; the first call in a process reads them in a few seconds)."""
+
+
+@functools.lru_cache(maxsize=1)
+def prose_codes() -> torch.Tensor:
+    """The prose text as codes, ``[n_chars]`` (int64): ``i < 10`` the digit i, ``10 + j`` the
+    character ``PROSE_CHARS[j]``; runs of spaces collapsed."""
+    from .offline_text import torch_text
+
+    table = {c: 10 + j for j, c in enumerate(PROSE_CHARS)} | {str(d): d for d in range(10)}
+    text = torch_text(PROSE_TEXT)[1].lower()
+    return torch.tensor([table.get(c, 10) for c in " ".join("".join(c if c in table else " " for c in text).split())],
+                        dtype=torch.long)
 
 
 @register_built_in
@@ -47,9 +74,10 @@ PAD, SPECIALS = 0, ("=", "+")
 class SkillTokens(BalancedEval, PooledLosses, Task):
     """``n_parity`` parity skills over ``n_bits`` bits (``bits_per_skill`` each, disjoint, at
     positions drawn from ``bits_seed``), then arithmetic on ``digits``-digit numbers and counting
-    modulo ``n_count``; subtask k has frequency P_k ∝ k^-(``alpha``+1). The vocabulary: the pad
-    (0), one marker per subtask, ``=``, ``+``, the ten digits (bits are digits 0 and 1), then
-    the ``n_count`` numbers of the counting subtask."""
+    modulo ``n_count``, and with ``prose`` windows of English text; subtask k has frequency
+    P_k ∝ k^-(``alpha``+1). The vocabulary: the pad (0), one marker per subtask, ``=``, ``+``,
+    the ten digits (bits are digits 0 and 1), the ``n_count`` numbers of the counting subtask,
+    then (with ``prose``) the characters of ``PROSE_CHARS``."""
 
     n_parity: int = 5
     n_bits: int = 16
@@ -58,6 +86,7 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
     n_count: int = 20
     alpha: float = 0.6
     bits_seed: int = 0
+    prose: bool = False
 
     def __post_init__(self):
         for name in ("n_parity", "n_bits", "bits_per_skill", "n_count"):
@@ -66,6 +95,7 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
         check(self.n_count >= 2, "n_count", self.n_count, "an integer ≥ 2")
         check_number("alpha", self.alpha, 0.0, what="a finite number ≥ 0 (the Zipf exponent is α + 1)")
         check_seed("bits_seed", self.bits_seed)
+        check(isinstance(self.prose, bool), "prose", self.prose, "True or False")
         self.parity   # checks the bits (disjoint: n_parity · bits_per_skill ≤ n_bits)
 
     # -- layout ------------------------------------------------------------------------------
@@ -77,7 +107,8 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
 
     @property
     def subtasks(self) -> tuple[str, ...]:
-        return (*(f"parity{k}" for k in range(1, self.n_parity + 1)), "arithmetic", "counting")
+        return (*(f"parity{k}" for k in range(1, self.n_parity + 1)), "arithmetic", "counting",
+                *(("prose",) if self.prose else ()))
 
     @property
     def weights(self) -> torch.Tensor:
@@ -93,7 +124,7 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
     @property
     def d_out(self) -> int:
         """The vocabulary size."""
-        return self._digit0 + 10 + self.n_count
+        return self._digit0 + 10 + self.n_count + (len(PROSE_CHARS) if self.prose else 0)
 
     @property
     def _digit0(self) -> int:
@@ -101,13 +132,15 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
 
     def vocabulary(self) -> list[str]:
         """Each token id's text: ``<pad>``, the markers ``<name>``, ``=``, ``+``, the digits
-        and the counting numbers ``#i``."""
+        the counting numbers ``#i`` and (with ``prose``) the characters."""
         return ["<pad>", *(f"<{s}>" for s in self.subtasks), *SPECIALS, *map(str, range(10)),
-                *(f"#{i}" for i in range(self.n_count))]
+                *(f"#{i}" for i in range(self.n_count)), *(PROSE_CHARS if self.prose else ())]
 
     # -- data --------------------------------------------------------------------------------
-    def _rows(self, subtask: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(tokens [n, L], lengths [n], counted [n, L])`` of one sequence per entry of ``subtask``."""
+    def _rows(self, subtask: torch.Tensor, g: torch.Generator,
+              held: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(tokens [n, L], lengths [n], counted [n, L])`` of one sequence per entry of ``subtask``
+        (prose windows from the held-out end of the text when ``held``)."""
         n, L, P, d = subtask.numel(), self.d_in, self.n_parity, self.digits
         eq, plus, digit, count0 = 1 + len(self.subtasks), 2 + len(self.subtasks), self._digit0, self._digit0 + 10
         bits = torch.randint(0, 2, (n, self.n_bits), generator=g)
@@ -138,7 +171,20 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
         run = subtask == P + 1                                             # counting rows
         tokens[run, 1:] = count0 + (start[run].unsqueeze(1) + torch.arange(L - 1)) % self.n_count
         counted[run, 2:] = True
+        if self.prose:
+            self._prose_rows(tokens, counted, subtask == P + 2, g, held)
         return tokens, lengths, counted
+
+    def _prose_rows(self, tokens, counted, rows, g, held) -> None:
+        """Fill ``rows`` of ``tokens`` with windows of the prose text (in place)."""
+        codes, w = prose_codes(), self.d_in - 1
+        cut = int(len(codes) * (1 - HELD_SHARE))
+        lo, hi = (cut, len(codes) - w) if held else (0, cut - w)
+        start = torch.randint(lo, hi + 1, (int(rows.sum()),), generator=g)
+        window = codes[start.unsqueeze(1) + torch.arange(w)]                    # [n_rows, w] codes
+        char0 = self._digit0 + 10 + self.n_count
+        tokens[rows, 1:] = torch.where(window < 10, self._digit0 + window, char0 + window - 10)
+        counted[rows, 2:] = True
 
     def _make(self, subtask: torch.Tensor, g: torch.Generator) -> Batch:
         tokens, _, counted = self._rows(subtask, g)
@@ -157,7 +203,7 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
         check_positive("n", n, integer=True)
         check_seed("seed", seed)
         subtask = torch.arange(len(self.subtasks)).repeat_interleave(n)
-        tokens, lengths, counted = self._rows(subtask, torch.Generator().manual_seed(seed))
+        tokens, lengths, counted = self._rows(subtask, torch.Generator().manual_seed(seed), held=True)
         return TokenTask.from_tensors(tokens, lengths, subtask, counted, names=self.subtasks,
                                       subtask_weights=tuple(self.weights.tolist()), d_vocab=self.d_out)
 

@@ -38,6 +38,32 @@ def test_every_sequence_carries_its_subtask_and_the_right_answer():
     assert int(held.tokens.max()) < c.d_out == len(c.vocabulary())
 
 
+def test_prose_windows_are_the_texts_characters_and_held_windows_come_from_its_unseen_end():
+    from models.skill_tokens import HELD_SHARE, PROSE_CHARS, prose_codes
+
+    c = models.SkillTokens(n_parity=2, n_bits=8, prose=True)
+    assert c.subtasks[-1] == "prose" and c.d_out == len(c.vocabulary()) == 1 + 5 + 2 + 10 + 20 + len(PROSE_CHARS)
+    codes = prose_codes()
+    vocab = c.vocabulary()
+    text = "".join(str(int(v)) if v < 10 else PROSE_CHARS[v - 10] for v in codes.tolist())
+    cut = int(len(codes) * (1 - HELD_SHARE))
+    batch = c.sample(600, torch.Generator().manual_seed(0))
+    rows = (batch.subtask == 4).nonzero().flatten()
+    assert len(rows) > 0
+    for i in rows.tolist():
+        words = [vocab[t] for t in batch.x[i].tolist()]
+        assert words[0] == "<prose>" and "".join(words[1:]) in text[:cut]
+        assert batch.y[i, 0] == -1 and torch.equal(batch.y[i, 1:-1], batch.x[i, 2:])  # every character after the first
+    held = c.held(20, seed=3)
+    for tokens, k in zip(held.tokens, held.subtask):
+        if k == 4:
+            window = "".join(vocab[t] for t in tokens[1:].tolist())
+            assert window in text[cut:]
+    assert models.tasks.Task.from_config(c.to_config()) == c
+    with pytest.raises(ValueError, match="prose=1 is not allowed"):
+        models.SkillTokens(prose=1)
+
+
 def test_subtasks_are_drawn_with_zipf_frequencies_and_weighed_by_them():
     c = models.SkillTokens(n_parity=4, n_bits=12, alpha=0.6)
     k = np.arange(1, 7)

@@ -4,8 +4,9 @@ scratch on a corpus of known skills.
 Decoder-only transformers (``models.ParityTransformer`` with ``readout="tokens"``: learned
 token and position tables, pre-LN blocks of causal attention and a GELU MLP) of one depth and
 several MLP widths, ``len(seeds)`` seeds each, are trained by the shared trainer on
-``models.SkillTokens`` (parity skills as tokens, arithmetic, counting; subtask k drawn with
-frequency P_k ∝ k^-1.6). On fixed evaluation tokens (``n_eval`` sequences per subtask) each
+``models.SkillTokens`` (parity skills as tokens, arithmetic, counting, and English prose from
+the docstrings of the pinned PyTorch, last and rarest; subtask k drawn with frequency
+P_k ∝ k^-1.6). On fixed evaluation tokens (``n_eval`` sequences per subtask) each
 model gives its subtask losses ℓ_k, its per-token accuracies and N_k(τ): the MLP neurons
 whose exact mean ablation raises ℓ_k by more than ``tau`` nats, every neuron measured
 (``interp.allocate(method="census")`` with a budget that covers them all, so each count is
@@ -26,7 +27,7 @@ Convergence rule, stated and checked: a model has converged when its composite e
 at the last recorded step is within 5% of the one recorded before it (at least half the run
 earlier); the JSON keeps which did.
 
-Quick recipe: one block, one d_model (32) with MLP widths 16-256 (16x), 3 seeds, 2 000 Adam
+Quick recipe: one block, one d_model (32) with MLP widths 16-256 (16x), 3 seeds, 3 000 Adam
 steps; FULL: d_model and d_mlp grown together (4x MLP, 8x across the family), 4 layers,
 5 seeds, 50 000 steps (about 481 h of training on 2 AVX2 cores by ``benchmarks/full_cost.py``:
 a GPU job; the counting passes run on the CPU)."""
@@ -75,14 +76,14 @@ class Recipe:
     n_bits: int
 
 
-QUICK = Recipe(d_model=(32,) * 5, d_mlp=(16, 32, 64, 128, 256), n_layers=1, seeds=(0, 1, 2), steps=2000, lr=3e-3,
+QUICK = Recipe(d_model=(32,) * 5, d_mlp=(16, 32, 64, 128, 256), n_layers=1, seeds=(0, 1, 2), steps=3000, lr=3e-3,
                batch=256, n_eval=64, tau=0.01, n_parity=4, n_bits=12)
 FULL = Recipe(d_model=(32, 48, 64, 96, 128, 192, 256), d_mlp=(128, 192, 256, 384, 512, 768, 1024), n_layers=4,
               seeds=tuple(range(5)), steps=50_000, lr=1e-3, batch=512, n_eval=512, tau=0.01, n_parity=5, n_bits=16)
 
 
 def corpus(r: Recipe) -> models.SkillTokens:
-    return models.SkillTokens(n_parity=r.n_parity, n_bits=r.n_bits)
+    return models.SkillTokens(n_parity=r.n_parity, n_bits=r.n_bits, prose=True)
 
 
 def net(r: Recipe, i: int, seed: int = 0) -> models.ParityTransformerConfig:
