@@ -14,7 +14,7 @@ python_bin=.venv/bin/python
 FIGURES=(appC_allocation chinchilla emergence_fig2_laws emergence_fig3_compute
          emergence_fig1_time skill_resources fig2_square fig6_ensembling fig4_series fig7_redundancy fig8_layers
          emergence_fig4_transformer emergence_fig1_params emergence_fig1_data fig5_functions fig3_parallel
-         lm_resources)
+         lm_resources lm_family)
 for fig in "${FIGURES[@]}"; do
   echo "== $fig ($(date -u +%H:%M:%S))"
   .venv/bin/interp reproduce --full --device cuda --out "$OUT" "$fig" || echo "!! $fig failed (see $OUT/$fig.error.txt); going on"
