@@ -143,3 +143,40 @@ def test_a_members_counts_are_every_neuron_ablated_exactly(member):
             truth += ((ablated - base) > r.tau).numpy()
     assert m["count"] == truth.tolist() and all(lo == hi == n for (lo, hi), n in zip(m["interval"], truth))
     assert np.allclose(m["loss"], base.numpy(), rtol=1e-5) and truth.sum() > 0
+
+
+def test_a_members_footprint_is_where_its_top_neurons_together_reach_half_the_mlps_cost(member):
+    """N_k^½ checked against every n: ablating its top N_k^½ neurons together costs at least half
+    of what ablating every live neuron costs, and its top N_k^½ - 1 cost less."""
+    from interp import allocate
+    from interp.scorers.ablation import joint_ablation_losses
+
+    r, corpus, res = member
+    model = res.model.eval()
+    held = corpus.held(r.n_eval, lm_family.EVAL_SEED)
+    batch = held.eval_batch(len(held), torch.Generator())
+    alloc = allocate(model, held, method="census", inputs=batch, threshold=r.tau, progress=False,
+                     options={"tau_units": "nats", "ablations": sum(model.sites.values())})
+    got = lm_family.footprint(model, held, batch, alloc, r.tau)
+    (site,) = alloc.sites
+    means = {site: torch.as_tensor(alloc.mean[site], dtype=torch.float32)}
+    found = 0
+    for k in range(len(corpus.subtasks)):
+        score = np.where(alloc.live[site], alloc.scores[site][:, k], -np.inf)
+        order = np.argsort(-score, kind="stable")[:int(alloc.live[site].sum())]
+        rows = batch.subtask == k
+        sub = models.Batch(batch.x[rows], batch.y[rows], batch.subtask[rows])
+
+        def cost(n):
+            per = joint_ablation_losses(model, held, sub, means, {site: order[:n].tolist()})
+            return per[:, 0].sum() / per[:, 1].sum()
+
+        curve = np.array([cost(n) for n in range(len(order) + 1)])
+        if curve[-1] - curve[0] <= r.tau:
+            assert np.isnan(got[k])
+            continue
+        goal = curve[0] + lm_family.FOOTPRINT * (curve[-1] - curve[0])
+        n = int(got[k])
+        assert curve[n] >= goal > curve[n - 1], (corpus.subtasks[k], n, curve)
+        found += 1
+    assert found >= 2

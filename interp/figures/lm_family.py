@@ -19,6 +19,11 @@ exact on those tokens; seed-to-seed spread gives the fits' intervals). Then:
 - N_k against the frequency P_k of the parity skills (same difficulty, different frequency) in
   the widest models: the optimum of ℓ_k ∝ 1/N_k gives the exponent 0.5.
 
+- the same two fits on a second count, the footprint N_k^½: the fewest of subtask k's neurons,
+  taken in the order of their single ablation effects, whose joint mean ablation costs k at
+  least half of what ablating every MLP neuron costs (``footprint``). Single-neuron counts
+  miss a skill spread thinly over many neurons; the footprint does not.
+
 - emergence of the parity skills with width: R_k/S, read as 2·accuracy − 1 (0 at chance, 1
   learned), against the multilinear model's parameter form clip((N − (k−1)·N_c)/N_c, 0, 1)
   with N_c fitted on skill 1 (``interp.theory.calibrate``), as Fig. 1 (parameters) does.
@@ -42,6 +47,7 @@ import torch
 import models
 
 from ..allocation import allocate
+from ..scorers.ablation import joint_ablation_losses
 from ..experiments.runs import Run, Sweep
 from ..experiments.storage import load_run
 from ..theory.calibration import calibrate
@@ -54,6 +60,9 @@ NAME = "lm_family"
 EVAL_SEED = 7919
 """The evaluation tokens' seed (training draws fresh sequences from the run's own seed)."""
 CONVERGED = 0.05
+FOOTPRINT = 0.5
+"""The footprint's share: N_k^½ is the fewest top neurons of subtask k whose joint ablation
+costs k at least this share of the cost of ablating every MLP neuron."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,62 @@ def measure(model, held: models.TokenTask, corpus_: models.SkillTokens, tau: flo
                      options={"tau_units": "nats", "ablations": n})
     est = alloc.estimate()
     return {"loss": loss, "accuracy": acc, "count": [float(est[s].estimate) for s in held.subtasks],
-            "interval": [list(est[s]) for s in held.subtasks], "neurons": n}
+            "interval": [list(est[s]) for s in held.subtasks], "neurons": n,
+            "footprint": footprint(model, held, batch, alloc, tau)}
+
+
+def footprint(model, held: models.TokenTask, batch, alloc, tau: float, share: float = FOOTPRINT) -> list[float]:
+    """Per subtask k, N_k^½: the fewest of its top live neurons (ranked by ``alloc``'s exact
+    single-ablation scores) whose joint mean ablation raises ℓ_k by at least ``share`` of
+    what mean-ablating every live MLP neuron does; NaN when that costs k no more than ``tau``
+    nats (the MLP does not serve k). Found by doubling n, then bisecting the last doubling (the
+    exact minimum where the cost grows with n).
+
+    >>> import torch, models
+    >>> from interp import allocate
+    >>> task = models.SkillTokens(n_parity=1, n_bits=4, bits_per_skill=2).held(8, seed=0)
+    >>> cfg = models.ParityTransformerConfig(n_ctx=task.d_in, d_model=8, d_mlp=8, n_tokens=task.d_out,
+    ...                                      d_out=task.d_out, readout="tokens", embedding="learned")
+    >>> net = models.ParityTransformer(cfg).eval()
+    >>> batch = task.eval_batch(len(task), torch.Generator())
+    >>> alloc = allocate(net, task, method="census", inputs=batch, threshold=0.01, progress=False,
+    ...                  options={"tau_units": "nats", "ablations": 8})
+    >>> n = footprint(net, task, batch, alloc, tau=0.0)
+    >>> len(n) == 3 and all(v != v or 1 <= v <= 8 for v in n)
+    True
+    """
+    from models.tasks import Batch
+
+    sites = list(alloc.sites)
+    means = {s: torch.as_tensor(np.asarray(alloc.mean[s]), dtype=torch.float32) for s in sites}
+    where = [(s, j) for s in sites for j in range(len(alloc.live[s]))]
+    out = []
+    for k in range(len(alloc.subtasks)):
+        score = np.concatenate([np.where(alloc.live[s], alloc.scores[s][:, k], -np.inf) for s in sites])
+        order = np.argsort(-score, kind="stable")[:int(np.isfinite(score).sum())]
+        rows = torch.nonzero(batch.subtask == k).flatten()
+        sub = Batch(batch.x[rows], batch.y[rows], batch.subtask[rows])
+
+        def cost(n):
+            chosen = {}
+            for i in order[:n]:
+                chosen.setdefault(where[i][0], []).append(where[i][1])
+            per = joint_ablation_losses(model, held, sub, means, chosen)
+            return per[:, 0].sum() / max(per[:, 1].sum(), 1e-30)
+
+        base, whole = cost(0), cost(len(order))
+        if not len(order) or whole - base <= tau:
+            out.append(float("nan"))
+            continue
+        goal = base + share * (whole - base)
+        lo, hi = 0, 1                                  # cost(lo) < goal throughout
+        while hi < len(order) and cost(hi) < goal:
+            lo, hi = hi, min(2 * hi, len(order))
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if cost(mid) >= goal else (mid, hi)
+        out.append(float(hi))
+    return out
 
 
 def converged(history: dict) -> bool:
@@ -190,6 +254,43 @@ def emergence_claims(total: np.ndarray, R: np.ndarray, frequencies) -> tuple:
     return cal, rows
 
 
+def _nanmean(x: np.ndarray, axis: int) -> np.ndarray:
+    """Mean over ``axis`` ignoring NaN, NaN (without a warning) where every value is NaN."""
+    n = np.isfinite(x).sum(axis)
+    return np.where(n > 0, np.nansum(x, axis) / np.maximum(n, 1), np.nan)
+
+
+def family_fits(label: str, what: str, N: np.ndarray, L: np.ndarray, total: np.ndarray, names, n_w: int,
+                n_s: int) -> tuple:
+    """Homogeneous growth (is N_k/N constant across the family?) and ℓ_k against N_k, for one
+    count ``N [n_w, n_s, K]`` (NaN: no count); returns ``(growth or None, ℓ_k fit or None, claim
+    rows)``."""
+    K = N.shape[-1]
+    flat = N.reshape(n_w * n_s, K)
+    keep = np.all(np.isfinite(flat) & (flat > 0), 0)
+    rows = []
+    if keep.sum() >= 1:
+        growth = homogeneous_growth(flat[:, keep], x=np.repeat(total, n_s), total=np.repeat(total, n_s), n_boot=300)
+        lo = min(iv[0] for iv in growth.ratio_slope_intervals)
+        hi = max(iv[1] for iv in growth.ratio_slope_intervals)
+        worst = int(np.argmax(np.abs(growth.ratio_slopes)))
+        rows.append(claim(f"LM family: homogeneous growth of {label}, largest |exponent of {label}/N vs N|",
+                          "0 (homogeneous)", float(growth.ratio_slopes[worst]), [lo, hi],
+                          growth.homogeneous if hi - lo <= 2 else None,
+                          f"{what}; subtasks {[n for n, kp in zip(names, keep) if kp]} have neurons in all "
+                          f"{n_w * n_s} models; agree: every share's 95% CI covers 0; no test when the CIs span "
+                          "more than ±1"))
+    else:
+        growth = None
+        rows.append(claim(f"LM family: homogeneous growth of {label}", "0 (homogeneous)", None, None, None,
+                          f"{what}; no subtask has neurons in every model: no test"))
+    fit, n_fitted = loss_vs_counts(np.nan_to_num(N, nan=0.0), L)
+    rows.append(fit_claim(f"LM family: exponent of ℓ_k vs {label} (subtasks pooled, centred)", fit, -1.0,
+                          "-1 (ℓ_k ∝ 1/N_k)", f"{what}; {n_fitted} subtasks with 3+ distinct counts; agree: -1 in "
+                          "our 95% CI and 0 outside it; no test when the CI covers both", null=0.0))
+    return growth, fit, rows
+
+
 def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     t0 = time.time()
     r = recipe
@@ -206,39 +307,35 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         done.append(converged(ck.history))
     per_model = lambda key: np.array([m[key] for m in rows], dtype=float).reshape(n_w, n_s, -1)  # noqa: E731
     L, A, N = per_model("loss"), per_model("accuracy"), per_model("count")
+    F = per_model("footprint")                                             # NaN where the MLP does not serve k
     total = np.array([r.n_layers * w for w in r.d_mlp], dtype=float)
     claims = []
-    fig, (a, b, d, e) = figure(4)
+    fig, (a, f, b, d, e) = figure(5)
     for k, name in enumerate(names):
         share = N[:, :, k] / total[:, None]
         a.errorbar(total, share.mean(1), yerr=share.std(1), fmt="o-", ms=3, capsize=2, color=f"C{k}", label=name)
+        fshare, has = F[:, :, k] / total[:, None], np.isfinite(F[:, :, k]).any(1)     # widths with a footprint
+        if has.any():
+            f.errorbar(total[has], _nanmean(fshare[has], 1), yerr=np.nanstd(fshare[has], 1), fmt="s--", ms=3,
+                       capsize=2, color=f"C{k}", label=name)
+        served = F[:, :, k] > 0                                                         # False at NaN
+        b.loglog(F[:, :, k][served], L[:, :, k][served], "s", ms=3, mfc="none", color=f"C{k}", alpha=0.7)
         ok = (N[:, :, k] > 0) & (L[:, :, k] > 0)
         b.loglog(N[:, :, k][ok], L[:, :, k][ok], "o", ms=3, color=f"C{k}", alpha=0.7)
     a.set_xscale("log"), a.set_xlabel("MLP neurons N"), a.set_ylabel("N_k / N")
-    a.set_title(f"shares (mean ± sd of {n_s} seeds)"), a.legend(fontsize=6)
-    b.set_xlabel("N_k (neurons, τ = %g nats)" % r.tau), b.set_ylabel("ℓ_k (nats)"), b.set_title("loss vs neurons")
+    a.set_title(f"single-neuron shares (mean ± sd of {n_s} seeds)", fontsize=9), a.legend(fontsize=6)
+    f.set_xscale("log"), f.set_yscale("log"), f.set_xlabel("MLP neurons N"), f.set_ylabel("N_k^½ / N")
+    f.set_title(f"footprint shares (share {FOOTPRINT:g} of the MLP's cost)", fontsize=9), f.legend(fontsize=6)
+    b.set_xlabel("N_k (dots, τ = %g nats), N_k^½ (squares)" % r.tau), b.set_ylabel("ℓ_k (nats)")
+    b.set_title("loss vs neurons")
 
-    # (i) homogeneous growth over the subtasks with neurons in every model
-    flat = N.reshape(n_w * n_s, K)
-    keep = np.all(flat > 0, 0)
-    if keep.sum() >= 1:
-        growth = homogeneous_growth(flat[:, keep], x=np.repeat(total, n_s), total=np.repeat(total, n_s), n_boot=300)
-        lo = min(iv[0] for iv in growth.ratio_slope_intervals)
-        hi = max(iv[1] for iv in growth.ratio_slope_intervals)
-        worst = int(np.argmax(np.abs(growth.ratio_slopes)))
-        claims.append(claim("LM family: homogeneous growth, largest |exponent of N_k/N vs N|", "0 (homogeneous)",
-                            float(growth.ratio_slopes[worst]), [lo, hi], growth.homogeneous if hi - lo <= 2 else None,
-                            f"subtasks {[n for n, kp in zip(names, keep) if kp]} have neurons in all {n_w * n_s} "
-                            f"models; agree: every share's 95% CI covers 0; no test when the CIs span more than ±1"))
-    else:
-        growth = None
-        claims.append(claim("LM family: homogeneous growth", "0 (homogeneous)", None, None, None,
-                            "no subtask has neurons in every model: no test"))
-    # (ii) ℓ_k vs N_k across the family, each subtask centred on its geometric means
-    loss_fit, n_fitted = loss_vs_counts(N, L)
-    claims.append(fit_claim("LM family: exponent of ℓ_k vs N_k (subtasks pooled, centred)", loss_fit, -1.0,
-                            "-1 (ℓ_k ∝ 1/N_k)", f"{n_fitted} subtasks with 3+ distinct counts; agree: -1 in our "
-                            "95% CI and 0 outside it; no test when the CI covers both", null=0.0))
+    # (i) homogeneous growth and (ii) ℓ_k vs N_k across the family, on both counts
+    fits = {}
+    for key, label, M, what in (("count", "N_k", N, f"single-neuron count (τ = {r.tau:g} nats)"),
+                                ("footprint", "N_k^½", F, f"footprint (share {FOOTPRINT:g})")):
+        growth, loss_fit, rows_g = family_fits(label, what, M, L, total, names, n_w, n_s)
+        fits[key] = {"growth": growth, "loss_vs_counts": loss_fit}
+        claims += rows_g
     # (iii) N_k vs P_k, parity skills of the widest models
     par = slice(0, r.n_parity)
     counts, freq = N[-1, :, par], np.broadcast_to(p[par], N[-1, :, par].shape)
@@ -268,10 +365,12 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     e.set_xscale("log"), e.set_xlabel("MLP neurons N"), e.set_ylabel("R_k/S = 2·accuracy − 1")
     e.set_title(f"N_c = {cal.constant:.3g} on parity1 (solid), the rest predicted", fontsize=9)
     e.legend(fontsize=6)
-    summary = "; ".join(f"N={t:g}: N_k {np.round(N[i].mean(0), 1).tolist()}" for i, t in enumerate(total))
+    summary = "; ".join(f"N={t:g}: N_k {np.round(N[i].mean(0), 1).tolist()}, N_k^½ "
+                        f"{np.round(_nanmean(F[i], 0), 1).tolist()}" for i, t in enumerate(total))
     return finish(out_dir, NAME, fig, {
         "recipe": r, "subtasks": names, "frequencies": p, "neurons": total, "loss": L, "accuracy": A, "counts": N,
-        "intervals": [m["interval"] for m in rows], "converged": np.array(done).reshape(n_w, n_s),
-        "fit_loss_vs_counts": loss_fit, "fit_counts_vs_P": p_fit, "growth": growth, "calibration": cal.to_dict()},
+        "intervals": [m["interval"] for m in rows], "footprints": F, "footprint_share": FOOTPRINT,
+        "converged": np.array(done).reshape(n_w, n_s),
+        "fits": fits, "fit_counts_vs_P": p_fit, "calibration": cal.to_dict()},
         claims,
         f"converged {sum(done)} of {len(done)}; mean N_k per width: " + summary, t0)

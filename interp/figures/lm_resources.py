@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from ..scorers.ablation import joint_ablation_losses
 from .recipes import Ladder
 from .claims import claim, fit_claim, safe_fit
 from .drawing import figure, finish
@@ -76,32 +77,6 @@ LADDER = Ladder("tokens", (4096, 8192, 16384),
 # --------------------------------------------------------------------------------------------
 # measurements
 # --------------------------------------------------------------------------------------------
-def _ablated_loss(model, task, batch, means, chosen: dict, tokens: int = 512) -> np.ndarray:
-    """Per sequence of ``batch``, its summed loss and its counted tokens ``[B, 2]`` in its own
-    subtask, with the neurons ``chosen[site]`` all set to their means, in pieces of about
-    ``tokens`` tokens."""
-    import probes
-    from models.tasks import Batch
-
-    masks = {s: torch.zeros(means[s].shape[-1], dtype=torch.bool) for s in chosen}
-    for s, ids in chosen.items():
-        masks[s][torch.as_tensor(ids, dtype=torch.long)] = True
-
-    def swap(site, act):
-        m = masks[site].to(act.device)
-        return torch.where(m, means[site].to(act.device, act.dtype), act)
-
-    size = max(1, tokens // batch.x.shape[1])
-    out = []
-    with torch.no_grad(), probes.attached(model, list(chosen), swap):
-        for i in range(0, batch.x.shape[0], size):
-            piece = Batch(*(t[i:i + size] for t in batch))
-            l, w = task.sample_losses(model(piece.x), piece)                 # [B, K] each
-            k = piece.subtask.long().unsqueeze(1)
-            out.append(torch.cat([l.double().gather(1, k), w.double().gather(1, k)], 1))
-    return torch.cat(out).numpy()
-
-
 def _removal(model, task, alloc, batch, means, removal, rng, tokens: int):
     """Per subtask, on sequences holding about ``tokens`` of its counted tokens: per sequence,
     its summed loss and counted tokens with the subtask's top-n neurons (by score) removed,
@@ -128,8 +103,8 @@ def _removal(model, task, alloc, batch, means, removal, rng, tokens: int):
             for i in pick[:n]:
                 s, j = flat_live[i]
                 rchosen.setdefault(s, []).append(j)
-            top.append(_ablated_loss(model, task, sub, means, chosen))
-            rand.append(_ablated_loss(model, task, sub, means, rchosen))
+            top.append(joint_ablation_losses(model, task, sub, means, chosen))
+            rand.append(joint_ablation_losses(model, task, sub, means, rchosen))
         pooled = lambda per: [float(p[:, 0].sum() / max(p[:, 1].sum(), 1e-30)) for p in per]  # noqa: E731
         out[name] = {"n": list(removal), "top": pooled(top), "random": pooled(rand),
                      "per_sequence_top": np.stack(top), "sequences": int(rows.numel())}

@@ -1,9 +1,11 @@
 """Exact mean ablation: ``exact_ablation`` replaces neurons by their means, one at a time or in
 blocks, and records each sample's loss change; ``Meter`` counts its work in passes over the
 evaluation set and ``block_shares`` prices one neuron; the ``ablation`` scorer measures every
-live neuron this way."""
+live neuron this way. ``joint_ablation_losses`` gives the losses with a set of neurons ablated
+together."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 import probes
@@ -199,3 +201,29 @@ def ablation_scorer(ctx: ScoreContext) -> Scores:
                   exact={s: ctx.live[s].clone() for s in ctx.sites},
                   stderr={s: stats[s].stderr() for s in ctx.sites},
                   units={s: stats[s].units.clone() for s in ctx.sites})
+
+
+def joint_ablation_losses(model, task, batch, means: dict, chosen: dict, tokens: int = 512) -> np.ndarray:
+    """Per sequence of ``batch``, its summed loss and its counted tokens ``[B, 2]`` in its own
+    subtask, with the neurons ``chosen[site]`` all set to their means, in pieces of about
+    ``tokens`` tokens. ``means[site]``: ``[d]`` tensors (``Allocation.mean``'s values);
+    ``chosen[site]``: neuron indices."""
+    from models.tasks import Batch
+
+    masks = {s: torch.zeros(means[s].shape[-1], dtype=torch.bool) for s in chosen}
+    for s, ids in chosen.items():
+        masks[s][torch.as_tensor(ids, dtype=torch.long)] = True
+
+    def swap(site, act):
+        m = masks[site].to(act.device)
+        return torch.where(m, means[site].to(act.device, act.dtype), act)
+
+    size = max(1, tokens // batch.x.shape[1])
+    out = []
+    with torch.no_grad(), probes.attached(model, list(chosen), swap):
+        for i in range(0, batch.x.shape[0], size):
+            piece = Batch(*(t[i:i + size] for t in batch))
+            l, w = task.sample_losses(model(piece.x), piece)                 # [B, K] each
+            k = piece.subtask.long().unsqueeze(1)
+            out.append(torch.cat([l.double().gather(1, k), w.double().gather(1, k)], 1))
+    return torch.cat(out).numpy()
