@@ -174,6 +174,16 @@ def test_loss_floor_keeps_a_clean_power_law():
     assert flagged <= 3                      # each doubling lowers the loss by 0.35 in log, noise 0.1
 
 
+def test_loss_floor_keeps_a_noisy_clean_power_law_with_two_seeds():
+    """The burden of proof is on the floor: at 2 seeds per α and a log spread larger than a
+    step's drop, a clean law is flagged about as often as the test's level (a rule asking only
+    "is this group significantly lower than the next?" flagged 90 of these 100)."""
+    from interp.theory.floor import loss_floor
+
+    flagged = sum(bool(loss_floor(*_sweep(seeds=2, noise=0.5, seed=s)[::2]).values) for s in range(100))
+    assert flagged <= 10
+
+
 def test_loss_floor_needs_two_seeds_and_says_so():
     from interp.theory.floor import loss_floor
 
