@@ -50,6 +50,9 @@ LM_EARLIER = {
                      "false-discovery rate 0.05 printed as the counts)",
     "census_groups_256": "the census design with the tail group-tested in blocks of 128 "
                          "(no block cleared on SmolLM2)",
+    "census_signed_256": "the census design with neurons ranked by their signed attribution",
+    "census_uncapped_400": "the census design ranked by attribution magnitude, its census free to "
+                           "grow over the whole ablation budget (before `Design.growth_share`)",
 }
 
 
