@@ -37,8 +37,8 @@ PACKAGES = ("models", "probes", "interp")
 # reproduce`` labels it ``quick``), and docs/lm holds the SmolLM2 study. The other quick figures' JSON is written by ``make run`` into runs/reproduce.
 QUICK_SOURCES = {
     "fig2_square": "quick/fig2_square.json",
-    "fig3_parallel": "ladder/rungs/fig3_parallel/width=100/fig3_parallel.json",
-    "fig5_functions": "ladder/rungs/fig5_functions/nets=60_40x40_30x30x30/fig5_functions.json",
+    "fig3_parallel": "quick/fig3_parallel.json",
+    "fig5_functions": "quick/fig5_functions.json",
     "fig6_ensembling": "quick/fig6_ensembling.json",
     "lm_resources": "lm/lm_resources.json",
     "lm_family": "quick/lm_family.json",
