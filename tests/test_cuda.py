@@ -38,3 +38,17 @@ def test_a_language_model_bridge_asked_for_cuda_runs_there():
 
     bridge = wrap_hf(tiny_gpt2(), device="cuda")
     assert all(p.is_cuda for p in bridge.parameters())
+
+
+def test_a_transformer_family_member_is_counted_on_cuda_as_on_the_cpu():
+    from interp.figures import lm_family
+
+    r = lm_family.Recipe(d_model=(16,) * 3, d_mlp=(8, 16, 32), n_layers=1, seeds=(0, 1), steps=200, lr=3e-3,
+                         batch=64, n_eval=8, tau=0.01, n_parity=2, n_bits=6)
+    corpus = lm_family.corpus(r)
+    net = models.train(models.ParityTransformer(lm_family.net(r, 1)), corpus, lm_family.train_config(r)).model
+    held = corpus.held(r.n_eval, lm_family.EVAL_SEED)
+    on_cpu = lm_family.measure(net.cpu(), held, corpus, r.tau)
+    on_gpu = lm_family.measure(net.cuda(), held, corpus, r.tau)
+    assert on_gpu["count"] == on_cpu["count"] and on_gpu["footprint"] == on_cpu["footprint"]
+    assert torch.allclose(torch.as_tensor(on_gpu["loss"]), torch.as_tensor(on_cpu["loss"]), rtol=1e-4)

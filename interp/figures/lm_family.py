@@ -35,7 +35,7 @@ earlier); the JSON keeps which did.
 Quick recipe: one block, one d_model (32) with MLP widths 16-256 (16x), 3 seeds, 3 000 Adam
 steps; FULL: d_model and d_mlp grown together (4x MLP, 8x across the family), 4 layers,
 5 seeds, 50 000 steps (about 481 h of training on 2 AVX2 cores by ``benchmarks/full_cost.py``:
-a GPU job; the counting passes run on the CPU)."""
+a GPU job; the counting runs on the device the models trained on)."""
 from __future__ import annotations
 
 import time
@@ -121,13 +121,17 @@ def check_recipe(r: Recipe) -> None:
 
 
 def measure(model, held: models.TokenTask, corpus_: models.SkillTokens, tau: float) -> dict:
-    """ℓ_k, accuracy and N_k (with its interval) of one model on the evaluation tokens."""
+    """ℓ_k, accuracy, N_k (with its interval) and the footprint N_k^½ of one model on the
+    evaluation tokens, on the model's device."""
+    from models.tasks import Batch
+
     model.eval()
-    batch = held.eval_batch(len(held), torch.Generator())
+    dev = next(model.parameters()).device
+    batch = Batch(*(t.to(dev) for t in held.eval_batch(len(held), torch.Generator())))
     with torch.no_grad():
         pred = model(batch.x)
-        loss = held.subtask_losses(pred, batch).numpy()
-        acc = corpus_.accuracy(pred, batch).numpy()
+        loss = held.subtask_losses(pred, batch).cpu().numpy()
+        acc = corpus_.accuracy(pred, batch).cpu().numpy()
     n = sum(model.sites.values())
     alloc = allocate(model, held, method="census", inputs=batch, threshold=tau, progress=False,
                      options={"tau_units": "nats", "ablations": n})
@@ -303,7 +307,7 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
     rows, done = [], []
     for one in sweep.runs:
         ck = load_run(runs_dir(out_dir), one)
-        rows.append(measure(ck.model.cpu(), held, c, r.tau))
+        rows.append(measure(ck.model.to(device), held, c, r.tau))
         done.append(converged(ck.history))
     per_model = lambda key: np.array([m[key] for m in rows], dtype=float).reshape(n_w, n_s, -1)  # noqa: E731
     L, A, N = per_model("loss"), per_model("accuracy"), per_model("count")

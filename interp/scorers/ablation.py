@@ -226,4 +226,4 @@ def joint_ablation_losses(model, task, batch, means: dict, chosen: dict, tokens:
             l, w = task.sample_losses(model(piece.x), piece)                 # [B, K] each
             k = piece.subtask.long().unsqueeze(1)
             out.append(torch.cat([l.double().gather(1, k), w.double().gather(1, k)], 1))
-    return torch.cat(out).numpy()
+    return torch.cat(out).cpu().numpy()
