@@ -40,10 +40,13 @@ QUICK_SOURCES = {
     "fig3_parallel": "quick/fig3_parallel.json",
     "fig5_functions": "quick/fig5_functions.json",
     "fig6_ensembling": "quick/fig6_ensembling.json",
+    "emergence_fig1_params": "ladder/rungs/emergence_fig1_params/steps=5000/emergence_fig1_params.json",
     "lm_resources": "lm/lm_resources.json",
     "lm_family": "quick/lm_family.json",
 }
 FULL_FOLDER = "full"
+ONE_AXIS = "one_axis"
+"""docs/ladder/one_axis: ladders run along one axis, kept once a recipe-path ladder replaced them."""
 # Earlier runs of the SmolLM2 study, kept beside the current one (docs/lm/<folder>/).
 LM_EARLIER = {
     "verified_4096": "`method=\"verified\"` on 4 096 counted tokens per subtask (decisions at "
@@ -191,6 +194,7 @@ def ladders_page(docs: Path = DOCS) -> str:
     order = figure_order()
     paths = {p.name[: -len("_ladder.json")]: p for p in (docs / "ladder").glob("*_ladder.json")}
     names = [n for n in order if n in paths] + sorted(n for n in paths if n not in order)
+    earlier = {p.name[: -len("_ladder.json")]: p for p in (docs / "ladder" / ONE_AXIS).glob("*_ladder.json")}
     lines = [
         "# Budget ladders",
         "",
@@ -202,33 +206,46 @@ def ladders_page(docs: Path = DOCS) -> str:
         "",
     ]
     for name in names:
-        lad = json.loads(paths[name].read_text())
-        rungs = lad.get("rungs", [])
-        runs = {r["rung"]: r for r in lad.get("runs", [])}
-        lines += [f"## {name}", "", f"Axis `{lad.get('axis')}`, rungs {', '.join(_num(r) for r in rungs)}. "
-                  f"{lad.get('note', '')}".rstrip(), ""]
-        def moved(i):       # the fields a recipe-path rung moved beside the axis
-            along = runs.get(i, {}).get("along") or {}
-            return "".join(f", {len(v)} seeds" if k == "seeds" and isinstance(v, list) else f", {k} {_num(v)}"
-                           for k, v in along.items())
-
-        times = [f"rung {i} ({_num(v)}{moved(i)}): " + (f"{_num(runs[i].get('seconds'))} s, "
-                                                        f"{runs[i].get('status', 'ran')}" if i in runs else "not run")
-                 for i, v in enumerate(rungs)]
-        lines += ["Runs: " + "; ".join(times) + ".", ""]
-        head = "| claim | paper | " + " | ".join(f"{lad.get('axis')} = {_num(v)}" for v in rungs) + " | verdict |"
-        lines += [head, "|" + "---|" * (len(rungs) + 3)]
-        for claim in lad.get("claims", []):
-            by_rung = {r["rung"]: r for r in claim.get("rows", [])}
-            paper = next((r.get("paper") for r in claim.get("rows", []) if r.get("paper") is not None), "")
-            cells = [_rung_cell(by_rung.get(i)) for i in range(len(rungs))]
-            lines.append(f"| {_cell(claim.get('claim'))} | {_cell(paper)} | " + " | ".join(cells)
-                         + f" | {_cell(claim.get('verdict') or '—')} |")
-        png = paths[name].with_suffix(".png")
-        if png.exists():
-            lines += ["", f"![{name} ladder](../ladder/{png.name})"]
-        lines.append("")
+        lines += _ladder_section(name, paths[name], "##", "../ladder")
+    if earlier:
+        lines += [f"## Earlier ladders along one axis (`docs/ladder/{ONE_AXIS}/`)", "",
+                  "Run before the ladders walked the recipe path, for the figures whose recipe-path "
+                  "ladder has since run; kept as they were made.", ""]
+        for name in sorted(earlier, key=lambda n: order.index(n) if n in order else len(order)):
+            lines += _ladder_section(name, earlier[name], "###", f"../ladder/{ONE_AXIS}")
     return "\n".join(lines)
+
+
+def _ladder_section(name: str, path: Path, level: str, rel: str) -> list[str]:
+    """One ladder's heading, runs, claims table and figure."""
+    lad = json.loads(path.read_text())
+    rungs = lad.get("rungs", [])
+    runs = {r["rung"]: r for r in lad.get("runs", [])}
+    lines = [f"{level} {name}", "", f"Axis `{lad.get('axis')}`, rungs {', '.join(_num(r) for r in rungs)}. "
+             f"{lad.get('note', '')}".rstrip(), ""]
+
+    def moved(i):       # the fields a recipe-path rung moved beside the axis
+        along = runs.get(i, {}).get("along") or {}
+        return "".join(f", {len(v)} seeds" if k == "seeds" and isinstance(v, list) else f", {k} {_num(v)}"
+                       for k, v in along.items())
+
+    times = [f"rung {i} ({_num(v)}{moved(i)}): " + (f"{_num(runs[i].get('seconds'))} s, "
+                                                    f"{runs[i].get('status', 'ran')}" if i in runs else "not run")
+             for i, v in enumerate(rungs)]
+    lines += ["Runs: " + "; ".join(times) + ".", ""]
+    head = "| claim | paper | " + " | ".join(f"{lad.get('axis')} = {_num(v)}" for v in rungs) + " | verdict |"
+    lines += [head, "|" + "---|" * (len(rungs) + 3)]
+    for claim in lad.get("claims", []):
+        by_rung = {r["rung"]: r for r in claim.get("rows", [])}
+        paper = next((r.get("paper") for r in claim.get("rows", []) if r.get("paper") is not None), "")
+        cells = [_rung_cell(by_rung.get(i)) for i in range(len(rungs))]
+        lines.append(f"| {_cell(claim.get('claim'))} | {_cell(paper)} | " + " | ".join(cells)
+                     + f" | {_cell(claim.get('verdict') or '—')} |")
+    png = path.with_suffix(".png")
+    if png.exists():
+        lines += ["", f"![{name} ladder]({rel}/{png.name})"]
+    lines.append("")
+    return lines
 
 
 # ----------------------------------------------------------------------------------------------
