@@ -275,15 +275,16 @@ def family_fits(label: str, what: str, N: np.ndarray, L: np.ndarray, total: np.n
     rows = []
     if keep.sum() >= 1:
         growth = homogeneous_growth(flat[:, keep], x=np.repeat(total, n_s), total=np.repeat(total, n_s), n_boot=300)
-        lo = min(iv[0] for iv in growth.ratio_slope_intervals)
-        hi = max(iv[1] for iv in growth.ratio_slope_intervals)
+        ivs = growth.ratio_slope_intervals
         worst = int(np.argmax(np.abs(growth.ratio_slopes)))
+        wide = max(hi - lo for lo, hi in ivs) > 2
+        each = ", ".join(f"{n} {e:.2f} [{lo:.2f}, {hi:.2f}]" for n, e, (lo, hi) in
+                         zip([n for n, kp in zip(names, keep) if kp], growth.ratio_slopes, ivs))
         rows.append(claim(f"LM family: homogeneous growth of {label}, largest |exponent of {label}/N vs N|",
-                          "0 (homogeneous)", float(growth.ratio_slopes[worst]), [lo, hi],
-                          growth.homogeneous if hi - lo <= 2 else None,
-                          f"{what}; subtasks {[n for n, kp in zip(names, keep) if kp]} have neurons in all "
-                          f"{n_w * n_s} models; agree: every share's 95% CI covers 0; no test when the CIs span "
-                          "more than ±1"))
+                          "0 (homogeneous)", float(growth.ratio_slopes[worst]), list(ivs[worst]),
+                          None if wide else growth.homogeneous,
+                          f"{what}; the subtasks with neurons in all {n_w * n_s} models, each share's exponent: "
+                          f"{each}; agree: every share's 95% CI covers 0; no test when one spans more than ±1"))
     else:
         growth = None
         rows.append(claim(f"LM family: homogeneous growth of {label}", "0 (homogeneous)", None, None, None,
