@@ -40,6 +40,7 @@ QUICK_SOURCES = {
     "fig3_parallel": "quick/fig3_parallel.json",
     "fig5_functions": "quick/fig5_functions.json",
     "fig6_ensembling": "quick/fig6_ensembling.json",
+    "emergence_fig1_data": "quick/emergence_fig1_data.json",
     "emergence_fig1_params": "ladder/rungs/emergence_fig1_params/steps=5000/emergence_fig1_params.json",
     "lm_resources": "lm/lm_resources.json",
     "lm_family": "quick/lm_family.json",
