@@ -240,8 +240,9 @@ def _ladder_section(name: str, path: Path, level: str, rel: str) -> list[str]:
         by_rung = {r["rung"]: r for r in claim.get("rows", [])}
         paper = next((r.get("paper") for r in claim.get("rows", []) if r.get("paper") is not None), "")
         cells = [_rung_cell(by_rung.get(i)) for i in range(len(rungs))]
+        everywhere = claim.get("rows") and all(r.get("agree") is True for r in claim["rows"])
         lines.append(f"| {_cell(claim.get('claim'))} | {_cell(paper)} | " + " | ".join(cells)
-                     + f" | {_cell(claim.get('verdict') or '—')} |")
+                     + f" | {_cell(claim.get('verdict') or ('agrees at every rung run' if everywhere else '—'))} |")
     png = path.with_suffix(".png")
     if png.exists():
         lines += ["", f"![{name} ladder]({rel}/{png.name})"]
