@@ -168,7 +168,7 @@ def test_a_members_footprint_is_where_its_top_neurons_together_reach_half_the_ml
         sub = models.Batch(batch.x[rows], batch.y[rows], batch.subtask[rows])
 
         def cost(n):
-            per = joint_ablation_losses(model, held, sub, means, {site: order[:n].tolist()})
+            per = joint_ablation_losses(model, held, sub, means, [(site, j) for j in order[:n]])
             return per[:, 0].sum() / per[:, 1].sum()
 
         curve = np.array([cost(n) for n in range(len(order) + 1)])

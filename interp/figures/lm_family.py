@@ -47,7 +47,7 @@ import torch
 import models
 
 from ..allocation import allocate
-from ..scorers.ablation import joint_ablation_losses
+from ..scorers.ablation import joint_ablation_losses, pooled_loss, ranked_neurons
 from ..experiments.runs import Run, Sweep
 from ..experiments.storage import load_run
 from ..theory.calibration import calibrate
@@ -163,22 +163,14 @@ def footprint(model, held: models.TokenTask, batch, alloc, tau: float, share: fl
     """
     from models.tasks import Batch
 
-    sites = list(alloc.sites)
-    means = {s: torch.as_tensor(np.asarray(alloc.mean[s]), dtype=torch.float32) for s in sites}
-    where = [(s, j) for s in sites for j in range(len(alloc.live[s]))]
     out = []
     for k in range(len(alloc.subtasks)):
-        score = np.concatenate([np.where(alloc.live[s], alloc.scores[s][:, k], -np.inf) for s in sites])
-        order = np.argsort(-score, kind="stable")[:int(np.isfinite(score).sum())]
+        order = ranked_neurons(alloc, k)
         rows = torch.nonzero(batch.subtask == k).flatten()
         sub = Batch(batch.x[rows], batch.y[rows], batch.subtask[rows])
 
         def cost(n):
-            chosen = {}
-            for i in order[:n]:
-                chosen.setdefault(where[i][0], []).append(where[i][1])
-            per = joint_ablation_losses(model, held, sub, means, chosen)
-            return per[:, 0].sum() / max(per[:, 1].sum(), 1e-30)
+            return pooled_loss(joint_ablation_losses(model, held, sub, alloc.mean, order[:n]))
 
         base, whole = cost(0), cost(len(order))
         if not len(order) or whole - base <= tau:

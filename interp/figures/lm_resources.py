@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from ..scorers.ablation import joint_ablation_losses
+from ..scorers.ablation import joint_ablation_losses, pooled_loss, ranked_neurons
 from .recipes import Ladder
 from .claims import claim, fit_claim, safe_fit
 from .drawing import figure, finish
@@ -77,17 +77,15 @@ LADDER = Ladder("tokens", (4096, 8192, 16384),
 # --------------------------------------------------------------------------------------------
 # measurements
 # --------------------------------------------------------------------------------------------
-def _removal(model, task, alloc, batch, means, removal, rng, tokens: int):
+def _removal(model, task, alloc, batch, removal, rng, tokens: int):
     """Per subtask, on sequences holding about ``tokens`` of its counted tokens: per sequence,
     its summed loss and counted tokens with the subtask's top-n neurons (by score) removed,
-    and with n random live ones (``[len(removal), B, 2]`` each), and the pooled losses."""
-    sites = list(alloc.sites)
-    flat_live = [(s, j) for s in sites for j in np.flatnonzero(alloc.live[s])]
+    and with n random live ones (``[len(removal), B, 2]`` each), and the pooled losses; each
+    neuron set to the mean the allocation ablated it to."""
+    flat_live = [(s, j) for s in alloc.sites for j in np.flatnonzero(alloc.live[s])]
     out = {}
     for k, name in enumerate(alloc.subtasks):
-        score = np.concatenate([np.where(alloc.live[s], alloc.scores[s][:, k], -np.inf) for s in sites])
-        order = np.argsort(-score, kind="stable")
-        where = [(s, j) for s in sites for j in range(alloc.scores[s].shape[0])]
+        ranked = ranked_neurons(alloc, k)
         rows = torch.nonzero(batch.subtask == k).flatten()
         held = (batch.y[rows] >= 0).sum(1).cumsum(0)                      # counted tokens so far
         rows = rows[torch.linspace(0, rows.numel() - 1, max(1, min(rows.numel(), int(
@@ -96,17 +94,10 @@ def _removal(model, task, alloc, batch, means, removal, rng, tokens: int):
         top, rand = [], []
         pick = rng.permutation(len(flat_live))
         for n in removal:
-            chosen, rchosen = {}, {}
-            for i in order[:n]:
-                s, j = where[i]
-                chosen.setdefault(s, []).append(j)
-            for i in pick[:n]:
-                s, j = flat_live[i]
-                rchosen.setdefault(s, []).append(j)
-            top.append(joint_ablation_losses(model, task, sub, means, chosen))
-            rand.append(joint_ablation_losses(model, task, sub, means, rchosen))
-        pooled = lambda per: [float(p[:, 0].sum() / max(p[:, 1].sum(), 1e-30)) for p in per]  # noqa: E731
-        out[name] = {"n": list(removal), "top": pooled(top), "random": pooled(rand),
+            top.append(joint_ablation_losses(model, task, sub, alloc.mean, ranked[:n]))
+            rand.append(joint_ablation_losses(model, task, sub, alloc.mean, [flat_live[i] for i in pick[:n]]))
+        out[name] = {"n": list(removal), "top": [pooled_loss(p) for p in top],
+                     "random": [pooled_loss(p) for p in rand],
                      "per_sequence_top": np.stack(top), "sequences": int(rows.numel())}
     return out
 
@@ -172,9 +163,8 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                                      "blocks": r.blocks})
     t_alloc = time.time() - t1
     estimates = alloc.estimate()
-    means = {s: torch.from_numpy(alloc.mean[s]).float() for s in alloc.sites}   # what the allocation ablated to
     t2 = time.time()
-    removal = _removal(bridge, task, alloc, batch, means, r.removal, np.random.default_rng(r.seed), r.removal_tokens)
+    removal = _removal(bridge, task, alloc, batch, r.removal, np.random.default_rng(r.seed), r.removal_tokens)
     t_removal = time.time() - t2
     numbers = _numbers(alloc, estimates, removal, r, task)
     claims, fits = _claims(alloc, estimates, removal, r)

@@ -2,7 +2,8 @@
 blocks, and records each sample's loss change; ``Meter`` counts its work in passes over the
 evaluation set and ``block_shares`` prices one neuron; the ``ablation`` scorer measures every
 live neuron this way. ``joint_ablation_losses`` gives the losses with a set of neurons ablated
-together."""
+together (``ranked_neurons`` orders a subtask's neurons by score, ``pooled_loss`` pools the
+losses)."""
 from __future__ import annotations
 
 import numpy as np
@@ -203,20 +204,33 @@ def ablation_scorer(ctx: ScoreContext) -> Scores:
                   units={s: stats[s].units.clone() for s in ctx.sites})
 
 
-def joint_ablation_losses(model, task, batch, means: dict, chosen: dict, tokens: int = 512) -> np.ndarray:
+def ranked_neurons(alloc, k: int) -> list[tuple[str, int]]:
+    """Subtask ``k``'s live neurons of ``alloc`` with a finite score, as ``(site, index)``,
+    highest score first (ties in site and index order)."""
+    sites = list(alloc.sites)
+    score = np.concatenate([np.where(alloc.live[s], alloc.scores[s][:, k], -np.inf) for s in sites])
+    where = [(s, j) for s in sites for j in range(alloc.scores[s].shape[0])]
+    order = np.argsort(-score, kind="stable")[:int(np.isfinite(score).sum())]
+    return [where[i] for i in order]
+
+
+def joint_ablation_losses(model, task, batch, means: dict, neurons, tokens: int = 512) -> np.ndarray:
     """Per sequence of ``batch``, its summed loss and its counted tokens ``[B, 2]`` in its own
-    subtask, with the neurons ``chosen[site]`` all set to their means, in pieces of about
-    ``tokens`` tokens. ``means[site]``: ``[d]`` tensors (``Allocation.mean``'s values);
-    ``chosen[site]``: neuron indices."""
+    subtask, with ``neurons`` (``(site, index)`` pairs) all set to their means, in pieces of
+    about ``tokens`` tokens. ``means[site]``: ``[d]`` arrays or tensors (``Allocation.mean``)."""
     from models.tasks import Batch
 
-    masks = {s: torch.zeros(means[s].shape[-1], dtype=torch.bool) for s in chosen}
+    chosen: dict[str, list[int]] = {}
+    for site, j in neurons:
+        chosen.setdefault(site, []).append(int(j))
+    values = {s: torch.as_tensor(np.asarray(means[s]), dtype=torch.float32) for s in chosen}
+    masks = {s: torch.zeros(values[s].shape[-1], dtype=torch.bool) for s in chosen}
     for s, ids in chosen.items():
         masks[s][torch.as_tensor(ids, dtype=torch.long)] = True
 
     def swap(site, act):
         m = masks[site].to(act.device)
-        return torch.where(m, means[site].to(act.device, act.dtype), act)
+        return torch.where(m, values[site].to(act.device, act.dtype), act)
 
     size = max(1, tokens // batch.x.shape[1])
     out = []
@@ -227,3 +241,8 @@ def joint_ablation_losses(model, task, batch, means: dict, chosen: dict, tokens:
             k = piece.subtask.long().unsqueeze(1)
             out.append(torch.cat([l.double().gather(1, k), w.double().gather(1, k)], 1))
     return torch.cat(out).cpu().numpy()
+
+
+def pooled_loss(per: np.ndarray) -> float:
+    """The mean loss per counted unit of ``joint_ablation_losses``' rows ``[B, 2]``."""
+    return float(per[:, 0].sum() / max(per[:, 1].sum(), 1e-30))
