@@ -36,9 +36,8 @@ fixed ``TokenTask`` of ``n`` sequences per subtask for measuring and counting ne
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import functools
+from dataclasses import dataclass
 
 import torch
 
@@ -124,11 +123,16 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
     @property
     def d_out(self) -> int:
         """The vocabulary size."""
-        return self._digit0 + 10 + self.n_count + (len(PROSE_CHARS) if self.prose else 0)
+        return self._char0 + (len(PROSE_CHARS) if self.prose else 0)
 
     @property
     def _digit0(self) -> int:
         return 1 + len(self.subtasks) + len(SPECIALS)
+
+    @property
+    def _char0(self) -> int:
+        """The first prose character's id, after the digits and the counting numbers."""
+        return self._digit0 + 10 + self.n_count
 
     def vocabulary(self) -> list[str]:
         """Each token id's text: ``<pad>``, the markers ``<name>``, ``=``, ``+``, the digits
@@ -182,8 +186,7 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
         lo, hi = (cut, len(codes) - w) if held else (0, cut - w)
         start = torch.randint(lo, hi + 1, (int(rows.sum()),), generator=g)
         window = codes[start.unsqueeze(1) + torch.arange(w)]                    # [n_rows, w] codes
-        char0 = self._digit0 + 10 + self.n_count
-        tokens[rows, 1:] = torch.where(window < 10, self._digit0 + window, char0 + window - 10)
+        tokens[rows, 1:] = torch.where(window < 10, self._digit0 + window, self._char0 + window - 10)
         counted[rows, 2:] = True
 
     def _make(self, subtask: torch.Tensor, g: torch.Generator) -> Batch:
