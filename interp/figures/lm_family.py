@@ -123,11 +123,9 @@ def check_recipe(r: Recipe) -> None:
 def measure(model, held: models.TokenTask, corpus_: models.SkillTokens, tau: float) -> dict:
     """ℓ_k, accuracy, N_k (with its interval) and the footprint N_k^½ of one model on the
     evaluation tokens, on the model's device."""
-    from models.tasks import Batch
-
     model.eval()
     dev = next(model.parameters()).device
-    batch = Batch(*(t.to(dev) for t in held.eval_batch(len(held), torch.Generator())))
+    batch = models.Batch(*(t.to(dev) for t in held.eval_batch(len(held), torch.Generator())))
     with torch.no_grad():
         pred = model(batch.x)
         loss = held.subtask_losses(pred, batch).cpu().numpy()
@@ -161,13 +159,11 @@ def footprint(model, held: models.TokenTask, batch, alloc, tau: float, share: fl
     >>> len(n) == 3 and all(v != v or 1 <= v <= 8 for v in n)
     True
     """
-    from models.tasks import Batch
-
     out = []
     for k in range(len(alloc.subtasks)):
         order = ranked_neurons(alloc, k)
         rows = torch.nonzero(batch.subtask == k).flatten()
-        sub = Batch(batch.x[rows], batch.y[rows], batch.subtask[rows])
+        sub = models.Batch(batch.x[rows], batch.y[rows], batch.subtask[rows])
 
         def cost(n):
             return pooled_loss(joint_ablation_losses(model, held, sub, alloc.mean, order[:n]))
