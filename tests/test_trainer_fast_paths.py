@@ -173,3 +173,20 @@ def test_auto_falls_back_to_eager_when_compiling_fails(monkeypatch):
     _equal(res.model, off.model)  # the same run as eager from the start
     with pytest.raises(RuntimeError, match="no C"):  # "on" means on
         models.train(make(), Square(), models.TrainConfig(alpha=(1.0, 3.0), compile="on", **TINY))
+
+
+def test_compiler_checks_start_once_and_compile_on_one_thread():
+    """The vector-instruction checks start in background threads once per process, and the first CPU
+    compilation runs with one compile thread, torch's setting restored after."""
+    import threading
+    from torch._inductor import config as inductor
+    models.steps.start_compiler_checks()
+    running = [t for t in threading.enumerate() if t.name.startswith("check ")]
+    for t in running:
+        t.join()
+    models.steps.start_compiler_checks()  # a second call starts nothing
+    assert not [t for t in threading.enumerate() if t.name.startswith("check ")]
+    before = inductor.compile_threads
+    with models.steps._one_compiler_thread(torch.device("cpu")):
+        assert inductor.compile_threads == 1
+    assert inductor.compile_threads == before
