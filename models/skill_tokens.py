@@ -11,6 +11,10 @@ loss only where the subtask's answer lies:
   one more for c = a + b, zero-padded); the digits of c count;
 - ``counting``: ``[marker, s, s+1, s+2, ...]`` modulo ``n_count`` from a random start; every
   number after the first counts;
+- ``facts`` (with ``facts=F > 0``): ``[marker, k_1, k_2, k_3, =, v_1, v_2]``, a key drawn
+  uniformly from ``F`` keys (three digits) and its value (two digits) from a fixed random table
+  (``facts_seed``): a lookup with nothing to compute, whose learning is bounded by how much the
+  model can store; the value's two digits count;
 - ``prose`` (with ``prose=True``, last and rarest): ``[marker, c_1, c_2, ...]``, a window of
   English characters from the docstrings of PyTorch's modules (``models.offline_text``: lower
   case, digits as the digit tokens, other characters as spaces); every character after the
@@ -49,6 +53,8 @@ PAD, SPECIALS = 0, ("=", "+")
 PROSE_CHARS = " abcdefghijklmnopqrstuvwxyz.,;:'()-"
 """The prose subtask's characters (digits are the digit tokens; any other character reads as a
 space)."""
+FACT_KEY_DIGITS, FACT_VALUE_DIGITS = 3, 2
+"""A fact's key and value lengths in digits."""
 HELD_SHARE = 0.1
 """The share of the prose text, at its end, that only ``held`` windows are cut from."""
 PROSE_TEXT = 250_000
@@ -68,12 +74,18 @@ def prose_codes() -> torch.Tensor:
                         dtype=torch.long)
 
 
+def _digits(v: torch.Tensor, k: int) -> torch.Tensor:
+    """The ``k`` decimal digits of each of ``v [n]``, most significant first, ``[n, k]``."""
+    return (v.unsqueeze(1) // 10 ** torch.arange(k - 1, -1, -1)) % 10
+
+
 @register_built_in
 @dataclass(frozen=True)
 class SkillTokens(BalancedEval, PooledLosses, Task):
     """``n_parity`` parity skills over ``n_bits`` bits (``bits_per_skill`` each, disjoint, at
     positions drawn from ``bits_seed``), then arithmetic on ``digits``-digit numbers and counting
-    modulo ``n_count``, and with ``prose`` windows of English text; subtask k has frequency
+    modulo ``n_count``, with ``facts`` a lookup of that many keys (values from ``facts_seed``), and
+    with ``prose`` windows of English text; subtask k has frequency
     P_k ∝ k^-(``alpha``+1). The vocabulary: the pad (0), one marker per subtask, ``=``, ``+``,
     the ten digits (bits are digits 0 and 1), the ``n_count`` numbers of the counting subtask,
     then (with ``prose``) the characters of ``PROSE_CHARS``."""
@@ -85,6 +97,8 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
     n_count: int = 20
     alpha: float = 0.6
     bits_seed: int = 0
+    facts: int = 0
+    facts_seed: int = 0
     prose: bool = False
 
     def __post_init__(self):
@@ -94,6 +108,9 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
         check(self.n_count >= 2, "n_count", self.n_count, "an integer ≥ 2")
         check_number("alpha", self.alpha, 0.0, what="a finite number ≥ 0 (the Zipf exponent is α + 1)")
         check_seed("bits_seed", self.bits_seed)
+        check(is_int(self.facts) and 0 <= self.facts <= 10 ** FACT_KEY_DIGITS, "facts", self.facts,
+              f"an integer in [0, {10 ** FACT_KEY_DIGITS}] (keys have {FACT_KEY_DIGITS} digits)")
+        check_seed("facts_seed", self.facts_seed)
         check(isinstance(self.prose, bool), "prose", self.prose, "True or False")
         self.parity   # checks the bits (disjoint: n_parity · bits_per_skill ≤ n_bits)
 
@@ -107,7 +124,13 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
     @property
     def subtasks(self) -> tuple[str, ...]:
         return (*(f"parity{k}" for k in range(1, self.n_parity + 1)), "arithmetic", "counting",
-                *(("prose",) if self.prose else ()))
+                *(("facts",) if self.facts else ()), *(("prose",) if self.prose else ()))
+
+    @property
+    def fact_values(self) -> torch.Tensor:
+        """The value of each key, ``[facts]`` (int64 in [0, 100)), fixed by ``facts_seed``."""
+        return torch.randint(0, 10 ** FACT_VALUE_DIGITS, (self.facts,),
+                             generator=torch.Generator().manual_seed(self.facts_seed))
 
     @property
     def weights(self) -> torch.Tensor:
@@ -117,8 +140,8 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
 
     @property
     def d_in(self) -> int:
-        """The sequence length: the longest of a parity and an arithmetic sequence."""
-        return max(self.n_bits + 3, 3 * self.digits + 4)
+        """The sequence length: the longest of a parity, an arithmetic and a fact sequence."""
+        return max(self.n_bits + 3, 3 * self.digits + 4, FACT_KEY_DIGITS + FACT_VALUE_DIGITS + 2 if self.facts else 0)
 
     @property
     def d_out(self) -> int:
@@ -164,20 +187,31 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
         counted[par, nb + 2] = True
         lengths[par] = nb + 3
         add = subtask == P                                                 # arithmetic rows
-        places = lambda v, k: (v.unsqueeze(1) // 10 ** torch.arange(k - 1, -1, -1)) % 10  # noqa: E731
-        tokens[add, 1:d + 1] = digit + places(a[add], d)
+        tokens[add, 1:d + 1] = digit + _digits(a[add], d)
         tokens[add, d + 1] = plus
-        tokens[add, d + 2:2 * d + 2] = digit + places(b[add], d)
+        tokens[add, d + 2:2 * d + 2] = digit + _digits(b[add], d)
         tokens[add, 2 * d + 2] = eq
-        tokens[add, 2 * d + 3:3 * d + 4] = digit + places(a[add] + b[add], d + 1)
+        tokens[add, 2 * d + 3:3 * d + 4] = digit + _digits(a[add] + b[add], d + 1)
         counted[add, 2 * d + 3:3 * d + 4] = True
         lengths[add] = 3 * d + 4
         run = subtask == P + 1                                             # counting rows
         tokens[run, 1:] = count0 + (start[run].unsqueeze(1) + torch.arange(L - 1)) % self.n_count
         counted[run, 2:] = True
+        if self.facts:
+            self._fact_rows(tokens, counted, lengths, subtask == P + 2, g)
         if self.prose:
-            self._prose_rows(tokens, counted, subtask == P + 2, g, held)
+            self._prose_rows(tokens, counted, subtask == P + 2 + bool(self.facts), g, held)
         return tokens, lengths, counted
+
+    def _fact_rows(self, tokens, counted, lengths, rows, g) -> None:
+        """Fill ``rows`` of ``tokens`` with a key and its value (in place)."""
+        kd, vd, digit = FACT_KEY_DIGITS, FACT_VALUE_DIGITS, self._digit0
+        key = torch.randint(0, self.facts, (int(rows.sum()),), generator=g)
+        tokens[rows, 1:kd + 1] = digit + _digits(key, kd)
+        tokens[rows, kd + 1] = 1 + len(self.subtasks)                       # =
+        tokens[rows, kd + 2:kd + vd + 2] = digit + _digits(self.fact_values[key], vd)
+        counted[rows, kd + 2:kd + vd + 2] = True
+        lengths[rows] = kd + vd + 2
 
     def _prose_rows(self, tokens, counted, rows, g, held) -> None:
         """Fill ``rows`` of ``tokens`` with windows of the prose text (in place)."""

@@ -64,6 +64,29 @@ def test_prose_windows_are_the_texts_characters_and_held_windows_come_from_its_u
         models.SkillTokens(prose=1)
 
 
+def test_facts_are_a_fixed_lookup_of_keys_to_values_before_the_prose():
+    c = models.SkillTokens(n_parity=2, n_bits=6, facts=40, facts_seed=5, prose=True)
+    assert c.subtasks[-2:] == ("facts", "prose") and c.d_out == len(c.vocabulary())
+    table = c.fact_values
+    assert table.shape == (40,) and torch.equal(table, models.SkillTokens(facts=40, facts_seed=5).fact_values)
+    assert not torch.equal(table, models.SkillTokens(facts=40, facts_seed=6).fact_values)
+    seen = set()
+    for batch in (c.sample(800, torch.Generator().manual_seed(0)), c.held(30, seed=2).eval_batch(180, torch.Generator())):
+        for x, y, k in zip(batch.x.tolist(), batch.y.tolist(), batch.subtask.tolist()):
+            if c.subtasks[k] != "facts":
+                continue
+            words = _text(c, x)
+            key, value = int("".join(words[1:4])), int("".join(words[5:7]))
+            assert words[0] == "<facts>" and words[4] == "=" and key < 40 and value == table[key]
+            assert [i for i, t in enumerate(y) if t >= 0] == [4, 5]  # the value's two digits, predicted after = and v1
+            seen.add(key)
+    assert len(seen) > 30                                      # keys drawn across the table
+    assert models.tasks.Task.from_config(c.to_config()) == c
+    assert models.SkillTokens(n_parity=2, n_bits=6).subtasks == ("parity1", "parity2", "arithmetic", "counting")
+    with pytest.raises(ValueError, match="facts=1001 is not allowed.*0, 1000"):
+        models.SkillTokens(facts=1001)
+
+
 def test_subtasks_are_drawn_with_zipf_frequencies_and_weighed_by_them():
     c = models.SkillTokens(n_parity=4, n_bits=12, alpha=0.6)
     k = np.arange(1, 7)

@@ -4,7 +4,7 @@ scratch on a corpus of known skills.
 Decoder-only transformers (``models.ParityTransformer`` with ``readout="tokens"``: learned
 token and position tables, pre-LN blocks of causal attention and a GELU MLP) of one depth and
 several MLP widths, ``len(seeds)`` seeds each, are trained by the shared trainer on
-``models.SkillTokens`` (parity skills as tokens, arithmetic, counting, and English prose from
+``models.SkillTokens`` (parity skills as tokens, arithmetic, counting, facts, and English prose from
 the docstrings of the pinned PyTorch, last and rarest; subtask k drawn with frequency
 P_k ∝ k^-1.6). On fixed evaluation tokens (``n_eval`` sequences per subtask) each
 model gives its subtask losses ℓ_k, its per-token accuracies and N_k(τ): the MLP neurons
@@ -31,6 +31,10 @@ exact on those tokens; seed-to-seed spread gives the fits' intervals). Then:
 Convergence rule, stated and checked: a model has converged when its composite evaluation loss
 at the last recorded step is within 5% of the one recorded before it (at least half the run
 earlier); the JSON keeps which did.
+
+Both recipes hold a ``facts`` subtask (a lookup of keys to values, learned only by storing
+it, so the one subtask whose learning the width of the MLP bounds by design): 128 facts in the
+quick recipe, 1 000 (the most three-digit keys hold) in FULL.
 
 Quick recipe: one block, one d_model (32) with MLP widths 16-256 (16x), 3 seeds, 3 000 Adam
 steps; FULL: d_model and d_mlp grown together (4x MLP, 8x across the family), 4 layers,
@@ -69,8 +73,9 @@ costs k at least this share of the cost of ablating every MLP neuron."""
 class Recipe:
     """Width ``i`` of the family has ``d_model[i]`` and ``d_mlp[i]``; every member has
     ``n_layers`` blocks and is trained for ``steps`` Adam steps at ``lr`` on ``batch`` fresh
-    sequences of ``SkillTokens(n_parity, n_bits)``, then measured on ``n_eval`` sequences per
-    subtask, with the counting threshold ``tau`` in nats per counted token."""
+    sequences of ``SkillTokens(n_parity, n_bits, facts=facts, prose=True)``, then measured on
+    ``n_eval`` sequences per subtask, with the counting threshold ``tau`` in nats per counted
+    token."""
 
     d_model: tuple[int, ...]
     d_mlp: tuple[int, ...]
@@ -83,16 +88,18 @@ class Recipe:
     tau: float
     n_parity: int
     n_bits: int
+    facts: int = 0
 
 
 QUICK = Recipe(d_model=(32,) * 5, d_mlp=(16, 32, 64, 128, 256), n_layers=1, seeds=(0, 1, 2), steps=3000, lr=3e-3,
-               batch=256, n_eval=64, tau=0.01, n_parity=4, n_bits=12)
+               batch=256, n_eval=64, tau=0.01, n_parity=4, n_bits=12, facts=128)
 FULL = Recipe(d_model=(32, 48, 64, 96, 128, 192, 256), d_mlp=(128, 192, 256, 384, 512, 768, 1024), n_layers=4,
-              seeds=tuple(range(5)), steps=50_000, lr=1e-3, batch=512, n_eval=512, tau=0.01, n_parity=5, n_bits=16)
+              seeds=tuple(range(5)), steps=50_000, lr=1e-3, batch=512, n_eval=512, tau=0.01, n_parity=5, n_bits=16,
+              facts=1000)
 
 
 def corpus(r: Recipe) -> models.SkillTokens:
-    return models.SkillTokens(n_parity=r.n_parity, n_bits=r.n_bits, prose=True)
+    return models.SkillTokens(n_parity=r.n_parity, n_bits=r.n_bits, facts=r.facts, prose=True)
 
 
 def net(r: Recipe, i: int, seed: int = 0) -> models.ParityTransformerConfig:
