@@ -12,6 +12,12 @@ sweep, estimated at 38-41 s, trains in 24 s).
 
     .venv/bin/python benchmarks/full_cost.py                 # every training figure
     .venv/bin/python benchmarks/full_cost.py fig2_square fig4_series --slice 400
+    .venv/bin/python benchmarks/full_cost.py fig3_parallel fig5_functions --baseline FOLDER
+
+With ``--baseline FOLDER`` (a checkout of an older trainer, e.g. a ``git worktree`` of 60ac16d,
+the commit before the trainer's rework) each MLP shape is also trained by that checkout's
+``models.train`` on the same task and members, side by side, and every row adds the older
+trainer's rate and estimate and the ratio of the two.
 
 Prints one row per figure: runs, groups, model-steps, the measured rate and the estimated
 hours of FULL (and QUICK) on this machine with its thread count.
@@ -64,13 +70,32 @@ def rate(group, members: int, steps: int) -> tuple[float, float]:
     return members * (steps - (1 if res.compiled else 0)) / timed, total - timed
 
 
-def estimate(module, recipe, slice_steps: int) -> dict:
+def baseline_rate(mod, group, members: int, steps: int) -> float:
+    """Model-steps per second of an older checkout's ``models.train`` (``mod``) on the group's
+    shape and task: a run of ``steps`` steps less one of a tenth of them, so set-up and the
+    history points cancel."""
+    run = group.runs[0]
+    task = mod.tasks.Task.from_config(run.task.to_config())
+    cfg = mod.MLPConfig(d_in=run.model.d_in, widths=tuple(run.model.widths), d_out=run.model.d_out)
+
+    def seconds(n):
+        net = mod.Ensemble(cfg, seeds=tuple(range(members)))
+        tc = mod.TrainConfig(alpha=tuple([float(run.train.alpha)] * members), steps=n, batch_size=run.train.batch_size,
+                             eval_points=1, progress=False)
+        t = time.perf_counter()
+        mod.train(net, task, tc)
+        return time.perf_counter() - t
+    short = max(2, steps // 10)
+    return members * (steps - short) / (seconds(steps) - seconds(short))
+
+
+def estimate(module, recipe, slice_steps: int, baseline=None) -> dict:
     groups = groups_of(module, recipe)
     by_shape: dict[tuple, list] = {}
     for g in groups:
         by_shape.setdefault(shape_of(g), []).append(g)
-    seconds, model_steps, warm = 0.0, 0, 0.0
-    rates = []
+    seconds, model_steps, warm, old_seconds = 0.0, 0, 0.0, 0.0
+    rates, old_rates = [], []
     for shape, gs in by_shape.items():
         members = min(8, max(len(g.runs) for g in gs))
         run = gs[0].runs[0]
@@ -79,13 +104,19 @@ def estimate(module, recipe, slice_steps: int) -> dict:
         r, w = rate(gs[0], members, steps)
         rates.append(r)
         warm += w
+        old = None
+        if baseline is not None and isinstance(run.model, models.MLPConfig):
+            old = baseline_rate(baseline, gs[0], members, steps)
+            old_rates.append(old)
         for g in gs:
             n = len(g.runs) * g.runs[0].train.steps
             model_steps += n
             seconds += n / r
+            old_seconds += n / old if old else 0.0
     return {"runs": sum(len(g.runs) for g in groups), "groups": len(groups), "shapes": len(by_shape),
             "model_steps": model_steps, "hours": seconds / 3600, "rate": (min(rates), max(rates)) if rates else None,
-            "warmup_s": warm}
+            "warmup_s": warm, "baseline_hours": old_seconds / 3600 if old_rates else None,
+            "baseline_rate": (min(old_rates), max(old_rates)) if old_rates else None}
 
 
 def run_cost(module, recipe, small: int) -> dict | None:
@@ -120,7 +151,12 @@ def main() -> None:
     p.add_argument("--run-slice", type=int, default=100,
                    help="steps (or epochs) of the whole-figure slices of the figures that train in their run "
                         "(default 100)")
+    p.add_argument("--baseline", default=None, help="a checkout whose models.train is the trainer to compare with")
     args = p.parse_args()
+    baseline = None
+    if args.baseline:
+        from train_throughput import _load_as
+        baseline = _load_as("models_baseline", args.baseline)
     names = args.figures or [n for n in rp.FIGURES]
     print(f"torch threads: {torch.get_num_threads()}, CPU capability: {torch.backends.cpu.get_cpu_capability()}, "
           f"slices of {args.slice} steps")
@@ -130,7 +166,7 @@ def main() -> None:
         module = rp.FIGURES[name].load()
         for label, recipe in (("quick", module.QUICK), ("full", module.FULL)):
             t = time.perf_counter()
-            e = estimate(module, recipe, args.slice)
+            e = estimate(module, recipe, args.slice, baseline)
             if not e["groups"]:
                 c = run_cost(module, recipe, args.run_slice)
                 if c is None:
@@ -144,6 +180,11 @@ def main() -> None:
             print(f"{name:28s} {label:6s} {e['runs']:5d} {e['groups']:6d} {e['model_steps']:12.3g} "
                   f"{lo:10.0f}-{hi:<10.0f} {e['hours']:10.3g}   (measured in {time.perf_counter() - t:.0f} s)",
                   flush=True)
+            if e["baseline_hours"] is not None:
+                blo, bhi = e["baseline_rate"]
+                print(f"{'':28s} {'older':6s} {'':5s} {'':6s} {'':12s} {blo:10.0f}-{bhi:<10.0f} "
+                      f"{e['baseline_hours']:10.3g}   ({e['baseline_hours'] / e['hours']:.1f}x the trainer's hours)",
+                      flush=True)
 
 
 if __name__ == "__main__":
