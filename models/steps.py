@@ -218,8 +218,9 @@ class CompiledStep:
     """The whole step as one compiled graph per chunk of members, updating ``model`` and
     ``opt``'s state in place. ``warmup_s`` is the wall time of the first step, compilation
     included; on the CPU the compiler's checks start as the step is built
-    (``start_compiler_checks``) and the first compilation runs on one compile thread. With ``fallback``, a first step that fails to compile (no C++ compiler, say)
-    warns and hands over to ``EagerStep``; ``compiled`` then turns False.
+    (``start_compiler_checks``) and the first compilation runs on one compile thread. With
+    ``fallback``, a first step that fails to compile (no C++ compiler, say) warns and hands over
+    to ``EagerStep``; ``compiled`` then turns False.
 
     Its CPU kernels run on ``torch.get_num_threads()`` threads as set when the step is first
     compiled in the process. On a quiet 2-core machine 2 threads beat 1 by 1.2-1.6x; with
