@@ -195,6 +195,20 @@ def census_at(model, tokenizer, tokens: int, options: dict) -> dict:
             "certified": alloc.counts(), "options": options}
 
 
+def own_texts(model) -> dict:
+    """``interp.allocate`` with default arguments on two short texts of one's own (English and
+    French), against one bare forward and one forward+backward pass over them: seconds, the
+    method ``auto`` chose, each subtask's estimate as it states it, and the certified neurons."""
+    task = TokenTask.from_texts({"english": [ENGLISH * 2], "french": [FRENCH * 2]}, model.tokenizer, model=model)
+    t_f, t_fb = bare_passes(model, task)
+    t0 = time.perf_counter()
+    alloc = interp.allocate(model, task, progress=False)
+    secs = time.perf_counter() - t0
+    return {"task": task.summary(), "positions": int(task.lengths.sum()), "seconds": secs, "forward_s": t_f,
+            "forward_backward_s": t_fb, "x_forward_backward": secs / t_fb, "method": alloc.method,
+            "estimates": {name: e.statement for name, e in alloc.estimate().items()}, "counts": alloc.counts()}
+
+
 def screen_recall(steps: int = 600, n_seq: int = 16) -> dict:
     """Top-k recall of the screens against an exhaustive reference: a trained Llama of 4 layers
     × 256 MLP neurons (``tests/tiny_lms.trained_tiny_llama``), every neuron mean-ablated on every
