@@ -305,3 +305,40 @@ def test_module_level_imports_form_no_circle():
     inside = sum(not i.module_level for i in IMPORTS)
     assert not cycles, (f"{len(cycles)} import circle(s) among module-level imports ({inside} imports inside "
                         "functions not counted):\n  " + "\n  ".join(describe(c, ROOT) for c in cycles))
+
+
+# -- names called but bound nowhere --------------------------------------------------------------
+def _bound(tree: ast.AST) -> set[str]:
+    """Every name a file binds anywhere: definitions, arguments, assignments, imports, handlers."""
+    names = set()
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(n.name)
+        elif isinstance(n, ast.arg):
+            names.add(n.arg)
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            names.add(n.id)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in n.names}
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            names.add(n.name)
+    return names
+
+
+def unbound_calls(source: str) -> list[tuple[str, int]]:
+    """(name, line) of each call of a bare name that the file binds nowhere and Python does not
+    provide: a NameError waiting for the line to run (a benchmark's last section, say)."""
+    import builtins
+    tree = ast.parse(source)
+    known = _bound(tree) | set(dir(builtins)) | {"__file__", "__name__"}
+    return sorted({(n.func.id, n.lineno) for n in ast.walk(tree)
+                   if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id not in known})
+
+
+def test_no_file_calls_a_name_it_binds_nowhere():
+    planted = "import json\n\ndef main(x):\n    helper = len\n    return own_texts(json.dumps(helper(x)))\n"
+    assert unbound_calls(planted) == [("own_texts", 5)]
+    files = [p for folder in (*PACKAGES, "benchmarks", "examples", "scripts", "tests") for p in (ROOT / folder).rglob("*.py")]
+    assert len(files) > 100
+    found = {str(p.relative_to(ROOT)): unbound_calls(p.read_text()) for p in files}
+    assert not {k: v for k, v in found.items() if v}
