@@ -336,6 +336,15 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         growth, loss_fit, rows_g = family_fits(label, what, M, L, total, names, n_w, n_s)
         fits[key] = {"growth": growth, "loss_vs_counts": loss_fit}
         claims += rows_g
+    # (ii') the facts subtask alone, the one whose learning the width bounds by design: ℓ vs N_k
+    facts_fit = None
+    if "facts" in names:
+        k = names.index("facts")
+        ok = (N[:, :, k] > 0) & (L[:, :, k] > 0)
+        facts_fit = safe_fit(N[:, :, k][ok], L[:, :, k][ok], n_boot=300)
+        claims.append(fit_claim("LM family: exponent of ℓ_facts vs N_facts (the capacity-bound subtask)", facts_fit,
+                                -1.0, "-1 (ℓ_k ∝ 1/N_k)", f"{int(ok.sum())} models with a positive count; agree: -1 "
+                                "in our 95% CI and 0 outside it; no test when the CI covers both", null=0.0))
     # (iii) N_k vs P_k, parity skills of the widest models
     par = slice(0, r.n_parity)
     counts, freq = N[-1, :, par], np.broadcast_to(p[par], N[-1, :, par].shape)
@@ -371,6 +380,6 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
         "recipe": r, "subtasks": names, "frequencies": p, "neurons": total, "loss": L, "accuracy": A, "counts": N,
         "intervals": [m["interval"] for m in rows], "footprints": F, "footprint_share": FOOTPRINT,
         "converged": np.array(done).reshape(n_w, n_s),
-        "fits": fits, "fit_counts_vs_P": p_fit, "calibration": cal.to_dict()},
+        "fits": fits, "fit_facts_loss_vs_count": facts_fit, "fit_counts_vs_P": p_fit, "calibration": cal.to_dict()},
         claims,
         f"converged {sum(done)} of {len(done)}; mean N_k per width: " + summary, t0)
