@@ -72,21 +72,12 @@ def rate(group, members: int, steps: int) -> tuple[float, float]:
 
 def baseline_rate(mod, group, members: int, steps: int) -> float:
     """Model-steps per second of an older checkout's ``models.train`` (``mod``) on the group's
-    shape and task: a run of ``steps`` steps less one of a tenth of them, so set-up and the
-    history points cancel."""
+    shape and task (``train_throughput.older_rate``)."""
+    from train_throughput import older_rate
     run = group.runs[0]
-    task = mod.tasks.Task.from_config(run.task.to_config())
     cfg = mod.MLPConfig(d_in=run.model.d_in, widths=tuple(run.model.widths), d_out=run.model.d_out)
-
-    def seconds(n):
-        net = mod.Ensemble(cfg, seeds=tuple(range(members)))
-        tc = mod.TrainConfig(alpha=tuple([float(run.train.alpha)] * members), steps=n, batch_size=run.train.batch_size,
-                             eval_points=1, progress=False)
-        t = time.perf_counter()
-        mod.train(net, task, tc)
-        return time.perf_counter() - t
-    short = max(2, steps // 10)
-    return members * (steps - short) / (seconds(steps) - seconds(short))
+    return older_rate(mod, cfg, mod.tasks.Task.from_config(run.task.to_config()), members, steps,
+                      alpha=tuple([float(run.train.alpha)] * members), batch_size=run.train.batch_size)
 
 
 def estimate(module, recipe, slice_steps: int, baseline=None) -> dict:

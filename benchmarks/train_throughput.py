@@ -136,17 +136,24 @@ def _trainer(mod, m: int, width: int, steps: int, compile: str | None) -> tuple[
     return 0.0, m * steps / res.train_s
 
 
-def _today(mod, m: int, width: int, steps: int) -> float:
-    """Model-steps/s of an older trainer, from the difference of a long and a short run (so
-    set-up and the history points cancel)."""
-    def run(n):
-        net = mod.Ensemble(mod.MLPConfig(d_in=1, widths=(width,), d_out=1), seeds=tuple(range(m)))
-        cfg = mod.TrainConfig(alpha=ALPHA, steps=n, eval_size=100, eval_points=1, progress=False)
+def older_rate(mod, cfg, task, members: int, steps: int, **train) -> float:
+    """Model-steps/s of an older checkout's ``mod.train`` on ``members`` stacked MLPs of ``cfg``
+    (its ``MLPConfig``) on ``task``, from the difference of a run of ``steps`` steps and one of a
+    tenth of them (so set-up and the history points cancel); ``train``: more ``TrainConfig``
+    fields."""
+    def seconds(n):
+        net = mod.Ensemble(cfg, seeds=tuple(range(members)))
         t = time.perf_counter()
-        mod.train(net, mod.tasks.Square(), cfg)
+        mod.train(net, task, mod.TrainConfig(steps=n, eval_points=1, progress=False, **train))
         return time.perf_counter() - t
     short = max(2, steps // 10)
-    return m * (steps - short) / (run(steps) - run(short))
+    return members * (steps - short) / (seconds(steps) - seconds(short))
+
+
+def _today(mod, m: int, width: int, steps: int) -> float:
+    """Model-steps/s of an older trainer on the benchmark's shape (``older_rate``)."""
+    return older_rate(mod, mod.MLPConfig(d_in=1, widths=(width,), d_out=1), mod.tasks.Square(), m, steps,
+                      alpha=ALPHA, eval_size=100)
 
 
 def measure(threads: int, repeats: int, scale: float, baseline: str | None) -> list[dict]:
