@@ -198,17 +198,17 @@ class SkillTokens(BalancedEval, PooledLosses, Task):
         tokens[run, 1:] = count0 + (start[run].unsqueeze(1) + torch.arange(L - 1)) % self.n_count
         counted[run, 2:] = True
         if self.facts:
-            self._fact_rows(tokens, counted, lengths, subtask == P + 2, g)
+            self._fact_rows(tokens, counted, lengths, subtask == self.subtasks.index("facts"), eq, g)
         if self.prose:
-            self._prose_rows(tokens, counted, subtask == P + 2 + bool(self.facts), g, held)
+            self._prose_rows(tokens, counted, subtask == self.subtasks.index("prose"), g, held)
         return tokens, lengths, counted
 
-    def _fact_rows(self, tokens, counted, lengths, rows, g) -> None:
-        """Fill ``rows`` of ``tokens`` with a key and its value (in place)."""
+    def _fact_rows(self, tokens, counted, lengths, rows, eq, g) -> None:
+        """Fill ``rows`` of ``tokens`` with a key, ``eq`` (the ``=`` token) and its value (in place)."""
         kd, vd, digit = FACT_KEY_DIGITS, FACT_VALUE_DIGITS, self._digit0
         key = torch.randint(0, self.facts, (int(rows.sum()),), generator=g)
         tokens[rows, 1:kd + 1] = digit + _digits(key, kd)
-        tokens[rows, kd + 1] = 1 + len(self.subtasks)                       # =
+        tokens[rows, kd + 1] = eq
         tokens[rows, kd + 2:kd + vd + 2] = digit + _digits(self.fact_values[key], vd)
         counted[rows, kd + 2:kd + vd + 2] = True
         lengths[rows] = kd + vd + 2
