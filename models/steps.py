@@ -21,6 +21,7 @@ torch.Size([2])
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 import warnings
@@ -152,28 +153,67 @@ members and 29 819-31 967 in one call of 21; on 1 thread both ran alike."""
 _CHECKS_STARTED = False
 
 
+def _isa_plan():
+    """(torch's ISA module, the vector ISAs the CPU reports in torch's order of preference, the one
+    the compiler would pick among them) on an x86 CPU with torch's settings at their defaults, else
+    None (another platform, another torch, or ``cpp.vec_isa_ok`` / ``cpp.simdlen`` set)."""
+    import os
+    import platform
+    import sys
+    try:
+        from torch._inductor import config as inductor
+        from torch._inductor import cpu_vec_isa as isa
+        if (sys.platform not in ("linux", "win32") or platform.machine() not in ("x86_64", "AMD64")
+                or inductor.cpp.vec_isa_ok is not None or inductor.cpp.simdlen is not None or inductor.is_fbcode()):
+            return None
+        have = isa.x86_isa_checker()
+        listed = [v for v in isa.supported_vec_isa_list if all(f in have for f in str(v).split())]
+        if not listed:
+            return None
+        return isa, listed, isa.get_isa_from_cpu_capability(os.getenv("ATEN_CPU_CAPABILITY"), listed,
+                                                            isa.invalid_vec_isa)
+    except Exception:  # torch's layout changed: leave the checks to the compiler
+        return None
+
+
 def start_compiler_checks() -> None:
-    """Start, in background threads, the compiler's one-off checks of which vector instructions
-    it can build CPU kernels for: one C++ build and load per candidate (AVX-512 VNNI, AVX-512,
-    AVX2 here, about 2 s each), which torch otherwise runs one after another inside the first
-    compilation of a process with an empty cache. Run side by side, and beside the tracing of
-    the step, they took the first compiled step of 21 × 100 (one thread, empty cache) from 13.2 s
-    to 8.4 s, the trained weights bit for bit the same.
-    The checks are torch's own (``torch._inductor.cpu_vec_isa``) with their results cached as
-    torch caches them, so the kernels built are the same; where that module is missing or
-    changed, nothing starts and the compilation runs its checks itself."""
+    """Check, in a background thread, that the compiler can build CPU kernels for the one vector
+    ISA it will pick, and give its first compilation that check's answer instead of its own checks.
+
+    In a process with an empty compiler cache, torch's first CPU compilation checks every vector
+    ISA the CPU reports (AVX-512 VNNI, AVX-512 and AVX2 here: a C++ build of its vector headers
+    and a load each, 3.7 s alone) one after another, to pick the first of them that builds. Here
+    that first one alone is checked, by torch's own check (cached as torch caches it), beside the
+    tracing of the step; when it builds, the compiler's list of buildable ISAs is the CPU's list
+    (its first entry checked, the others never picked while ``ATEN_CPU_CAPABILITY`` and
+    ``cpp.simdlen`` stay as they are); when it does not, or the pick would now differ, torch makes
+    its list itself, every check included. 21 × 100 on one thread, 3 000 steps in an empty cache:
+    first step 4.5-5.4 s against 8.2-9.0 s with the three checks run side by side (and 13.2 s run
+    one after another), the trained weights bit for bit the same.
+    Nothing is changed on another platform or torch, or where ``cpp.vec_isa_ok`` or
+    ``cpp.simdlen`` is set."""
     global _CHECKS_STARTED
     if _CHECKS_STARTED:
         return
     _CHECKS_STARTED = True
-    try:
-        from torch._inductor import cpu_vec_isa as isa
-        have = isa.x86_isa_checker()
-        candidates = [v for v in isa.supported_vec_isa_list if all(f in have for f in str(v).split())]
-    except Exception:  # another platform or another torch: leave the checks to the compiler
+    plan = _isa_plan()
+    if plan is None:
         return
-    for v in candidates:  # bool() runs the check once and caches its answer
-        threading.Thread(target=bool, args=(v,), daemon=True, name=f"check {v}").start()
+    isa, listed, target = plan
+    builds: list[bool] = []
+    check_thread = threading.Thread(target=lambda: builds.append(bool(target)), daemon=True, name=f"check {target}")
+    check_thread.start()
+    own_list = isa.valid_vec_isa_list
+
+    @functools.cache
+    def valid_vec_isa_list():
+        check_thread.join()
+        again = _isa_plan()
+        if builds == [True] and again is not None and again[2] is target:
+            return listed
+        return own_list()
+
+    isa.valid_vec_isa_list = valid_vec_isa_list
 
 
 def _one_compiler_thread(device: torch.device):

@@ -39,10 +39,10 @@ from .validate import check, check_folder, check_memory
 AUTO_COMPILE_WORK = 2e9
 """``compile="auto"`` compiles a run when steps × members × batch × hidden neurons reaches this:
 about 10 s of eager work on 2 cores, enough to repay the compiler's warm-up (0.3-5 s with a warm
-compiler cache; 5-8 s in an empty one, see ``models.steps.start_compiler_checks``). For 3 000 steps
+compiler cache; 4.5-5.5 s in an empty one, see ``models.steps.start_compiler_checks``). For 3 000 steps
 of 12 members of width (20, 20) on 2 threads: eager 2.8-3.5 s, compiled 1.2-1.8 s after the
 warm-up. For 3 000 steps of 21 members of width 100 on one thread in an empty cache: the eager
-hand-written loop 40-46 s, the trainer compiled 20-27 s with its warm-up
+hand-written loop 32-42 s, the trainer compiled 10-12 s with its warm-up
 (``benchmarks/train_throughput.py --short``)."""
 
 

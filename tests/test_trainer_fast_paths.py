@@ -176,16 +176,21 @@ def test_auto_falls_back_to_eager_when_compiling_fails(monkeypatch):
 
 
 def test_compiler_checks_start_once_and_compile_on_one_thread():
-    """The vector-instruction checks start in background threads once per process, and the first CPU
+    """The check of the vector ISA the compiler picks starts in a background thread once per
+    process, that ISA is the one the compiler then picks (checked: it builds), and the first CPU
     compilation runs with one compile thread, torch's setting restored after."""
     import threading
     from torch._inductor import config as inductor
     models.steps.start_compiler_checks()
-    running = [t for t in threading.enumerate() if t.name.startswith("check ")]
-    for t in running:
+    for t in [t for t in threading.enumerate() if t.name.startswith("check ")]:
         t.join()
     models.steps.start_compiler_checks()  # a second call starts nothing
     assert not [t for t in threading.enumerate() if t.name.startswith("check ")]
+    plan = models.steps._isa_plan()
+    if plan is not None:  # an x86 CPU: the pick is the ISA checked, and it builds
+        isa, listed, target = plan
+        assert isa.pick_vec_isa() is target and bool(target)
+        assert isa.valid_vec_isa_list()[0] is listed[0]
     before = inductor.compile_threads
     with models.steps._one_compiler_thread(torch.device("cpu")):
         assert inductor.compile_threads == 1
