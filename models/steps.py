@@ -182,14 +182,15 @@ def start_compiler_checks() -> None:
 
     In a process with an empty compiler cache, torch's first CPU compilation checks every vector
     ISA the CPU reports (AVX-512 VNNI, AVX-512 and AVX2 here: a C++ build of its vector headers
-    and a load each, 3.7 s alone) one after another, to pick the first of them that builds. Here
-    that first one alone is checked, by torch's own check (cached as torch caches it), beside the
-    tracing of the step; when it builds, the compiler's list of buildable ISAs is the CPU's list
-    (its first entry checked, the others never picked while ``ATEN_CPU_CAPABILITY`` and
-    ``cpp.simdlen`` stay as they are); when it does not, or the pick would now differ, torch makes
-    its list itself, every check included. 21 × 100 on one thread, 3 000 steps in an empty cache:
-    first step 4.5-5.4 s against 8.2-9.0 s with the three checks run side by side (and 13.2 s run
-    one after another), the trained weights bit for bit the same.
+    and a load each, 3.7 s alone) one after another, to pick the first of them that builds (or
+    the one ``ATEN_CPU_CAPABILITY`` names). Here the one it would pick is checked alone, by
+    torch's own check (cached as torch caches it), beside the tracing of the step; when it builds,
+    the compiler's list of buildable ISAs is the CPU's list, the others in it unchecked and never
+    picked while ``ATEN_CPU_CAPABILITY`` and ``cpp.simdlen`` stay as they are; when it does not,
+    or the pick would now differ, torch makes its list itself, every check included. 21 × 100 on
+    one thread, 3 000 steps in an empty cache: first step 4.5-5.4 s against 8.2-9.0 s with the
+    three checks run side by side (and 13.2 s run one after another), the trained weights bit for
+    bit the same.
     Nothing is changed on another platform or torch, or where ``cpp.vec_isa_ok`` or
     ``cpp.simdlen`` is set."""
     global _CHECKS_STARTED
