@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import platform
+import sys
 import threading
 import time
 import warnings
@@ -157,9 +160,6 @@ def _isa_plan():
     """(torch's ISA module, the vector ISAs the CPU reports in torch's order of preference, the one
     the compiler would pick among them) on an x86 CPU with torch's settings at their defaults, else
     None (another platform, another torch, or ``cpp.vec_isa_ok`` / ``cpp.simdlen`` set)."""
-    import os
-    import platform
-    import sys
     try:
         from torch._inductor import config as inductor
         from torch._inductor import cpu_vec_isa as isa
