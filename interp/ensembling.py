@@ -77,6 +77,31 @@ class Ensembling:
         off = np.abs(self.corr[~np.eye(r, dtype=bool)])
         return float(off.mean())
 
+    @property
+    def loss_ratio(self) -> float:
+        """The network's loss over the 1/n law's, ``observed / predicted_independent``: 1 for n
+        regressors with independent errors averaged, n for identical errors, below 1 where errors
+        cancel (NaN without a network)."""
+        return float("nan") if self.observed is None else self.observed / self.predicted_independent
+
+    def at_independent_law(self) -> bool | None:
+        """Whether the network's loss is nearer, on the log scale, to the independent-errors 1/n law
+        than to identical errors: ``loss_ratio`` within [n^-½, n^½] (for n = 4 the factor-2 band
+        [0.5, 2]). A fixed band cannot be used: at n = 2 identical errors give exactly 2. None with
+        fewer than 2 regressors or no network.
+
+        >>> import torch
+        >>> x = torch.linspace(-1, 1, 500); f = x ** 2; e = 0.1 * torch.sin(7 * x)
+        >>> halves = torch.stack([(f + e) / 2, (f + e) / 2])         # a network f + e made of two identical halves
+        >>> ident = ensembling_from_outputs(halves, f, observed=float((e ** 2).mean()), errors="share")
+        >>> round(ident.loss_ratio, 3), ident.at_independent_law()
+        (2.0, False)
+        """
+        n = self.n_regressors
+        if n < 2 or self.observed is None:
+            return None
+        return bool(n ** -0.5 <= self.loss_ratio <= n ** 0.5)
+
     def summary(self) -> dict:
         return {"n_regressors": self.n_regressors, "mean_abs_corr": self.mean_abs_corr,
                 "predicted_independent": self.predicted_independent, "optimal_given_corr": self.optimal_given_corr,

@@ -84,6 +84,27 @@ def test_ensembling_tells_independent_from_identical_errors():
         interp.ensembling_from_outputs(ident, f, errors="other")
 
 
+@pytest.mark.parametrize("n", [2, 3, 8])
+def test_independent_law_band_tells_identical_from_independent_errors_at_any_n(n):
+    # a network made of n equal shares f/n + e_r: its loss is that of the mean error
+    g = torch.Generator().manual_seed(n)
+    x = torch.linspace(-1, 1, 4000)
+    f = x ** 2
+    ratios = []
+    for errs, at_law in ((0.05 * torch.randn(n, x.numel(), generator=g), True),        # independent: ratio ≈ 1
+                         (0.05 * torch.randn(x.numel(), generator=g).expand(n, -1), False),  # identical: ratio n
+                         (0.05 * torch.randn(x.numel(), generator=g) * torch.tensor(      # cancelling: ratio ≪ 1
+                             [1.0, -1.0] * (n // 2) + [0.0] * (n % 2))[:, None], False)):
+        errs = errs - errs.mean(1, keepdim=True)
+        res = interp.ensembling_from_outputs(f / n + errs / n, f, observed=float((errs.mean(0) ** 2).mean()),
+                                             errors="share")
+        assert res.at_independent_law() is at_law, (n, res.loss_ratio)
+        ratios.append(res.loss_ratio)
+    assert ratios[0] == pytest.approx(1, abs=0.15) and ratios[1] == pytest.approx(n) and ratios[2] < 1e-6
+    # at n = 2, identical errors give exactly 2: the edge of a fixed band [0.5, 2], outside [2^-½, 2^½]
+    assert interp.ensembling_from_outputs(f[None] / 1, f).at_independent_law() is None     # one regressor: no test
+
+
 def test_ensembling_pairs_planted_symmetric_neurons():
     net = models.MLP(models.MLPConfig(d_in=1, widths=(7,), d_out=1))
     w = torch.tensor([[1.5], [-2.5], [2.5], [-1.5], [0.8], [-0.81], [0.0]])
