@@ -47,3 +47,30 @@ def test_fig1_data_schedule_follows_the_authors_batches():
     assert module.schedule(r, 1500) == dict(batch=1500, steps=100_000, lr=0.025, lr_decay=0.5, decay_every=10_000)
     s = module.schedule(r, 35_000)                      # 17 batches of 2058 per epoch
     assert s["batch"] == 2058 and s["steps"] == 1_700_000 and s["decay_every"] == 170_000
+
+
+@pytest.mark.parametrize("name, changes", [
+    ("emergence_fig1_data", dict(sizes=(100, 300, 1000), width=16, seeds=(0, 1), epochs=20, decay_epochs=10, batch=100)),
+    ("emergence_fig1_params", dict(widths=[2, 4, 8], seeds=[0, 1], steps=20, batch=256))])
+def test_calibration_panels_redraw_from_their_saved_strengths(tmp_path, monkeypatch, name, changes):
+    """A panel drawn again from the same recipe (``interp reproduce --redo``) reads its trained
+    strengths back instead of training; another recipe trains."""
+    import json
+
+    from interp.figures import parity_runs
+
+    module = figures.load(name)
+    recipe = dataclasses.replace(module.QUICK, **changes)
+    first = module.run(tmp_path, recipe)
+    saved = json.loads((tmp_path / f"{name}.json").read_text())["numbers"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(parity_runs, "train_final_strength", no_training)
+    again = module.run(tmp_path, recipe)
+    redrawn = json.loads((tmp_path / f"{name}.json").read_text())["numbers"]
+    assert again["claims"] == first["claims"]
+    assert redrawn["strength"] == saved["strength"] and redrawn["train_seconds"] == saved["train_seconds"] > 0
+    with pytest.raises(AssertionError, match="trained again"):
+        module.run(tmp_path, dataclasses.replace(recipe, seeds=(0, 1, 2)))

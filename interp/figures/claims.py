@@ -184,6 +184,37 @@ def seed_interval(values, level: float = 0.95, log: bool = False):
     return (math.exp(m), (math.exp(lo), math.exp(hi))) if log else (m, (lo, hi))
 
 
+RMS_SMALL = 0.2
+"""The RMS error below which a predicted R_k/S curve counts as a fit (emergence Fig. 1's rule)."""
+
+
+def rms_claim(name: str, paper, measured, predicted, note: str, why: str | None = None) -> dict:
+    """Claim that ``predicted [n]`` fits the curves ``measured [n, M]`` of M seeds. Ours is each
+    seed's RMS error over the n points (R/S in [0, 1]), averaged over the seeds, with its t
+    interval over them (``seed_interval``, kept within [0, 1]): agree when the whole interval lies below ``RMS_SMALL``, disagree when
+    at or above, no test when it straddles it (or when ``why`` says there is nothing to test).
+    One seed keeps the fixed rule, RMS < 0.2, and the note says so. The note also gives the RMS
+    error of the seeds' mean curve.
+
+    >>> x = np.linspace(0, 1, 8); truth = x ** 2; g = np.random.default_rng(0)
+    >>> near = truth[:, None] + 0.02 * g.standard_normal((8, 3))
+    >>> [rms_claim("c", "small", m, truth, "")["agree"] for m in (near, near + 0.5, near[:, :1])]
+    [True, False, True]
+    """
+    m, p = np.asarray(measured, dtype=float), np.asarray(predicted, dtype=float)
+    check(m.ndim == 2 and p.shape == m.shape[:1], "measured", m.shape, f"curves [n={p.size}, seeds] beside predicted [n]")
+    per_seed = np.sqrt(np.mean((m - p[:, None]) ** 2, axis=0))
+    ours, iv = seed_interval(per_seed)
+    iv = None if iv is None else (max(iv[0], 0.0), min(iv[1], 1.0))      # an RMS of R/S in [0, 1]
+    of_mean = float(np.sqrt(np.mean((m.mean(1) - p) ** 2)))
+    test = ClaimTest("none") if why else ClaimTest("below", RMS_SMALL)
+    agree = None if why else test.decide(iv) if iv is not None else ours < RMS_SMALL
+    rule = (f"each seed's RMS error ({', '.join(f'{v:.3g}' for v in per_seed)}), t interval over the {m.shape[1]} seeds; agree: the interval below {RMS_SMALL:g}, "
+            f"no test when it holds {RMS_SMALL:g}" if iv is not None else f"one seed: agree when RMS < {RMS_SMALL:g}")
+    return claim(name, paper, ours, iv, agree, f"{note}; {rule}; RMS of the seeds' mean curve {of_mean:.3g}"
+                 + (f"; no test: {why}" if why else ""), test=test)
+
+
 def geo_mean(a):
     a = np.asarray(a, dtype=float)
     a = a[np.isfinite(a) & (a > 0)]

@@ -78,8 +78,9 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                                                           n_skills=n_skills, device=device, **schedule(r, d))
                          for d in r.sizes])
 
-    return parity_runs.panel_result(out_dir, NAME, r, "data", D, strengths(5),
-                                    strengths(1) if r.single_skill else None, t0)
+    strength, single, trained = parity_runs.kept_strengths(
+        out_dir, NAME, r, lambda: (strengths(5), strengths(1) if r.single_skill else None))
+    return parity_runs.panel_result(out_dir, NAME, r, "data", D, strength, single, t0, trained)
 
 
 def sweeps(r: Recipe) -> list:

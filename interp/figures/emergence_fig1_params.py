@@ -61,8 +61,9 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                                                           random_positions=r.random_positions, device=device)
                          for w in r.widths])
 
-    return parity_runs.panel_result(out_dir, NAME, r, "parameters", W, strengths(5),
-                                    strengths(1) if r.single_skill else None, t0)
+    strength, single, trained = parity_runs.kept_strengths(
+        out_dir, NAME, r, lambda: (strengths(5), strengths(1) if r.single_skill else None))
+    return parity_runs.panel_result(out_dir, NAME, r, "parameters", W, strength, single, t0, trained)
 
 
 def sweeps(r: Recipe) -> list:

@@ -56,7 +56,7 @@ from ..experiments.runs import Run, Sweep
 from ..experiments.storage import load_run
 from ..theory.calibration import calibrate
 from ..theory.resource import homogeneous_growth
-from .claims import claim, fit_claim, safe_fit
+from .claims import claim, fit_claim, rms_claim, safe_fit
 from .drawing import figure, finish
 from .recipes import runs_dir, train_runs
 
@@ -223,8 +223,9 @@ def loss_vs_counts(N: np.ndarray, L: np.ndarray, n_boot: int = 300):
 def emergence_claims(total: np.ndarray, R: np.ndarray, frequencies) -> tuple:
     """The multilinear model's parameter form calibrated on skill 1 (``R [n_widths, n_seeds,
     n_skills]``, R_k/S at ``total`` neurons) and one claim per later skill: the RMS error of its
-    predicted mean curve (agree: < 0.2, the rule of Fig. 1 (params)), no test when skill 1 does
-    not emerge within the family or skill k neither emerges nor is predicted to.
+    prediction, each seed's with a t interval over the seeds (``rms_claim``, the rule of Fig. 1),
+    no test when skill 1 does not emerge within the family or skill k neither emerges nor is
+    predicted to.
 
     >>> from interp.theory.calibration import calibrated_strength
     >>> n = np.array([8.0, 16, 32, 64, 128])
@@ -241,15 +242,13 @@ def emergence_claims(total: np.ndarray, R: np.ndarray, frequencies) -> tuple:
     n_w, n_s = R.shape[:2]
     rows = []
     for k in range(2, R.shape[2] + 1):
-        err = float(np.sqrt(np.mean((meas[:, k - 1] - at[:, k - 1]) ** 2)))
         why = ("parity1 does not emerge within the family (mean R/S < 0.5 at the widest)" if meas[-1, 0] < 0.5 else
                f"parity{k} neither emerges nor is predicted to (R/S ≤ 0.1 at every width): two zeros test nothing"
                if max(meas[:, k - 1].max(), at[:, k - 1].max()) <= 0.1 else None)
-        rows.append(claim(f"LM family: parity{k} emergence with width, RMS error of the prediction from parity1",
-                          "small (multilinear model)", err, None, None if why else err < 0.2,
-                          f"N_c = {cal.constant:.3g} [{cal.interval[0]:.3g}, {cal.interval[1]:.3g}] neurons fitted on "
-                          f"parity1 over {n_w} widths × {n_s} seeds; agree: RMS < 0.2, the rule of Fig. 1 (params)"
-                          + (f"; no test: {why}" if why else "")))
+        rows.append(rms_claim(f"LM family: parity{k} emergence with width, RMS error of the prediction from parity1",
+                              "small (multilinear model)", R[:, :, k - 1], at[:, k - 1],
+                              f"N_c = {cal.constant:.3g} [{cal.interval[0]:.3g}, {cal.interval[1]:.3g}] neurons fitted "
+                              f"on parity1 over {n_w} widths × {n_s} seeds; the rule of Fig. 1", why))
     return cal, rows
 
 

@@ -3,6 +3,8 @@ two-layer ReLU network (weights *and* biases drawn from N(0, init²)), training 
 R_k/S, and the calibrate-on-skill-1 panel of the data and parameter figures."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 
@@ -68,7 +70,7 @@ def calibration_panel(resource: str, x, strength, single=None):
     constant and one RMS claim per predicted skill; with ``single``, the constant fitted on
     the single-skill runs (dotted, its own claim) and the RMS error over skills 1..5 of the
     predictions from it."""
-    from .claims import claim, covers
+    from .claims import claim, covers, rms_claim
     from .drawing import figure
     from ..theory.calibration import calibrate
 
@@ -103,22 +105,48 @@ def calibration_panel(resource: str, x, strength, single=None):
                             f"{paper:g} (paper's value)", one.constant, one.interval, covers(one.interval, paper),
                             f"{S.shape[1]} seeds per point; agree: {paper:g} in our 95% CI; the same constant "
                             f"fitted on skill 1 of the 5-skill runs: {cal.constant:.3g}"))
-        pred1 = cal.predict(x, [1, 2, 3, 4, 5], constant=one.constant)
-        err = float(np.sqrt(np.mean((R.mean(1) - pred1) ** 2)))
-        claims.append(claim(f"Fig 1 ({label}): skills 1-5 R/S, RMS error of the prediction from the single-skill "
-                            f"{const_name}", "small", err, None, err < 0.2, f"over the {xs} and skills; agree: RMS < 0.2"))
-    meas, pw = R.mean(1), cal.predict(x, [1, 2, 3, 4, 5])
+        pred1 = cal.predict(x, [1, 2, 3, 4, 5], constant=one.constant)                   # [n, 5]
+        claims.append(rms_claim(f"Fig 1 ({label}): skills 1-5 R/S, RMS error of the prediction from the single-skill "
+                                f"{const_name}", "small", R.transpose(0, 2, 1).reshape(-1, R.shape[1]),
+                                pred1.reshape(-1), f"over the {xs} and skills"))
+    pw = cal.predict(x, [1, 2, 3, 4, 5])
     for k in range(2, 6):
-        err = float(np.sqrt(np.mean((meas[:, k - 1] - pw[:, k - 1]) ** 2)))
-        claims.append(claim(f"Fig 1 ({label}): skill {k} R/S, RMS error of the prediction from skill 1", "small",
-                               err, None, err < 0.2, f"over the {xs}; agree: RMS < 0.2"))
+        claims.append(rms_claim(f"Fig 1 ({label}): skill {k} R/S, RMS error of the prediction from skill 1", "small",
+                                R[:, :, k - 1], pw[:, k - 1], f"over the {xs}"))
     return fig, cal, claims, one
 
 
-def panel_result(out_dir, name: str, recipe, resource: str, x, strength, single, t0: float) -> dict:
+def kept_strengths(out_dir, name: str, recipe, train) -> tuple:
+    """``train()``'s (strength, single-skill strength or None) for ``recipe``, and its seconds:
+    read back from ``out_dir/<name>.json`` when that panel was drawn from this very recipe (so
+    ``--redo`` redraws it without training again), else trained now."""
+    import json
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from models.jsonable import jsonable
+
+    try:
+        saved = json.loads((Path(out_dir) / f"{name}.json").read_text())
+        numbers = saved["numbers"]
+    except (OSError, ValueError, KeyError, TypeError):
+        saved = numbers = None
+    if (isinstance(numbers, dict) and numbers.get("recipe") == jsonable(asdict(recipe)) and "strength" in numbers
+            and ("single_skill_strength" in numbers or not getattr(recipe, "single_skill", False))):
+        single = numbers.get("single_skill_strength")
+        seconds = numbers.get("train_seconds", saved.get("seconds"))      # panels drawn before kept no train_seconds
+        return (np.asarray(numbers["strength"], dtype=float), None if single is None else np.asarray(single, float),
+                None if seconds is None else float(seconds))
+    t0 = time.time()
+    strength, single = train()
+    return strength, single, time.time() - t0
+
+
+def panel_result(out_dir, name: str, recipe, resource: str, x, strength, single, t0: float,
+                 train_seconds: float | None = None) -> dict:
     """Draw the data or parameter panel (``calibration_panel``) and write the figure's PNG and
     JSON: the recipe, ``x`` (sizes or widths), the strengths of the 5-skill and the
-    single-skill runs and both calibrations."""
+    single-skill runs, the seconds their training took and both calibrations."""
     from dataclasses import asdict
 
     from .drawing import finish
@@ -126,7 +154,8 @@ def panel_result(out_dir, name: str, recipe, resource: str, x, strength, single,
     fig, cal, claims, one = calibration_panel(resource, x, strength, single)
     _, const_name, _, _, xs, _ = PANELS[resource]
     numbers = {"recipe": asdict(recipe), xs: x, "strength": strength, "calibration": cal.to_dict(),
-               "single_skill_strength": single, "single_skill_calibration": None if one is None else one.to_dict()}
+               "single_skill_strength": single, "single_skill_calibration": None if one is None else one.to_dict(),
+               "train_seconds": train_seconds}
     summary = f"{const_name} = {cal.constant:.4g} on skill 1 of 5" + (
         "" if one is None else f", {one.constant:.4g} on single-skill runs") + "."
     return finish(out_dir, name, fig, numbers, claims, summary, t0)
