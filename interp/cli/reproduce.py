@@ -17,7 +17,8 @@ def add_reproduce_parser(sub) -> argparse.ArgumentParser:
     g.add_argument("--quick", dest="quick", action="store_true", default=True, help="CPU recipes (default)")
     g.add_argument("--full", dest="quick", action="store_false", help="the papers' settings (meant for a GPU)")
     p.add_argument("--out", default=None, help="output folder (default runs/reproduce, or runs/ladder with --ladder)")
-    p.add_argument("--redo", action="store_true", help="draw figures again even if done with this recipe")
+    p.add_argument("--redo", action="store_true", help="draw figures again even if done with this recipe (with "
+                   "--ladder: every rung asked); runs trained before are kept and read back")
     p.add_argument("--device", default="cpu", help="torch device for the figures that train (default cpu)")
     p.add_argument("--list", action="store_true", help="list the figures and exit")
     p.add_argument("--ladder", metavar="FIGURE", default=None,
@@ -88,5 +89,6 @@ def _ladder(args: argparse.Namespace) -> int:
     check_output_folder("--out", args.out)
     check_sweep_options(args)
     check_device(args.device)
-    result = run_ladder(args.ladder, args.out, rungs=args.rungs, device=args.device, executor=executor_from(args))
+    result = run_ladder(args.ladder, args.out, rungs=args.rungs, device=args.device, executor=executor_from(args),
+                        redo=args.redo)
     return 1 if any(r["status"] == "failed" for r in result["runs"]) else 0

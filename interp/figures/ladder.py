@@ -171,12 +171,13 @@ def revise_ladder(path: str | Path, log: Callable[[str], None] | None = print) -
 
 
 def run_ladder(name: str, out: str | Path = "runs/ladder", *, rungs: list[int] | None = None, device: str = "cpu",
-               executor=None, log: Callable[[str], None] | None = print) -> dict:
+               executor=None, redo: bool = False, log: Callable[[str], None] | None = print) -> dict:
     """Run figure ``name`` at each rung of its ``LADDER`` (or the rungs listed) and write
     ``<out>/<name>_ladder.json`` and ``.png``. A rung runs in ``<out>/<family>/<axis>=<value>``,
     where ``family`` names the module of the figure's recipe, so the figures that share a
     recipe (Figs. 4, 7 and 8 the series sweep; Figs. 2 and 6 the x² sweep) share the rung's
-    trained runs. Returns the ladder's result: per claim its rows along the rungs and its
+    trained runs; a rung drawn before is read back unless ``redo`` (which draws it again from
+    its trained runs). Returns the ladder's result: per claim its rows along the rungs and its
     verdict."""
     figure = FIGURES.lookup(name)
     module = figure.load()
@@ -194,8 +195,8 @@ def run_ladder(name: str, out: str | Path = "runs/ladder", *, rungs: list[int] |
         family = type(recipe).__module__.rsplit(".", 1)[-1].removesuffix("_sweep").removesuffix("_runs")
         folder = out / family / rung_folder(module.QUICK, ladder, i)
         say(f"{name}: rung {i} ({', '.join(f'{k} = {v}' for k, v in ladder.moves(i).items())}) into {folder}")
-        res = reproduce([name], out=folder, registry={name: figure}, device=device, executor=executor, log=say,
-                           recipes={name: recipe})[name]
+        res = reproduce([name], out=folder, redo=redo, registry={name: figure}, device=device, executor=executor,
+                        log=say, recipes={name: recipe})[name]
         per_rung.append({"rung": i, "value": ladder.rungs[i], "status": res.get("status"),
                          "seconds": res.get("seconds"), "claims": res.get("claims", []),
                          **({"along": {f: v[i] for f, v in ladder.along}} if ladder.along else {})})
