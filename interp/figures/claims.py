@@ -191,8 +191,9 @@ RMS_SMALL = 0.2
 def rms_claim(name: str, paper, measured, predicted, note: str, why: str | None = None) -> dict:
     """Claim that ``predicted [n]`` fits the curves ``measured [n, M]`` of M seeds. Ours is each
     seed's RMS error over the n points (R/S in [0, 1]), averaged over the seeds, with its t
-    interval over them (``seed_interval``, kept within [0, 1]): agree when the whole interval lies below ``RMS_SMALL``, disagree when
-    at or above, no test when it straddles it (or when ``why`` says there is nothing to test).
+    interval over them (``seed_interval``, kept within [0, 1]): agree when the whole interval
+    lies below ``RMS_SMALL``, disagree when at or above, no test when it straddles it (or when
+    ``why`` says there is nothing to test).
     One seed keeps the fixed rule, RMS < 0.2, and the note says so. The note also gives the RMS
     error of the seeds' mean curve.
 
@@ -209,8 +210,10 @@ def rms_claim(name: str, paper, measured, predicted, note: str, why: str | None 
     of_mean = float(np.sqrt(np.mean((m.mean(1) - p) ** 2)))
     test = ClaimTest("none") if why else ClaimTest("below", RMS_SMALL)
     agree = None if why else test.decide(iv) if iv is not None else ours < RMS_SMALL
-    rule = (f"each seed's RMS error ({', '.join(f'{v:.3g}' for v in per_seed)}), t interval over the {m.shape[1]} seeds; agree: the interval below {RMS_SMALL:g}, "
-            f"no test when it holds {RMS_SMALL:g}" if iv is not None else f"one seed: agree when RMS < {RMS_SMALL:g}")
+    each = ", ".join(f"{v:.3g}" for v in per_seed)
+    rule = (f"each seed's RMS error ({each}), t interval over the {m.shape[1]} seeds; agree: the interval below "
+            f"{RMS_SMALL:g}, no test when it holds {RMS_SMALL:g}" if iv is not None
+            else f"one seed: agree when RMS < {RMS_SMALL:g}")
     return claim(name, paper, ours, iv, agree, f"{note}; {rule}; RMS of the seeds' mean curve {of_mean:.3g}"
                  + (f"; no test: {why}" if why else ""), test=test)
 

@@ -14,10 +14,10 @@ Only neurons that are mirror images are paired: relative distance to the other's
 at most ``MAX_DISTANCE`` = 0.2. The greedy matching alone pairs every live neuron, leftovers
 included; over the quick sweep's networks at these α its 49 pairs fall at 0-0.17 (mirror
 pairs) and 0.25-0.98 (same-sign weights or unlike biases), hence the cut. The claims' note
-also gives the mean |r| with every greedy pair kept. The second claim asks whether any network's loss
-sits at the independent-errors 1/R law (``Ensembling.at_independent_law``: its ratio to that law
-within [R^-½, R^½], the geometric midpoints toward identical errors, ratio R, and cancelling
-ones); a fixed band [0.5, 2] could not read two regressors, whose identical errors give 2.
+also gives the mean |r| with every greedy pair kept. The second claim asks whether any network's
+loss sits at the independent-errors 1/R law (``Ensembling.at_independent_law``: its ratio to
+that law within [R^-½, R^½], nearer on the log scale to 1, independent errors, than to R,
+identical ones); a fixed band [0.5, 2] could not read two regressors, whose identical errors give 2.
 
 Quick recipe: the networks of Fig. 2's quick sweep (``square_sweep.py``: width 100, 20 000 steps,
 3 seeds), read back from its cache when Fig. 2 ran first.
@@ -104,8 +104,8 @@ def run(out_dir, recipe: Recipe = QUICK, device: str = "cpu") -> dict:
                        None if not ratios.size else not any(at_law),
                        "ours = network MSE / (mean regressor MSE / R), geometric mean, interval min-max over the "
                        f"networks ({sum(at_law)} of {len(at_law)} at the law); agree: every network outside "
-                       "[R^-½, R^½], nearer to identical errors (ratio R) or to cancelling ones than to the "
-                       "independent-errors 1/R law (ratio 1); [0.5, 2] at R = 4")]
+                       "[R^-½, R^½] (nearer on the log scale to 1, independent errors, than to R, identical ones; "
+                       "[0.5, 2] at R = 4)")]
     return finish(out_dir, NAME, fig, {"recipe": recipe, "ensembling": per_alpha, "abs_corr": off, "loss_ratio": ratios},
                      claims, f"{ratios.size} networks with ≥ 2 regressors, mean |corr| "
                      + ("—" if mean_abs is None else f"{mean_abs:.2f}") + ".", t0)
