@@ -230,8 +230,11 @@ def _ladder_section(name: str, path: Path, level: str, rel: str) -> list[str]:
         return "".join(f", {len(v)} seeds" if k == "seeds" and isinstance(v, list) else f", {k} {_num(v)}"
                        for k, v in along.items())
 
-    times = [f"rung {i} ({_num(v)}{moved(i)}): " + (f"{_num(runs[i].get('seconds'))} s, "
-                                                    f"{runs[i].get('status', 'ran')}" if i in runs else "not run")
+    def took(r):         # a panel drawn again from its kept strengths gives its training's seconds
+        return (f"trained in {_num(r['train_seconds'])} s" if r.get("train_seconds") else
+                f"{_num(r.get('seconds'))} s") + f", {r.get('status', 'ran')}"
+
+    times = [f"rung {i} ({_num(v)}{moved(i)}): " + (took(runs[i]) if i in runs else "not run")
              for i, v in enumerate(rungs)]
     lines += ["Runs: " + "; ".join(times) + ".", ""]
     head = "| claim | paper | " + " | ".join(f"{lad.get('axis')} = {_num(v)}" for v in rungs) + " | verdict |"

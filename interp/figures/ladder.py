@@ -197,8 +197,10 @@ def run_ladder(name: str, out: str | Path = "runs/ladder", *, rungs: list[int] |
         say(f"{name}: rung {i} ({', '.join(f'{k} = {v}' for k, v in ladder.moves(i).items())}) into {folder}")
         res = reproduce([name], out=folder, redo=redo, registry={name: figure}, device=device, executor=executor,
                         log=say, recipes={name: recipe})[name]
+        trained = (res.get("numbers") or {}).get("train_seconds")     # a panel drawn again from kept strengths
         per_rung.append({"rung": i, "value": ladder.rungs[i], "status": res.get("status"),
-                         "seconds": res.get("seconds"), "claims": res.get("claims", []),
+                         "seconds": res.get("seconds"), **({"train_seconds": trained} if trained else {}),
+                         "claims": res.get("claims", []),
                          **({"along": {f: v[i] for f, v in ladder.along}} if ladder.along else {})})
     # a claim is followed by its place in the figure's list (its text may name the rung's value,
     # as Fig. 5's name the nets), or by its text when the rungs state different numbers of claims
@@ -209,7 +211,8 @@ def run_ladder(name: str, out: str | Path = "runs/ladder", *, rungs: list[int] |
             key = per_rung[0]["claims"][j]["claim"] if same else c["claim"]
             claims.setdefault(key, []).append({"rung": r["rung"], "value": r["value"], **c})
     result = {"figure": name, "axis": ladder.axis, "rungs": [r["value"] for r in per_rung], "note": ladder.note,
-              "runs": [{k: r[k] for k in ("rung", "value", "status", "seconds", "along") if k in r} for r in per_rung],
+              "runs": [{k: r[k] for k in ("rung", "value", "status", "seconds", "train_seconds", "along") if k in r}
+                       for r in per_rung],
               "claims": [{"claim": k, "verdict": None, "rows": rows} for k, rows in claims.items()]}
     result = revise(result, declared_tests(module))
     out.mkdir(parents=True, exist_ok=True)
