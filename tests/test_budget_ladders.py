@@ -154,11 +154,14 @@ def test_a_figure_runs_along_a_toy_ladder(tmp_path, monkeypatch, capsys):
     assert main(["reproduce", "--ladder", "fig2_square", "--out", str(tmp_path), "--rungs", "1"]) == 0
     assert "done before with this recipe" in capsys.readouterr().out
     # --redo draws the rung again, from the runs it trained before (none is trained again)
-    runs = sorted(p.stat().st_mtime_ns for p in (tmp_path / "square" / "width=12").rglob("*.safetensors"))
+    def stamps():
+        return sorted(p.stat().st_mtime_ns for p in (tmp_path / "square" / "width=12").rglob("*.safetensors"))
+
+    runs = stamps()
     assert main(["reproduce", "--ladder", "fig2_square", "--out", str(tmp_path), "--rungs", "1", "--redo"]) == 0
     out = capsys.readouterr().out
     assert "done before" not in out and "fig2_square: running" in out
-    assert runs and sorted(p.stat().st_mtime_ns for p in (tmp_path / "square" / "width=12").rglob("*.safetensors")) == runs
+    assert runs and stamps() == runs
 
 
 def test_bad_ladder_options_are_refused(capsys):

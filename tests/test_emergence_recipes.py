@@ -50,7 +50,8 @@ def test_fig1_data_schedule_follows_the_authors_batches():
 
 
 @pytest.mark.parametrize("name, changes", [
-    ("emergence_fig1_data", dict(sizes=(100, 300, 1000), width=16, seeds=(0, 1), epochs=20, decay_epochs=10, batch=100)),
+    ("emergence_fig1_data", dict(sizes=(100, 300, 1000), width=16, seeds=(0, 1), epochs=20, decay_epochs=10,
+                                 batch=100)),
     ("emergence_fig1_params", dict(widths=[2, 4, 8], seeds=[0, 1], steps=20, batch=256))])
 def test_calibration_panels_redraw_from_their_saved_strengths(tmp_path, monkeypatch, name, changes):
     """A panel drawn again from the same recipe (``interp reproduce --redo``) reads its trained

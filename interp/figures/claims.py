@@ -203,7 +203,8 @@ def rms_claim(name: str, paper, measured, predicted, note: str, why: str | None 
     [True, False, True]
     """
     m, p = np.asarray(measured, dtype=float), np.asarray(predicted, dtype=float)
-    check(m.ndim == 2 and p.shape == m.shape[:1], "measured", m.shape, f"curves [n={p.size}, seeds] beside predicted [n]")
+    check(m.ndim == 2 and p.shape == m.shape[:1], "measured", m.shape,
+          f"curves [n={p.size}, seeds] beside predicted [n]")
     per_seed = np.sqrt(np.mean((m - p[:, None]) ** 2, axis=0))
     ours, iv = seed_interval(per_seed)
     iv = None if iv is None else (max(iv[0], 0.0), min(iv[1], 1.0))      # an RMS of R/S in [0, 1]
